@@ -1,0 +1,290 @@
+"""``seenit``: the bot's fingerprint and decision rule on local files.
+
+seenit hash FILE...             fingerprint and quality of each image
+seenit compare SOURCE FILE...   distance to SOURCE and whether seenit calls it a repost
+seenit dupes DIR                groups of near-duplicates in a folder tree
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import sys
+from collections.abc import Iterable, Sequence
+from concurrent.futures import ProcessPoolExecutor
+from dataclasses import dataclass
+from pathlib import Path
+from typing import TextIO
+
+from bot.hashing import Fingerprint, ImageError, fingerprint
+from bot.index import HammingIndex
+from bot.matching import PRESETS, Thresholds, judge
+
+IMAGE_SUFFIXES = frozenset(
+    {".jpg", ".jpeg", ".jfif", ".png", ".gif", ".webp", ".bmp", ".tif", ".tiff"}
+)
+
+
+@dataclass(frozen=True, slots=True)
+class Hashed:
+    path: str
+    fingerprint: Fingerprint | None
+    error: str | None
+
+
+def hash_file(path: str) -> Hashed:
+    """Fingerprint one file; errors are returned, not raised (this runs in workers)."""
+    try:
+        data = Path(path).read_bytes()
+    except OSError as exc:
+        return Hashed(path, None, exc.strerror or str(exc))
+    try:
+        return Hashed(path, fingerprint(data), None)
+    except ImageError as exc:
+        return Hashed(path, None, exc.reason)
+
+
+def hash_files(paths: Sequence[str], *, workers: int, progress: TextIO | None) -> list[Hashed]:
+    """Fingerprint files in parallel, in input order, with an optional progress bar."""
+    if workers <= 1 or len(paths) < 8:
+        results = []
+        for done, path in enumerate(paths, 1):
+            results.append(hash_file(path))
+            _progress(progress, done, len(paths))
+        return results
+    results = []
+    with ProcessPoolExecutor(max_workers=workers) as pool:
+        for done, result in enumerate(pool.map(hash_file, paths, chunksize=8), 1):
+            results.append(result)
+            _progress(progress, done, len(paths))
+    return results
+
+
+def _progress(stream: TextIO | None, done: int, total: int) -> None:
+    if stream is None or (done != total and done % 10):
+        return
+    width = 30
+    filled = width * done // max(total, 1)
+    stream.write(f"\rhashing [{'#' * filled}{'.' * (width - filled)}] {done}/{total}")
+    if done == total:
+        stream.write("\n")
+    stream.flush()
+
+
+def _report_errors(results: Iterable[Hashed]) -> None:
+    for r in results:
+        if r.error is not None:
+            print(f"{r.path}: skipped: {r.error}", file=sys.stderr)
+
+
+def walk_images(root: str) -> list[str]:
+    """Image files under ``root`` (by extension), sorted, paths joined onto ``root``."""
+    found = []
+    for dirpath, dirnames, filenames in os.walk(root):
+        dirnames.sort()
+        for name in sorted(filenames):
+            if Path(name).suffix.lower() in IMAGE_SUFFIXES:
+                found.append(os.path.join(dirpath, name))
+    return found
+
+
+def cmd_hash(args: argparse.Namespace) -> int:
+    results = hash_files(args.files, workers=args.workers, progress=None)
+    _report_errors(results)
+    ok = [r for r in results if r.fingerprint is not None]
+    if args.json:
+        print(
+            json.dumps(
+                [
+                    {
+                        "path": r.path,
+                        "phash64": r.fingerprint.hex64,
+                        "phash256": r.fingerprint.hex256,
+                        "quality": r.fingerprint.quality,
+                        "width": r.fingerprint.width,
+                        "height": r.fingerprint.height,
+                    }
+                    for r in ok
+                    if r.fingerprint is not None
+                ],
+                indent=2,
+            )
+        )
+    else:
+        for r in ok:
+            fp = r.fingerprint
+            assert fp is not None
+            print(
+                f"{r.path}: phash64={fp.hex64} phash256={fp.hex256}"
+                f" quality={fp.quality} size={fp.width}x{fp.height}"
+            )
+    return 0 if len(ok) == len(results) else 1
+
+
+def cmd_compare(args: argparse.Namespace) -> int:
+    rule = PRESETS[args.sensitivity]
+    source = hash_file(args.source)
+    if source.fingerprint is None:
+        print(f"{args.source}: cannot compare: {source.error}", file=sys.stderr)
+        return 2
+    results = hash_files(args.files, workers=args.workers, progress=None)
+    _report_errors(results)
+    rows = []
+    for r in results:
+        if r.fingerprint is None:
+            continue
+        v = judge(source.fingerprint, r.fingerprint, rule)
+        rows.append(
+            {
+                "path": r.path,
+                "distance": v.distance,
+                "distance64": v.distance64,
+                "similarity": v.similarity,
+                "orientation": v.orientation_name,
+                "repost": v.repost,
+                "reason": v.reason or None,
+            }
+        )
+    if args.json:
+        print(json.dumps(rows, indent=2))
+    else:
+        for row in rows:
+            verdict = "repost" if row["repost"] else f"not a repost ({row['reason']})"
+            turned = "" if row["orientation"] == "identity" else f", {row['orientation']}"
+            print(
+                f"Hamming distance between {args.source} and {row['path']} is {row['distance']}"
+                f" of 256 ({row['similarity']}% similar{turned}): {verdict}"
+            )
+    return 0
+
+
+def find_pairs(hashed: Sequence[Hashed], rule: Thresholds) -> list[tuple[int, int, int]]:
+    """(i, j, distance) for every pair the rule calls reposts, i < j, nearest first."""
+    fps = [h.fingerprint for h in hashed]
+    usable = [i for i, fp in enumerate(fps) if fp is not None]
+    index = HammingIndex(usable, (fps[i].phash64 for i in usable))  # type: ignore[union-attr]
+    pairs = []
+    for i in usable:
+        fp = fps[i]
+        assert fp is not None
+        for hit in index.search(fp.phash64_orientations, rule.radius64):
+            j = hit.image_id
+            other = fps[j]
+            if j <= i or other is None:
+                continue
+            verdict = judge(fp, other, rule)
+            if verdict.repost:
+                pairs.append((i, j, verdict.distance))
+    pairs.sort(key=lambda p: (p[2], p[0], p[1]))
+    return pairs
+
+
+def connected_groups(n: int, pairs: Iterable[tuple[int, int, int]]) -> list[list[int]]:
+    """Connected components of the pair graph (singletons left out)."""
+    parent = list(range(n))
+
+    def find(x: int) -> int:
+        while parent[x] != x:
+            parent[x] = parent[parent[x]]
+            x = parent[x]
+        return x
+
+    for i, j, _ in pairs:
+        parent[find(i)] = find(j)
+    groups: dict[int, list[int]] = {}
+    for i, j, _ in pairs:
+        for k in (i, j):
+            members = groups.setdefault(find(k), [])
+            if k not in members:
+                members.append(k)
+    return [sorted(g) for g in groups.values()]
+
+
+def cmd_dupes(args: argparse.Namespace) -> int:
+    if not os.path.isdir(args.dir):
+        print(f"{args.dir}: not a folder", file=sys.stderr)
+        return 2
+    rule = PRESETS[args.sensitivity]
+    paths = walk_images(args.dir)
+    progress = sys.stderr if sys.stderr.isatty() and not args.json else None
+    hashed = hash_files(paths, workers=args.workers, progress=progress)
+    _report_errors(hashed)
+    pairs = find_pairs(hashed, rule)
+    best: dict[int, int] = {}
+    for i, j, d in pairs:
+        for k in (i, j):
+            best[k] = min(best.get(k, d), d)
+    groups = connected_groups(len(hashed), pairs)
+    group_distance = {id(g): min(best[k] for k in g) for g in groups}
+    groups.sort(key=lambda g: (group_distance[id(g)], g[0]))
+    if args.json:
+        print(
+            json.dumps(
+                {
+                    "pairs": [{"a": paths[i], "b": paths[j], "distance": d} for i, j, d in pairs],
+                    "groups": [[paths[k] for k in g] for g in groups],
+                },
+                indent=2,
+            )
+        )
+        return 0
+    if not groups:
+        print(f"No near-duplicates among {len(hashed)} images.")
+        return 0
+    print(f"{len(groups)} groups of near-duplicates among {len(hashed)} images:")
+    for number, group in enumerate(groups, 1):
+        print(f"\ngroup {number} (closest distance {group_distance[id(group)]}):")
+        for k in group:
+            print(f"  {paths[k]}")
+    return 0
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(
+        prog="seenit", description="Find reposted images with seenit's perceptual fingerprint."
+    )
+    sub = parser.add_subparsers(dest="command", required=True)
+    workers = os.cpu_count() or 1
+
+    p_hash = sub.add_parser("hash", help="print the fingerprint and quality of images")
+    p_hash.add_argument("files", nargs="+", metavar="FILE")
+    p_hash.add_argument("--json", action="store_true", help="machine-readable output")
+    p_hash.set_defaults(func=cmd_hash)
+
+    p_cmp = sub.add_parser("compare", help="compare images with a source image")
+    p_cmp.add_argument("source", metavar="SOURCE")
+    p_cmp.add_argument("files", nargs="+", metavar="FILE")
+    p_cmp.add_argument("--json", action="store_true", help="machine-readable output")
+    p_cmp.set_defaults(func=cmd_compare)
+
+    p_dupes = sub.add_parser("dupes", help="find groups of near-duplicates in a folder tree")
+    p_dupes.add_argument("dir", metavar="DIR")
+    p_dupes.add_argument("--json", action="store_true", help="machine-readable output")
+    p_dupes.set_defaults(func=cmd_dupes)
+
+    for p in (p_hash, p_cmp, p_dupes):
+        p.add_argument(
+            "--sensitivity",
+            choices=sorted(PRESETS),
+            default="normal",
+            help="decision rule, as the bot's guild setting (default: normal)",
+        )
+        p.add_argument(
+            "--workers", type=int, default=workers, help=f"processes (default: {workers})"
+        )
+    return parser
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    args = build_parser().parse_args(argv)
+    try:
+        return int(args.func(args))
+    except KeyboardInterrupt:
+        return 130
+    except BrokenPipeError:
+        return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,299 @@
+"""Image bytes -> fingerprint: the perceptual hashes seenit stores and searches.
+
+A fingerprint holds two DCT perceptual hashes, both equal to what ``imagehash.phash``
+computes on the same decoded pixels:
+
+* ``phash64``: ``imagehash.phash(img)`` (8x8 bits) -- compact, used to find candidates fast.
+* ``phash256``: ``imagehash.phash(img, hash_size=16)`` -- used to decide.
+
+plus a gradient-based quality score (modelled on PDQ's) so that near-blank images, which
+all look alike, never raise an alert.
+
+A query is searched in all 8 orientations (flips and 90-degree rotations). Those are
+derived from the one DCT instead of hashing 8 transformed images: mirroring the pixels
+along an axis multiplies DCT coefficient k along that axis by (-1)**k, and transposing
+the pixels transposes the coefficients.
+
+Everything here is pure and synchronous; callers run it in an executor.
+"""
+
+from __future__ import annotations
+
+import io
+import struct
+import warnings
+from collections.abc import Sequence
+from dataclasses import dataclass
+
+import numpy as np
+import numpy.typing as npt
+import scipy.fftpack
+from PIL import Image, ImageFile, ImageOps, UnidentifiedImageError
+
+# Pillow's own bomb check would warn or raise on its own schedule; seenit checks the
+# declared size itself before decoding anything.
+Image.MAX_IMAGE_PIXELS = None
+ImageFile.LOAD_TRUNCATED_IMAGES = False
+
+#: Formats seenit decodes. Anything else is refused as "not an image".
+FORMATS = ("JPEG", "PNG", "GIF", "WEBP", "BMP", "TIFF")
+#: Default cap on declared pixels (width x height); 50 MP covers phone cameras.
+DEFAULT_MAX_PIXELS = 50_000_000
+#: Default cap on encoded size.
+DEFAULT_MAX_BYTES = 25 * 1024 * 1024
+#: Smallest side the fast decode path may shrink an image to; below it hashes shift.
+DECODE_MIN_SIDE = 128
+#: Background that transparent pixels are composited on.
+BACKGROUND = (255, 255, 255)
+
+HASH64_SIDE = 8
+HASH256_SIDE = 16
+HIGHFREQ_FACTOR = 4
+ORIENTATIONS = 8
+#: Names of the 8 orientations, in the order the ``*_orientations`` tuples hold them.
+ORIENTATION_NAMES = (
+    "identity",
+    "mirrored",
+    "flipped",
+    "rotated 180",
+    "transposed",
+    "rotated 90",
+    "rotated 270",
+    "transversed",
+)
+
+
+class ImageError(Exception):
+    """Base of every reason an input cannot be fingerprinted."""
+
+    reason = "could not read the image"
+
+
+class EmptyImage(ImageError):
+    reason = "the file is empty"
+
+
+class NotAnImage(ImageError):
+    reason = "the file is not an image seenit can read"
+
+
+class CorruptImage(ImageError):
+    reason = "the image is corrupt or truncated"
+
+
+class ImageTooLarge(ImageError):
+    reason = "the image is too large"
+
+
+@dataclass(frozen=True, slots=True)
+class Fingerprint:
+    """What seenit knows of one image."""
+
+    phash64: int
+    phash256: bytes
+    quality: int
+    width: int
+    height: int
+    #: phash64 of each of the 8 orientations; index 0 is ``phash64`` itself.
+    phash64_orientations: tuple[int, ...]
+    #: phash256 of each of the 8 orientations; index 0 is ``phash256`` itself.
+    phash256_orientations: tuple[bytes, ...]
+
+    @property
+    def hex64(self) -> str:
+        return f"{self.phash64:016x}"
+
+    @property
+    def hex256(self) -> str:
+        return self.phash256.hex()
+
+
+@dataclass(frozen=True, slots=True)
+class Limits:
+    """Caps applied before any pixel is decoded."""
+
+    max_pixels: int = DEFAULT_MAX_PIXELS
+    max_bytes: int = DEFAULT_MAX_BYTES
+
+
+def fingerprint(data: bytes, limits: Limits = Limits()) -> Fingerprint:
+    """Fingerprint encoded image bytes; raise an :class:`ImageError` subclass if unusable."""
+    image, size = _decode(data, limits)
+    return fingerprint_image(image, size)
+
+
+def fingerprint_image(image: Image.Image, size: tuple[int, int] | None = None) -> Fingerprint:
+    """Fingerprint an already decoded Pillow image (``size``: its size before reduction)."""
+    width, height = size or image.size
+    gray = image.convert("L")
+    coeffs64 = _dct_block(gray, HASH64_SIDE)
+    coeffs256, pixels256 = _dct_block_and_pixels(gray, HASH256_SIDE)
+    h64 = tuple(_bits_to_int(b) for b in _oriented_bits(coeffs64))
+    h256 = tuple(_bits_to_bytes(b) for b in _oriented_bits(coeffs256))
+    return Fingerprint(
+        phash64=h64[0],
+        phash256=h256[0],
+        quality=quality_score(pixels256),
+        width=width,
+        height=height,
+        phash64_orientations=h64,
+        phash256_orientations=h256,
+    )
+
+
+def decode(data: bytes, limits: Limits = Limits()) -> Image.Image:
+    """Decode bytes to a small RGB image, fast and safely.
+
+    JPEGs are decoded at reduced scale by libjpeg (draft mode); other formats are
+    reduced right after decoding. EXIF orientation is applied, transparency is
+    composited on a fixed background and animations contribute their first frame.
+    """
+    return _decode(data, limits)[0]
+
+
+def _decode(data: bytes, limits: Limits) -> tuple[Image.Image, tuple[int, int]]:
+    """Decoded image, and its full size (after EXIF orientation) before any reduction."""
+    if not data:
+        raise EmptyImage()
+    if len(data) > limits.max_bytes:
+        raise ImageTooLarge(f"{len(data)} bytes is over the {limits.max_bytes} byte cap")
+    try:
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")
+            opened = Image.open(io.BytesIO(data), formats=FORMATS)
+            width, height = opened.size
+            if width < 1 or height < 1:
+                raise CorruptImage("the image has no pixels")
+            if width * height > limits.max_pixels:
+                raise ImageTooLarge(f"{width}x{height} is over the {limits.max_pixels:,} pixel cap")
+            if opened.format == "JPEG":
+                opened.draft("RGB", _draft_request(width, height))
+            opened.load()
+            image = _reduce(opened)
+            turned = _apply_exif_orientation(image)
+            if turned.size != image.size:
+                width, height = height, width
+            return _flatten(turned), (width, height)
+    except ImageError:
+        raise
+    except UnidentifiedImageError as exc:
+        raise NotAnImage() from exc
+    except Image.DecompressionBombError as exc:
+        raise ImageTooLarge(str(exc)) from exc
+    except (OSError, SyntaxError, ValueError, EOFError, struct.error, IndexError) as exc:
+        raise CorruptImage(str(exc) or type(exc).__name__) from exc
+    except MemoryError as exc:
+        raise ImageTooLarge("not enough memory to decode the image") from exc
+
+
+def _draft_request(width: int, height: int) -> tuple[int, int]:
+    """The size to ask libjpeg for so that the shorter side stays >= DECODE_MIN_SIDE."""
+    short = min(width, height)
+    if short <= DECODE_MIN_SIDE:
+        return (width, height)
+    scale = DECODE_MIN_SIDE / short
+    return (max(1, int(width * scale)), max(1, int(height * scale)))
+
+
+def _reduce(image: Image.Image) -> Image.Image:
+    factor = min(image.size) // DECODE_MIN_SIDE
+    if factor < 2:
+        return image
+    if image.mode == "P" or image.mode not in ("RGB", "RGBA", "L", "LA", "I", "F", "I;16"):
+        image = image.convert("RGBA")
+    return image.reduce(min(factor, 8))
+
+
+def _apply_exif_orientation(image: Image.Image) -> Image.Image:
+    try:
+        transposed = ImageOps.exif_transpose(image)
+    except (KeyError, ValueError, TypeError, SyntaxError, struct.error, OSError):
+        # A malformed EXIF block is not worth refusing the pixels for.
+        return image
+    return transposed if transposed is not None else image
+
+
+def _flatten(image: Image.Image) -> Image.Image:
+    if image.mode in ("RGBA", "LA", "PA") or (image.mode == "P" and "transparency" in image.info):
+        rgba = image.convert("RGBA")
+        background = Image.new("RGBA", rgba.size, (*BACKGROUND, 255))
+        return Image.alpha_composite(background, rgba).convert("RGB")
+    if image.mode in ("I", "I;16", "F"):
+        return image.convert("L").convert("RGB")
+    return image.convert("RGB")
+
+
+def _resized_pixels(gray: Image.Image, hash_side: int) -> npt.NDArray[np.uint8]:
+    side = hash_side * HIGHFREQ_FACTOR
+    return np.asarray(gray.resize((side, side), Image.Resampling.LANCZOS))
+
+
+def _dct_block(gray: Image.Image, hash_side: int) -> npt.NDArray[np.float64]:
+    return _dct_block_and_pixels(gray, hash_side)[0]
+
+
+def _dct_block_and_pixels(
+    gray: Image.Image, hash_side: int
+) -> tuple[npt.NDArray[np.float64], npt.NDArray[np.uint8]]:
+    pixels = _resized_pixels(gray, hash_side)
+    dct = scipy.fftpack.dct(scipy.fftpack.dct(pixels, axis=0), axis=1)
+    return np.asarray(dct[:hash_side, :hash_side], dtype=np.float64), pixels
+
+
+def _oriented_bits(block: npt.NDArray[np.float64]) -> list[npt.NDArray[np.bool_]]:
+    """Hash bits of the 8 orientations, in :data:`ORIENTATION_NAMES` order."""
+    n = block.shape[0]
+    sign = np.where(np.arange(n) % 2 == 0, 1.0, -1.0)
+    mirror = block * sign[np.newaxis, :]  # pixels reversed left-right
+    flip = block * sign[:, np.newaxis]  # pixels reversed top-bottom
+    both = mirror * sign[:, np.newaxis]
+    variants = [
+        block,
+        mirror,
+        flip,
+        both,
+        block.T,
+        # rot90 (counter-clockwise, as Image.ROTATE_90) = transpose then flip top-bottom
+        (block.T * sign[:, np.newaxis]),
+        (block.T * sign[np.newaxis, :]),
+        both.T,
+    ]
+    return [v > np.median(v) for v in variants]
+
+
+def _bits_to_int(bits: npt.NDArray[np.bool_]) -> int:
+    return int.from_bytes(np.packbits(bits.ravel()).tobytes(), "big")
+
+
+def _bits_to_bytes(bits: npt.NDArray[np.bool_]) -> bytes:
+    return np.packbits(bits.ravel()).tobytes()
+
+
+def quality_score(pixels: npt.NDArray[np.uint8]) -> int:
+    """Gradient-based information score 0..100, after PDQ's: near-blank images score ~0."""
+    values = pixels.astype(np.float64) * (100.0 / 255.0)
+    vertical = np.abs(np.diff(values, axis=0)).astype(np.int64).sum()
+    horizontal = np.abs(np.diff(values, axis=1)).astype(np.int64).sum()
+    # PDQ divides by 90 on a 64x64 buffer; the pixels here are that size too.
+    return int(min(100, (vertical + horizontal) // 90))
+
+
+def hamming64(a: int, b: int) -> int:
+    """Bits that differ between two 64-bit hashes."""
+    return (a ^ b).bit_count()
+
+
+def hamming_bytes(a: bytes, b: bytes) -> int:
+    """Bits that differ between two equally long byte hashes."""
+    return (int.from_bytes(a, "big") ^ int.from_bytes(b, "big")).bit_count()
+
+
+def min_oriented_distance(query: Sequence[bytes], stored: bytes) -> tuple[int, int]:
+    """Smallest phash256 distance over the query's orientations, and that orientation."""
+    stored_int = int.from_bytes(stored, "big")
+    best = (HASH256_SIDE * HASH256_SIDE + 1, 0)
+    for orientation, q in enumerate(query):
+        d = (int.from_bytes(q, "big") ^ stored_int).bit_count()
+        if d < best[0]:
+            best = (d, orientation)
+    return best

@@ -1,0 +1,277 @@
+"""In-memory Hamming search over 64-bit hashes, one index per guild; pure, no I/O.
+
+The index holds a large *main* segment, searched with multi-index hashing, and a small
+*delta* segment of recent inserts, scanned flat, so that an image is searchable the moment
+it is added. When the delta grows past a fraction of the main segment the two are merged.
+
+Multi-index hashing: the 64 bits are cut into four 16-bit chunks. Two hashes within
+distance ``r`` agree within ``r // 4`` bits on at least one chunk (pigeonhole), so the
+candidates are the entries whose chunk value lies within that small radius of the query's
+chunk, found through one sorted table per chunk. When the tables would yield too many
+candidates (large radius, or a cluster of near-duplicates sharing chunk values) the search
+falls back to a flat vectorised scan, which has a fixed, small cost per entry.
+
+Memory per stored image: 8 bytes of hash, 8 of id, 1 of liveness and 4x4 of tables.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass
+from functools import cache
+from itertools import combinations
+
+import numpy as np
+import numpy.typing as npt
+
+CHUNKS = 4
+CHUNK_BITS = 64 // CHUNKS
+#: Below this many entries a flat scan is as fast as the tables: none are built.
+MIH_MIN_ENTRIES = 32_768
+#: Flat-scan instead when the tables would yield more than this share of the entries.
+MAX_CANDIDATE_SHARE = 0.25
+
+U64 = npt.NDArray[np.uint64]
+I64 = npt.NDArray[np.int64]
+
+
+@dataclass(frozen=True, slots=True)
+class Hit:
+    """One stored image within the search radius of one of the query hashes."""
+
+    image_id: int
+    distance: int
+    #: Position of the query hash that matched best (the orientation, for a fingerprint).
+    query: int
+
+
+def to_signed(value: int) -> int:
+    """Unsigned 64-bit hash -> the signed integer databases store."""
+    return value - (1 << 64) if value >= 1 << 63 else value
+
+
+def to_unsigned(value: int) -> int:
+    """Signed database integer -> unsigned 64-bit hash."""
+    return value + (1 << 64) if value < 0 else value
+
+
+@cache
+def _chunk_masks(radius: int) -> npt.NDArray[np.int64]:
+    """All 16-bit XOR masks with at most ``radius`` bits set."""
+    masks = [0]
+    for r in range(1, radius + 1):
+        for bits in combinations(range(CHUNK_BITS), r):
+            masks.append(sum(1 << b for b in bits))
+    return np.array(masks, dtype=np.int64)
+
+
+class _Tables:
+    """One sorted table per chunk: entry positions grouped by chunk value."""
+
+    __slots__ = ("offsets", "order")
+
+    def __init__(self, hashes: U64) -> None:
+        self.order: list[npt.NDArray[np.int32]] = []
+        self.offsets: list[npt.NDArray[np.int64]] = []
+        for c in range(CHUNKS):
+            keys = ((hashes >> np.uint64(c * CHUNK_BITS)) & np.uint64(0xFFFF)).astype(np.uint16)
+            self.order.append(np.argsort(keys, kind="stable").astype(np.int32))
+            counts = np.bincount(keys, minlength=1 << CHUNK_BITS)
+            offsets = np.zeros((1 << CHUNK_BITS) + 1, dtype=np.int64)
+            np.cumsum(counts, out=offsets[1:])
+            self.offsets.append(offsets)
+
+    def candidates(
+        self, queries: U64, radius: int, budget: int
+    ) -> tuple[npt.NDArray[np.int32], npt.NDArray[np.int64]] | None:
+        """Positions (and which query found them) to verify, or None if over ``budget``."""
+        masks = _chunk_masks(radius // CHUNKS)
+        starts_all: list[npt.NDArray[np.int64]] = []
+        counts_all: list[npt.NDArray[np.int64]] = []
+        owners: list[npt.NDArray[np.int64]] = []
+        tables: list[int] = []
+        total = 0
+        for qi, q in enumerate(queries.tolist()):
+            for c in range(CHUNKS):
+                keys = ((q >> (c * CHUNK_BITS)) & 0xFFFF) ^ masks
+                offsets = self.offsets[c]
+                starts = offsets[keys]
+                counts = offsets[keys + 1] - starts
+                total += int(counts.sum())
+                if total > budget:
+                    return None
+                starts_all.append(starts)
+                counts_all.append(counts)
+                owners.append(np.full(len(keys), qi, dtype=np.int64))
+                tables.append(c)
+        if total == 0:
+            return np.empty(0, dtype=np.int32), np.empty(0, dtype=np.int64)
+        positions: list[npt.NDArray[np.int32]] = []
+        which: list[npt.NDArray[np.int64]] = []
+        for starts, counts, owner, c in zip(starts_all, counts_all, owners, tables, strict=True):
+            n = int(counts.sum())
+            if n == 0:
+                continue
+            run_starts = np.cumsum(counts) - counts
+            flat = np.repeat(starts - run_starts, counts) + np.arange(n, dtype=np.int64)
+            positions.append(self.order[c][flat])
+            which.append(np.repeat(owner, counts))
+        return np.concatenate(positions), np.concatenate(which)
+
+
+class HammingIndex:
+    """Image ids with their 64-bit hashes, searchable by Hamming distance."""
+
+    def __init__(self, ids: Iterable[int] = (), hashes: Iterable[int] = ()) -> None:
+        self._ids: I64 = np.empty(0, dtype=np.int64)
+        self._hashes: U64 = np.empty(0, dtype=np.uint64)
+        self._alive: npt.NDArray[np.bool_] = np.empty(0, dtype=np.bool_)
+        self._tables: _Tables | None = None
+        self._dead = 0
+        self._delta_ids: list[int] = []
+        self._delta_hashes: list[int] = []
+        ids_arr = np.fromiter(ids, dtype=np.int64)
+        hashes_arr = np.fromiter((to_unsigned(h) for h in hashes), dtype=np.uint64)
+        self.load(ids_arr, hashes_arr)
+
+    @classmethod
+    def from_arrays(cls, ids: I64, hashes: U64 | I64) -> HammingIndex:
+        """Build from arrays (hashes as uint64, or int64 as stored: same bits)."""
+        index = cls()
+        index.load(ids, hashes)
+        return index
+
+    def load(self, ids: I64, hashes: npt.NDArray[np.uint64] | I64) -> None:
+        """Replace the contents with these entries."""
+        if len(ids) != len(hashes):
+            raise ValueError("ids and hashes differ in length")
+        order = np.argsort(ids, kind="stable")
+        self._ids = np.ascontiguousarray(ids[order], dtype=np.int64)
+        self._hashes = np.ascontiguousarray(hashes[order]).view(np.uint64)
+        self._alive = np.ones(len(self._ids), dtype=np.bool_)
+        self._dead = 0
+        self._delta_ids = []
+        self._delta_hashes = []
+        self._tables = _Tables(self._hashes) if len(self._ids) >= MIH_MIN_ENTRIES else None
+
+    def __len__(self) -> int:
+        return len(self._ids) - self._dead + len(self._delta_ids)
+
+    def nbytes(self) -> int:
+        """Memory held by the arrays (tables included)."""
+        total = self._ids.nbytes + self._hashes.nbytes + self._alive.nbytes
+        if self._tables is not None:
+            total += sum(o.nbytes for o in self._tables.order)
+            total += sum(o.nbytes for o in self._tables.offsets)
+        return total + 16 * len(self._delta_ids)
+
+    def add(self, image_id: int, hash64: int) -> None:
+        """Add one entry; it is searchable at once."""
+        self._delta_ids.append(image_id)
+        self._delta_hashes.append(to_unsigned(hash64))
+        if len(self._delta_ids) > max(4096, len(self._ids) // 8):
+            self._merge()
+
+    def remove(self, image_ids: Iterable[int]) -> int:
+        """Remove entries by id; returns how many were present."""
+        wanted = np.fromiter(image_ids, dtype=np.int64)
+        if len(wanted) == 0:
+            return 0
+        removed = 0
+        if self._delta_ids:
+            wanted_set = set(wanted.tolist())
+            keep = [i for i, x in enumerate(self._delta_ids) if x not in wanted_set]
+            removed += len(self._delta_ids) - len(keep)
+            self._delta_ids = [self._delta_ids[i] for i in keep]
+            self._delta_hashes = [self._delta_hashes[i] for i in keep]
+        if len(self._ids):
+            pos = np.searchsorted(self._ids, wanted)
+            pos = pos[pos < len(self._ids)]
+            pos = pos[np.isin(self._ids[pos], wanted)]
+            pos = pos[self._alive[pos]]
+            self._alive[pos] = False
+            self._dead += len(pos)
+            removed += len(pos)
+            if self._dead > len(self._ids) // 4:
+                self._merge()
+        return removed
+
+    def __contains__(self, image_id: object) -> bool:
+        if not isinstance(image_id, int):
+            return False
+        if image_id in self._delta_ids:
+            return True
+        pos = int(np.searchsorted(self._ids, image_id))
+        return pos < len(self._ids) and self._ids[pos] == image_id and bool(self._alive[pos])
+
+    def _merge(self) -> None:
+        alive = self._alive
+        ids = np.concatenate([self._ids[alive], np.array(self._delta_ids, dtype=np.int64)])
+        hashes = np.concatenate(
+            [self._hashes[alive], np.array(self._delta_hashes, dtype=np.uint64)]
+        )
+        self.load(ids, hashes)
+
+    def search(self, queries: Sequence[int], radius: int, limit: int | None = None) -> list[Hit]:
+        """Entries within ``radius`` of any query hash, nearest first, one hit per id."""
+        if radius < 0 or not queries:
+            return []
+        q = np.array([to_unsigned(x) for x in queries], dtype=np.uint64)
+        found_ids: list[I64] = []
+        found_dist: list[npt.NDArray[np.int64]] = []
+        found_query: list[npt.NDArray[np.int64]] = []
+        if len(self._ids):
+            pos, which = self._main_candidates(q, radius)
+            dist = np.bitwise_count(self._hashes[pos] ^ q[which]).astype(np.int64)
+            keep = (dist <= radius) & self._alive[pos]
+            found_ids.append(self._ids[pos[keep]])
+            found_dist.append(dist[keep])
+            found_query.append(which[keep])
+        if self._delta_ids:
+            d_ids = np.array(self._delta_ids, dtype=np.int64)
+            d_hashes = np.array(self._delta_hashes, dtype=np.uint64)
+            dist = np.bitwise_count(d_hashes[np.newaxis, :] ^ q[:, np.newaxis]).astype(np.int64)
+            which, col = np.nonzero(dist <= radius)
+            found_ids.append(d_ids[col])
+            found_dist.append(dist[which, col])
+            found_query.append(which.astype(np.int64))
+        if not found_ids:
+            return []
+        ids = np.concatenate(found_ids)
+        dists = np.concatenate(found_dist)
+        qs = np.concatenate(found_query)
+        if len(ids) == 0:
+            return []
+        # Best distance per id, then nearest first (ties: older image first).
+        order = np.lexsort((qs, dists, ids))
+        ids, dists, qs = ids[order], dists[order], qs[order]
+        first = np.ones(len(ids), dtype=np.bool_)
+        first[1:] = ids[1:] != ids[:-1]
+        ids, dists, qs = ids[first], dists[first], qs[first]
+        ranked = np.lexsort((ids, dists))
+        if limit is not None:
+            ranked = ranked[:limit]
+        return [Hit(int(ids[i]), int(dists[i]), int(qs[i])) for i in ranked.tolist()]
+
+    def _main_candidates(
+        self, q: U64, radius: int
+    ) -> tuple[npt.NDArray[np.intp], npt.NDArray[np.int64]]:
+        n = len(self._ids)
+        if self._tables is not None:
+            budget = int(n * len(q) * MAX_CANDIDATE_SHARE)
+            found = self._tables.candidates(q, radius, budget)
+            if found is not None:
+                pos, which = found
+                return pos.astype(np.intp), which
+        return self._flat_candidates(q, radius)
+
+    def _flat_candidates(
+        self, q: U64, radius: int
+    ) -> tuple[npt.NDArray[np.intp], npt.NDArray[np.int64]]:
+        positions: list[npt.NDArray[np.intp]] = []
+        which: list[npt.NDArray[np.int64]] = []
+        for qi in range(len(q)):
+            close = np.flatnonzero(np.bitwise_count(self._hashes ^ q[qi]) <= radius)
+            positions.append(close)
+            which.append(np.full(len(close), qi, dtype=np.int64))
+        return np.concatenate(positions), np.concatenate(which)

@@ -1,0 +1,177 @@
+"""The "is this a repost?" decision: thresholds, quality gate, filters and ranking."""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass
+from typing import Protocol
+
+from bot.guild_settings import GuildSettings
+from bot.hashing import (
+    HASH256_SIDE,
+    ORIENTATION_NAMES,
+    Fingerprint,
+    hamming64,
+    min_oriented_distance,
+)
+from bot.records import AllowedImage, ImageRecord
+
+HASH256_BITS = HASH256_SIDE * HASH256_SIDE
+DAY_MS = 24 * 3600 * 1000
+
+
+@dataclass(frozen=True, slots=True)
+class Thresholds:
+    """One decision rule.
+
+    ``radius64`` bounds the candidate search in the index (64-bit hash, any orientation),
+    ``max256`` is the decision on the 256-bit hash, and images whose quality is below
+    ``min_quality`` (near-blank, solid colour, tiny) never match anything.
+    """
+
+    radius64: int
+    max256: int
+    min_quality: int
+
+
+#: Presets offered to admins, from the detection benchmark (see README).
+PRESETS: dict[str, Thresholds] = {
+    "strict": Thresholds(radius64=11, max256=22, min_quality=30),
+    "normal": Thresholds(radius64=11, max256=29, min_quality=25),
+    "loose": Thresholds(radius64=15, max256=40, min_quality=20),
+}
+DEFAULT = PRESETS["normal"]
+
+
+def thresholds_for(settings: GuildSettings) -> Thresholds:
+    """The rule a guild's settings ask for; an expert threshold overrides the preset's."""
+    base = PRESETS[settings.sensitivity]
+    if settings.threshold is None:
+        return base
+    radius = max(base.radius64, min(20, settings.threshold * 64 // HASH256_BITS + 4))
+    return Thresholds(radius64=radius, max256=settings.threshold, min_quality=base.min_quality)
+
+
+class Hashes(Protocol):
+    """Anything carrying the stored hashes of one image."""
+
+    @property
+    def phash64(self) -> int: ...
+
+    @property
+    def phash256(self) -> bytes: ...
+
+    @property
+    def quality(self) -> int: ...
+
+
+@dataclass(frozen=True, slots=True)
+class Verdict:
+    """How a query image compares with one stored image."""
+
+    distance: int
+    distance64: int
+    orientation: int
+    repost: bool
+    #: Why it is not a repost when it is not ("", "distance", "low quality").
+    reason: str
+
+    @property
+    def similarity(self) -> float:
+        return similarity(self.distance)
+
+    @property
+    def orientation_name(self) -> str:
+        return ORIENTATION_NAMES[self.orientation]
+
+
+def similarity(distance: int) -> float:
+    """256-bit distance -> similarity in percent (100 is identical, ~50 is unrelated)."""
+    return round(100.0 * (1.0 - distance / HASH256_BITS), 1)
+
+
+def judge(query: Fingerprint, stored: Hashes, rule: Thresholds = DEFAULT) -> Verdict:
+    """Compare a query fingerprint with one stored image under a rule."""
+    distance, orientation = min_oriented_distance(query.phash256_orientations, stored.phash256)
+    distance64 = min(hamming64(h, stored.phash64) for h in query.phash64_orientations)
+    if min(query.quality, stored.quality) < rule.min_quality:
+        return Verdict(distance, distance64, orientation, False, "low quality")
+    if distance64 > rule.radius64 or distance > rule.max256:
+        return Verdict(distance, distance64, orientation, False, "distance")
+    return Verdict(distance, distance64, orientation, True, "")
+
+
+@dataclass(frozen=True, slots=True)
+class Match:
+    """A stored image that the query is a repost of."""
+
+    image: ImageRecord
+    verdict: Verdict
+
+    @property
+    def distance(self) -> int:
+        return self.verdict.distance
+
+    @property
+    def similarity(self) -> float:
+        return self.verdict.similarity
+
+
+def verify(query: Fingerprint, candidates: Iterable[ImageRecord], rule: Thresholds) -> list[Match]:
+    """Keep the candidates the rule calls reposts, best first (then oldest first)."""
+    matches = []
+    for image in candidates:
+        verdict = judge(query, image, rule)
+        if verdict.repost:
+            matches.append(Match(image, verdict))
+    matches.sort(key=lambda m: (m.distance, m.image.posted_at, m.image.id))
+    return matches
+
+
+def is_allowlisted(query: Fingerprint, allowed: Sequence[AllowedImage], rule: Thresholds) -> bool:
+    """Whether the image is one the guild allows to be posted again."""
+    return any(
+        min_oriented_distance(query.phash256_orientations, a.phash256)[0] <= rule.max256
+        for a in allowed
+    )
+
+
+@dataclass(frozen=True, slots=True)
+class PostContext:
+    """Who posted a new image, where and when: what alert filters look at."""
+
+    guild_id: int
+    channel_id: int
+    message_id: int
+    author_id: int
+    posted_at: int
+    role_ids: frozenset[int] = frozenset()
+
+
+def alert_worthy(
+    matches: Sequence[Match], post: PostContext, settings: GuildSettings
+) -> list[Match]:
+    """The matches an alert should show, under the guild's scope, age and ownership rules."""
+    kept = [
+        m
+        for m in matches
+        if m.image.message_id != post.message_id
+        and (settings.scope == "guild" or m.image.channel_id == post.channel_id)
+        and (
+            settings.max_age_days is None
+            or post.posted_at - m.image.posted_at <= settings.max_age_days * DAY_MS
+        )
+    ]
+    if settings.ignore_own_posts and all(m.image.author_id == post.author_id for m in kept):
+        return []
+    return kept
+
+
+def author_exempt(post: PostContext, settings: GuildSettings) -> bool:
+    """Whether the poster is never alerted (exempt user or role)."""
+    return post.author_id in settings.exempt_users or bool(post.role_ids & settings.exempt_roles)
+
+
+def chronological(matches: Sequence[Match]) -> list[Match]:
+    """Earliest post first: the first is the original."""
+    return sorted(matches, key=lambda m: (m.image.posted_at, m.image.message_id, m.image.slot))

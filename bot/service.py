@@ -1,0 +1,235 @@
+"""Orchestration: bytes -> fingerprint (off the loop) -> index -> store -> matches.
+
+The service knows guilds, channels, messages and authors only as integers; it never
+imports discord. Cogs call it and render what it returns.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import time
+from collections import OrderedDict
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+
+from bot.guild_settings import GuildSettings
+from bot.hasher import Hasher
+from bot.hashing import Fingerprint
+from bot.index import HammingIndex
+from bot.matching import (
+    Match,
+    PostContext,
+    Thresholds,
+    alert_worthy,
+    author_exempt,
+    is_allowlisted,
+    thresholds_for,
+    verify,
+)
+from bot.records import AlertRecord, AllowedImage, GuildStats, ImageRecord, NewImage
+from bot.store import Store
+
+log = logging.getLogger(__name__)
+
+
+def now_ms() -> int:
+    return int(time.time() * 1000)
+
+
+@dataclass(frozen=True, slots=True)
+class SlotOutcome:
+    """What happened to one image of a posted message."""
+
+    slot: int
+    fingerprint: Fingerprint
+    #: The stored row, or None when this image was stored before (a replayed event).
+    stored: ImageRecord | None
+    #: Earlier posts this image repeats, best first, before the guild's alert filters.
+    matches: tuple[Match, ...]
+    #: The matches an alert should show (filters applied); empty means no alert.
+    alert: tuple[Match, ...]
+
+
+class SeenService:
+    """The core of seenit, shared by the bot and its commands."""
+
+    def __init__(
+        self,
+        store: Store,
+        hasher: Hasher,
+        *,
+        max_cached_guilds: int = 10_000,
+        clock: Callable[[], int] = now_ms,
+    ) -> None:
+        self.store = store
+        self.hasher = hasher
+        self.clock = clock
+        self.max_cached_guilds = max_cached_guilds
+        self._indexes: OrderedDict[int, HammingIndex] = OrderedDict()
+        self._loading: dict[int, asyncio.Lock] = {}
+        self._settings: dict[int, GuildSettings] = {}
+        self._allowed: dict[int, list[AllowedImage]] = {}
+
+    # indexes
+
+    async def index(self, guild_id: int) -> HammingIndex:
+        """The guild's index, loaded from the store on first use (least recently used go)."""
+        index = self._indexes.get(guild_id)
+        if index is not None:
+            self._indexes.move_to_end(guild_id)
+            return index
+        lock = self._loading.setdefault(guild_id, asyncio.Lock())
+        async with lock:
+            index = self._indexes.get(guild_id)
+            if index is None:
+                started = time.perf_counter()
+                ids, hashes = await self.store.load_hashes(guild_id)
+                index = HammingIndex.from_arrays(ids, hashes)
+                log.info(
+                    "loaded %d images of guild %d in %.0f ms",
+                    len(index),
+                    guild_id,
+                    (time.perf_counter() - started) * 1000,
+                )
+                self._indexes[guild_id] = index
+                while len(self._indexes) > self.max_cached_guilds:
+                    evicted, _ = self._indexes.popitem(last=False)
+                    log.debug("dropped the index of guild %d from memory", evicted)
+        return index
+
+    def loaded_guilds(self) -> list[int]:
+        return list(self._indexes)
+
+    # settings
+
+    async def settings(self, guild_id: int) -> GuildSettings:
+        cached = self._settings.get(guild_id)
+        if cached is None:
+            cached = await self.store.get_settings(guild_id)
+            self._settings[guild_id] = cached
+        return cached
+
+    async def save_settings(self, guild_id: int, settings: GuildSettings) -> None:
+        await self.store.save_settings(guild_id, settings)
+        self._settings[guild_id] = settings
+
+    # hashing and search
+
+    async def fingerprint(self, data: bytes) -> Fingerprint:
+        """Fingerprint bytes off the event loop; raises ImageError when unusable."""
+        return await self.hasher.fingerprint(data)
+
+    async def search(
+        self, guild_id: int, query: Fingerprint, rule: Thresholds | None = None
+    ) -> list[Match]:
+        """Every stored image of the guild the rule calls a repost of ``query``, best first."""
+        if rule is None:
+            rule = thresholds_for(await self.settings(guild_id))
+        if query.quality < rule.min_quality:
+            return []
+        index = await self.index(guild_id)
+        hits = index.search(query.phash64_orientations, rule.radius64)
+        if not hits:
+            return []
+        candidates = await self.store.get_images([h.image_id for h in hits])
+        return verify(query, candidates, rule)
+
+    async def ingest(
+        self, post: PostContext, images: Sequence[tuple[int, Fingerprint]]
+    ) -> list[SlotOutcome]:
+        """Record a message's images and say which of them repeat earlier posts."""
+        settings = await self.settings(post.guild_id)
+        rule = thresholds_for(settings)
+        index = await self.index(post.guild_id)
+        allowed = await self._allowlist(post.guild_id)
+        exempt = author_exempt(post, settings)
+        outcomes: list[SlotOutcome] = []
+        for slot, fp in images:
+            matches = await self.search(post.guild_id, fp, rule)
+            matches = [m for m in matches if m.image.message_id != post.message_id]
+            stored = await self.store.add_images([self._new_image(post, slot, fp)])
+            record = stored[0] if stored else None
+            if record is not None:
+                index.add(record.id, record.phash64)
+            if record is None or exempt or is_allowlisted(fp, allowed, rule):
+                # A replayed event (already stored) never alerts twice.
+                alert: list[Match] = []
+            else:
+                alert = alert_worthy(matches, post, settings)
+            outcomes.append(SlotOutcome(slot, fp, record, tuple(matches), tuple(alert)))
+        await self.store.advance_cursor(post.guild_id, post.channel_id, post.message_id)
+        return outcomes
+
+    @staticmethod
+    def _new_image(post: PostContext, slot: int, fp: Fingerprint) -> NewImage:
+        return NewImage(
+            guild_id=post.guild_id,
+            channel_id=post.channel_id,
+            message_id=post.message_id,
+            author_id=post.author_id,
+            slot=slot,
+            posted_at=post.posted_at,
+            phash64=fp.phash64,
+            phash256=fp.phash256,
+            quality=fp.quality,
+        )
+
+    # deletions
+
+    def _drop(self, guild_id: int | None, image_ids: Sequence[int]) -> None:
+        if not image_ids:
+            return
+        if guild_id is None:
+            targets = list(self._indexes.values())
+        else:
+            found = self._indexes.get(guild_id)
+            targets = [found] if found is not None else []
+        for index in targets:
+            index.remove(image_ids)
+
+    async def forget_messages(self, guild_id: int | None, message_ids: Sequence[int]) -> int:
+        """Remove the images of deleted messages; returns how many images went."""
+        deleted = await self.store.delete_messages(guild_id, message_ids)
+        self._drop(guild_id, deleted)
+        return len(deleted)
+
+    async def forget_channel(self, guild_id: int, channel_id: int) -> int:
+        deleted = await self.store.delete_channel(channel_id)
+        self._drop(guild_id, deleted)
+        return len(deleted)
+
+    async def forget_author(self, guild_id: int, author_id: int) -> int:
+        deleted = await self.store.delete_author(guild_id, author_id)
+        self._drop(guild_id, deleted)
+        return len(deleted)
+
+    async def forget_guild(self, guild_id: int) -> int:
+        count = await self.store.delete_guild(guild_id)
+        self._indexes.pop(guild_id, None)
+        self._settings.pop(guild_id, None)
+        self._allowed.pop(guild_id, None)
+        return count
+
+    # alerts, allowlist, stats
+
+    async def record_alert(self, alert: AlertRecord) -> None:
+        await self.store.record_alert(alert)
+
+    async def alerts_for_message(self, message_id: int) -> list[AlertRecord]:
+        return await self.store.alerts_for_message(message_id)
+
+    async def _allowlist(self, guild_id: int) -> list[AllowedImage]:
+        cached = self._allowed.get(guild_id)
+        if cached is None:
+            cached = await self.store.allowed_images(guild_id)
+            self._allowed[guild_id] = cached
+        return cached
+
+    async def allow(self, guild_id: int, fp: Fingerprint, added_by: int) -> AllowedImage:
+        allowed = await self.store.allow_image(guild_id, fp.phash64, fp.phash256, added_by)
+        self._allowed.pop(guild_id, None)
+        return allowed
+
+    async def stats(self, guild_id: int) -> GuildStats:
+        return await self.store.stats(guild_id, self.clock())

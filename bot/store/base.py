@@ -1,0 +1,105 @@
+"""The store interface every database engine implements, and what engines share."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from types import TracebackType
+from typing import Protocol, Self
+
+import numpy as np
+import numpy.typing as npt
+
+from bot.guild_settings import GuildSettings
+from bot.records import AlertRecord, AllowedImage, GuildStats, ImageRecord, NewImage
+
+#: The schema version this code writes; each engine migrates forward to it at start.
+SCHEMA_VERSION = 1
+
+
+class StoreError(Exception):
+    """The database could not do what was asked."""
+
+
+class Store(Protocol):
+    """All persistent state of seenit. Every method is one transaction."""
+
+    url: str
+
+    async def __aenter__(self) -> Self: ...
+
+    async def __aexit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        tb: TracebackType | None,
+    ) -> None: ...
+
+    async def schema_version(self) -> int: ...
+
+    # images
+    async def add_images(self, images: Sequence[NewImage]) -> list[ImageRecord]:
+        """Insert images; ones already stored (same guild, message, slot) are skipped."""
+        ...
+
+    async def get_images(self, image_ids: Sequence[int]) -> list[ImageRecord]: ...
+
+    async def images_in_message(self, guild_id: int, message_id: int) -> list[ImageRecord]: ...
+
+    async def load_hashes(
+        self, guild_id: int
+    ) -> tuple[npt.NDArray[np.int64], npt.NDArray[np.int64]]:
+        """(ids, signed 64-bit hashes) of a guild's images, in bulk."""
+        ...
+
+    async def count_images(self, guild_id: int) -> int: ...
+
+    async def delete_messages(self, guild_id: int | None, message_ids: Sequence[int]) -> list[int]:
+        """Delete the images of these messages; returns the deleted image ids."""
+        ...
+
+    async def delete_channel(self, channel_id: int) -> list[int]: ...
+
+    async def delete_author(self, guild_id: int, author_id: int) -> list[int]: ...
+
+    async def delete_guild(self, guild_id: int) -> int:
+        """Delete everything stored for a guild; returns how many images went."""
+        ...
+
+    # settings and bookkeeping
+    async def get_settings(self, guild_id: int) -> GuildSettings: ...
+
+    async def save_settings(self, guild_id: int, settings: GuildSettings) -> None: ...
+
+    async def get_meta(self, key: str) -> str | None: ...
+
+    async def set_meta(self, key: str, value: str) -> None: ...
+
+    async def get_cursor(self, channel_id: int) -> int | None:
+        """Id of the newest message seen in a channel."""
+        ...
+
+    async def advance_cursor(self, guild_id: int, channel_id: int, message_id: int) -> None:
+        """Record a message as seen; the cursor only ever moves forward."""
+        ...
+
+    async def cursors(self, guild_id: int) -> dict[int, int]: ...
+
+    # alerts
+    async def record_alert(self, alert: AlertRecord) -> None: ...
+
+    async def alerts_for_message(self, message_id: int) -> list[AlertRecord]: ...
+
+    async def delete_alerts_for_message(self, message_id: int) -> None: ...
+
+    async def stats(self, guild_id: int, now_ms: int) -> GuildStats: ...
+
+    # allowlist
+    async def allow_image(
+        self, guild_id: int, phash64: int, phash256: bytes, added_by: int
+    ) -> AllowedImage: ...
+
+    async def allowed_images(self, guild_id: int) -> list[AllowedImage]: ...
+
+    async def disallow_image(self, guild_id: int, allowed_id: int) -> bool: ...
+
+    async def integrity_check(self) -> bool: ...

@@ -1,0 +1,465 @@
+"""SQLite store through aiosqlite: the embedded default engine."""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from collections.abc import AsyncIterator, Iterable, Sequence
+from contextlib import asynccontextmanager
+from pathlib import Path
+from types import TracebackType
+from typing import Any, Self
+
+import aiosqlite
+import numpy as np
+import numpy.typing as npt
+
+from bot.guild_settings import GuildSettings
+from bot.index import to_signed, to_unsigned
+from bot.records import AlertRecord, AllowedImage, GuildStats, ImageRecord, NewImage
+from bot.store.base import SCHEMA_VERSION, StoreError
+
+log = logging.getLogger(__name__)
+
+WEEK_MS = 7 * 24 * 3600 * 1000
+
+#: Forward migrations; entry N brings the schema from version N to N + 1.
+MIGRATIONS: tuple[str, ...] = (
+    """
+    CREATE TABLE images (
+        id INTEGER PRIMARY KEY,
+        guild_id INTEGER NOT NULL,
+        channel_id INTEGER NOT NULL,
+        message_id INTEGER NOT NULL,
+        author_id INTEGER NOT NULL,
+        slot INTEGER NOT NULL,
+        posted_at INTEGER NOT NULL,
+        phash64 INTEGER NOT NULL,
+        phash256 BLOB NOT NULL,
+        quality INTEGER NOT NULL,
+        UNIQUE (guild_id, message_id, slot)
+    );
+    CREATE INDEX images_guild ON images (guild_id, id, phash64);
+    CREATE INDEX images_message ON images (message_id);
+    CREATE INDEX images_channel ON images (channel_id);
+    CREATE INDEX images_author ON images (guild_id, author_id);
+    CREATE TABLE guild_settings (
+        guild_id INTEGER PRIMARY KEY,
+        data TEXT NOT NULL
+    );
+    CREATE TABLE channel_cursors (
+        channel_id INTEGER PRIMARY KEY,
+        guild_id INTEGER NOT NULL,
+        last_message_id INTEGER NOT NULL
+    );
+    CREATE INDEX channel_cursors_guild ON channel_cursors (guild_id);
+    CREATE TABLE alerts (
+        id INTEGER PRIMARY KEY,
+        guild_id INTEGER NOT NULL,
+        channel_id INTEGER NOT NULL,
+        message_id INTEGER NOT NULL,
+        author_id INTEGER NOT NULL,
+        original_image_id INTEGER NOT NULL,
+        alert_channel_id INTEGER,
+        alert_message_id INTEGER,
+        created_at INTEGER NOT NULL
+    );
+    CREATE INDEX alerts_guild ON alerts (guild_id, created_at);
+    CREATE INDEX alerts_message ON alerts (message_id);
+    CREATE TABLE allowed_images (
+        id INTEGER PRIMARY KEY,
+        guild_id INTEGER NOT NULL,
+        phash64 INTEGER NOT NULL,
+        phash256 BLOB NOT NULL,
+        added_by INTEGER NOT NULL
+    );
+    CREATE INDEX allowed_images_guild ON allowed_images (guild_id);
+    CREATE TABLE meta (
+        key TEXT PRIMARY KEY,
+        value TEXT NOT NULL
+    );
+    """,
+)
+
+IMAGE_COLUMNS = (
+    "id, guild_id, channel_id, message_id, author_id, slot, posted_at, phash64, phash256, quality"
+)
+
+
+def sqlite_path(url: str) -> Path:
+    """``sqlite:///rel.db`` -> rel.db; ``sqlite:////abs.db`` -> /abs.db."""
+    prefix = "sqlite:///"
+    if not url.startswith(prefix):
+        raise StoreError(f"not a sqlite URL: {url!r}")
+    return Path(url[len(prefix) :])
+
+
+def _image(row: Sequence[Any]) -> ImageRecord:
+    return ImageRecord(
+        id=row[0],
+        guild_id=row[1],
+        channel_id=row[2],
+        message_id=row[3],
+        author_id=row[4],
+        slot=row[5],
+        posted_at=row[6],
+        phash64=to_unsigned(row[7]),
+        phash256=bytes(row[8]),
+        quality=row[9],
+    )
+
+
+def _alert(row: Sequence[Any]) -> AlertRecord:
+    return AlertRecord(*row)
+
+
+def _placeholders(n: int) -> str:
+    return ",".join("?" * n)
+
+
+def _chunks(values: Sequence[int], size: int = 500) -> Iterable[Sequence[int]]:
+    for start in range(0, len(values), size):
+        yield values[start : start + size]
+
+
+class SQLiteStore:
+    """Store on one SQLite file in WAL mode."""
+
+    def __init__(self, url: str) -> None:
+        self.url = url
+        self.path = sqlite_path(url)
+        self._db: aiosqlite.Connection | None = None
+        # One connection is shared by every coroutine: transactions must not interleave.
+        self._lock = asyncio.Lock()
+
+    async def __aenter__(self) -> Self:
+        if self.path.parent and not self.path.parent.exists():
+            self.path.parent.mkdir(parents=True, exist_ok=True)
+        self._db = await aiosqlite.connect(self.path, isolation_level=None)
+        try:
+            await self._db.execute("PRAGMA journal_mode=WAL")
+            await self._db.execute("PRAGMA synchronous=NORMAL")
+            await self._db.execute("PRAGMA busy_timeout=5000")
+            await self._migrate()
+        except BaseException:
+            await self._db.close()
+            self._db = None
+            raise
+        return self
+
+    async def __aexit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        tb: TracebackType | None,
+    ) -> None:
+        if self._db is not None:
+            await self._db.close()
+            self._db = None
+
+    @property
+    def db(self) -> aiosqlite.Connection:
+        if self._db is None:
+            raise StoreError("the store is not open")
+        return self._db
+
+    async def _migrate(self) -> None:
+        await self.db.execute(
+            "CREATE TABLE IF NOT EXISTS schema_version (version INTEGER NOT NULL)"
+        )
+        version = await self.schema_version()
+        if version > SCHEMA_VERSION:
+            raise StoreError(
+                f"the database is at schema {version}, newer than this seenit ({SCHEMA_VERSION})"
+            )
+        for target in range(version, SCHEMA_VERSION):
+            log.info("migrating %s from schema %d to %d", self.path, target, target + 1)
+            async with self._transaction() as tx:
+                for statement in MIGRATIONS[target].split(";"):
+                    if statement.strip():
+                        await tx.execute(statement)
+                await tx.execute("DELETE FROM schema_version")
+                await tx.execute("INSERT INTO schema_version (version) VALUES (?)", (target + 1,))
+
+    async def schema_version(self) -> int:
+        async with self.db.execute("SELECT max(version) FROM schema_version") as cur:
+            row = await cur.fetchone()
+        return int(row[0]) if row and row[0] is not None else 0
+
+    @asynccontextmanager
+    async def _transaction(self) -> AsyncIterator[aiosqlite.Connection]:
+        db = self.db
+        async with self._lock:
+            await db.execute("BEGIN IMMEDIATE")
+            try:
+                yield db
+            except BaseException:
+                await db.execute("ROLLBACK")
+                raise
+            await db.execute("COMMIT")
+
+    async def _write(self, sql: str, params: Sequence[Any] = ()) -> int:
+        """Run one write statement in its own transaction; returns the affected rows."""
+        async with self._lock, self.db.execute(sql, params) as cur:
+            return cur.rowcount
+
+    async def _fetchall(self, sql: str, params: Sequence[Any] = ()) -> list[Any]:
+        async with self.db.execute(sql, params) as cur:
+            return list(await cur.fetchall())
+
+    async def _fetchone(self, sql: str, params: Sequence[Any] = ()) -> Any:
+        async with self.db.execute(sql, params) as cur:
+            return await cur.fetchone()
+
+    # images
+
+    async def add_images(self, images: Sequence[NewImage]) -> list[ImageRecord]:
+        if not images:
+            return []
+        stored: list[ImageRecord] = []
+        async with self._transaction() as db:
+            for img in images:
+                async with db.execute(
+                    "INSERT INTO images (guild_id, channel_id, message_id, author_id, slot,"
+                    " posted_at, phash64, phash256, quality) VALUES (?,?,?,?,?,?,?,?,?)"
+                    " ON CONFLICT (guild_id, message_id, slot) DO NOTHING",
+                    (
+                        img.guild_id,
+                        img.channel_id,
+                        img.message_id,
+                        img.author_id,
+                        img.slot,
+                        img.posted_at,
+                        to_signed(img.phash64),
+                        img.phash256,
+                        img.quality,
+                    ),
+                ) as cur:
+                    if cur.rowcount == 1 and cur.lastrowid is not None:
+                        stored.append(
+                            ImageRecord(
+                                cur.lastrowid,
+                                img.guild_id,
+                                img.channel_id,
+                                img.message_id,
+                                img.author_id,
+                                img.slot,
+                                img.posted_at,
+                                img.phash64,
+                                img.phash256,
+                                img.quality,
+                            )
+                        )
+        return stored
+
+    async def get_images(self, image_ids: Sequence[int]) -> list[ImageRecord]:
+        found: list[ImageRecord] = []
+        for chunk in _chunks(list(image_ids)):
+            rows = await self._fetchall(
+                f"SELECT {IMAGE_COLUMNS} FROM images WHERE id IN ({_placeholders(len(chunk))})",
+                chunk,
+            )
+            found.extend(_image(r) for r in rows)
+        found.sort(key=lambda r: r.id)
+        return found
+
+    async def images_in_message(self, guild_id: int, message_id: int) -> list[ImageRecord]:
+        rows = await self._fetchall(
+            f"SELECT {IMAGE_COLUMNS} FROM images WHERE guild_id = ? AND message_id = ?"
+            " ORDER BY slot",
+            (guild_id, message_id),
+        )
+        return [_image(r) for r in rows]
+
+    async def load_hashes(
+        self, guild_id: int
+    ) -> tuple[npt.NDArray[np.int64], npt.NDArray[np.int64]]:
+        rows = await self._fetchall(
+            "SELECT id, phash64 FROM images WHERE guild_id = ? ORDER BY id", (guild_id,)
+        )
+        if not rows:
+            empty = np.empty(0, dtype=np.int64)
+            return empty, empty.copy()
+        table = np.array(rows, dtype=np.int64)
+        return np.ascontiguousarray(table[:, 0]), np.ascontiguousarray(table[:, 1])
+
+    async def count_images(self, guild_id: int) -> int:
+        row = await self._fetchone("SELECT count(*) FROM images WHERE guild_id = ?", (guild_id,))
+        return int(row[0])
+
+    async def _delete_where(self, where: str, params: Sequence[Any]) -> list[int]:
+        async with self._transaction() as db:
+            async with db.execute(f"SELECT id FROM images WHERE {where}", params) as cur:
+                rows = list(await cur.fetchall())
+            await db.execute(f"DELETE FROM images WHERE {where}", params)
+        return [r[0] for r in rows]
+
+    async def delete_messages(self, guild_id: int | None, message_ids: Sequence[int]) -> list[int]:
+        deleted: list[int] = []
+        for chunk in _chunks(list(message_ids)):
+            where = f"message_id IN ({_placeholders(len(chunk))})"
+            params: list[int] = list(chunk)
+            if guild_id is not None:
+                where += " AND guild_id = ?"
+                params.append(guild_id)
+            deleted.extend(await self._delete_where(where, params))
+        return deleted
+
+    async def delete_channel(self, channel_id: int) -> list[int]:
+        deleted = await self._delete_where("channel_id = ?", (channel_id,))
+        await self._write("DELETE FROM channel_cursors WHERE channel_id = ?", (channel_id,))
+        return deleted
+
+    async def delete_author(self, guild_id: int, author_id: int) -> list[int]:
+        return await self._delete_where("guild_id = ? AND author_id = ?", (guild_id, author_id))
+
+    async def delete_guild(self, guild_id: int) -> int:
+        async with self._transaction() as db:
+            async with db.execute("DELETE FROM images WHERE guild_id = ?", (guild_id,)) as cur:
+                count = cur.rowcount
+            for table in ("guild_settings", "channel_cursors", "alerts", "allowed_images"):
+                await db.execute(f"DELETE FROM {table} WHERE guild_id = ?", (guild_id,))
+        return count
+
+    # settings and bookkeeping
+
+    async def get_settings(self, guild_id: int) -> GuildSettings:
+        row = await self._fetchone(
+            "SELECT data FROM guild_settings WHERE guild_id = ?", (guild_id,)
+        )
+        return GuildSettings.from_json(row[0]) if row else GuildSettings()
+
+    async def save_settings(self, guild_id: int, settings: GuildSettings) -> None:
+        await self._write(
+            "INSERT INTO guild_settings (guild_id, data) VALUES (?, ?)"
+            " ON CONFLICT (guild_id) DO UPDATE SET data = excluded.data",
+            (guild_id, settings.to_json()),
+        )
+
+    async def get_meta(self, key: str) -> str | None:
+        row = await self._fetchone("SELECT value FROM meta WHERE key = ?", (key,))
+        return str(row[0]) if row else None
+
+    async def set_meta(self, key: str, value: str) -> None:
+        await self._write(
+            "INSERT INTO meta (key, value) VALUES (?, ?)"
+            " ON CONFLICT (key) DO UPDATE SET value = excluded.value",
+            (key, value),
+        )
+
+    async def get_cursor(self, channel_id: int) -> int | None:
+        row = await self._fetchone(
+            "SELECT last_message_id FROM channel_cursors WHERE channel_id = ?", (channel_id,)
+        )
+        return int(row[0]) if row else None
+
+    async def advance_cursor(self, guild_id: int, channel_id: int, message_id: int) -> None:
+        await self._write(
+            "INSERT INTO channel_cursors (channel_id, guild_id, last_message_id) VALUES (?,?,?)"
+            " ON CONFLICT (channel_id) DO UPDATE SET last_message_id ="
+            " max(last_message_id, excluded.last_message_id)",
+            (channel_id, guild_id, message_id),
+        )
+
+    async def cursors(self, guild_id: int) -> dict[int, int]:
+        rows = await self._fetchall(
+            "SELECT channel_id, last_message_id FROM channel_cursors WHERE guild_id = ?",
+            (guild_id,),
+        )
+        return {int(r[0]): int(r[1]) for r in rows}
+
+    # alerts
+
+    async def record_alert(self, alert: AlertRecord) -> None:
+        await self._write(
+            "INSERT INTO alerts (guild_id, channel_id, message_id, author_id, original_image_id,"
+            " alert_channel_id, alert_message_id, created_at) VALUES (?,?,?,?,?,?,?,?)",
+            (
+                alert.guild_id,
+                alert.channel_id,
+                alert.message_id,
+                alert.author_id,
+                alert.original_image_id,
+                alert.alert_channel_id,
+                alert.alert_message_id,
+                alert.created_at,
+            ),
+        )
+
+    async def alerts_for_message(self, message_id: int) -> list[AlertRecord]:
+        rows = await self._fetchall(
+            "SELECT guild_id, channel_id, message_id, author_id, original_image_id,"
+            " alert_channel_id, alert_message_id, created_at FROM alerts WHERE message_id = ?",
+            (message_id,),
+        )
+        return [_alert(r) for r in rows]
+
+    async def delete_alerts_for_message(self, message_id: int) -> None:
+        await self._write("DELETE FROM alerts WHERE message_id = ?", (message_id,))
+
+    async def stats(self, guild_id: int, now_ms: int) -> GuildStats:
+        images = await self.count_images(guild_id)
+        row = await self._fetchone("SELECT count(*) FROM alerts WHERE guild_id = ?", (guild_id,))
+        reposters = await self._fetchall(
+            "SELECT author_id, count(*) AS n FROM alerts WHERE guild_id = ?"
+            " GROUP BY author_id ORDER BY n DESC, author_id LIMIT 5",
+            (guild_id,),
+        )
+        reposted = await self._fetchall(
+            "SELECT original_image_id, count(*) AS n FROM alerts WHERE guild_id = ?"
+            " GROUP BY original_image_id ORDER BY n DESC, original_image_id LIMIT 5",
+            (guild_id,),
+        )
+        originals = {r.id: r for r in await self.get_images([r[0] for r in reposted])}
+        start = now_ms - 12 * WEEK_MS
+        weeks = await self._fetchall(
+            "SELECT (created_at - ?) / ? AS week, count(*) FROM alerts"
+            " WHERE guild_id = ? AND created_at >= ? GROUP BY week",
+            (start, WEEK_MS, guild_id, start),
+        )
+        per_week = dict.fromkeys(range(12), 0)
+        for week, n in weeks:
+            if 0 <= week < 12:
+                per_week[int(week)] = int(n)
+        return GuildStats(
+            images=images,
+            alerts=int(row[0]),
+            top_reposters=tuple((int(a), int(n)) for a, n in reposters),
+            most_reposted=tuple((originals[i], int(n)) for i, n in reposted if i in originals),
+            weekly_alerts=tuple((start + w * WEEK_MS, n) for w, n in sorted(per_week.items())),
+        )
+
+    # allowlist
+
+    async def allow_image(
+        self, guild_id: int, phash64: int, phash256: bytes, added_by: int
+    ) -> AllowedImage:
+        async with (
+            self._lock,
+            self.db.execute(
+                "INSERT INTO allowed_images (guild_id, phash64, phash256, added_by)"
+                " VALUES (?,?,?,?)",
+                (guild_id, to_signed(phash64), phash256, added_by),
+            ) as cur,
+        ):
+            new_id = cur.lastrowid
+        assert new_id is not None
+        return AllowedImage(new_id, guild_id, phash64, phash256, added_by)
+
+    async def allowed_images(self, guild_id: int) -> list[AllowedImage]:
+        rows = await self._fetchall(
+            "SELECT id, guild_id, phash64, phash256, added_by FROM allowed_images"
+            " WHERE guild_id = ? ORDER BY id",
+            (guild_id,),
+        )
+        return [AllowedImage(r[0], r[1], to_unsigned(r[2]), bytes(r[3]), r[4]) for r in rows]
+
+    async def disallow_image(self, guild_id: int, allowed_id: int) -> bool:
+        n = await self._write(
+            "DELETE FROM allowed_images WHERE guild_id = ? AND id = ?", (guild_id, allowed_id)
+        )
+        return n > 0
+
+    async def integrity_check(self) -> bool:
+        row = await self._fetchone("PRAGMA integrity_check")
+        return bool(row and row[0] == "ok")

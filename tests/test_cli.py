@@ -1,0 +1,108 @@
+"""The seenit command end to end, as a subprocess, on real photos and their variants."""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from tests.conftest import DATA, VARIANTS, encode, photo
+
+
+def seenit(*args: str, cwd: Path | None = None) -> subprocess.CompletedProcess[str]:
+    return subprocess.run(
+        [sys.executable, "-m", "bot.cli", *args],
+        capture_output=True,
+        text=True,
+        timeout=120,
+        cwd=cwd,
+        check=False,
+    )
+
+
+@pytest.fixture
+def album(tmp_path: Path) -> Path:
+    """A folder of photos, reposted variants of two of them, junk and a blank image."""
+    root = tmp_path / "album"
+    (root / "reposts").mkdir(parents=True)
+    for name in ("astronaut.jpg", "chelsea.jpg", "coffee.jpg", "rocket.jpg"):
+        (root / name).write_bytes((DATA / name).read_bytes())
+    for variant in ("half size", "jpeg q40", "mirrored", "rotated 90", "watermark"):
+        slug = variant.replace(" ", "_")
+        (root / "reposts" / f"chelsea_{slug}.jpg").write_bytes(
+            VARIANTS[variant](photo("chelsea.jpg"))
+        )
+    (root / "reposts" / "rocket_webp.webp").write_bytes(VARIANTS["webp"](photo("rocket.jpg")))
+    (root / "broken.png").write_bytes(b"\x89PNG\r\n\x1a\nnot really")
+    (root / "notes.txt").write_text("not an image")
+    from PIL import Image
+
+    (root / "white.png").write_bytes(encode(Image.new("RGB", (300, 200), "white"), "PNG"))
+    (root / "white2.jpg").write_bytes(encode(Image.new("RGB", (600, 400), (250, 250, 250))))
+    return root
+
+
+def test_hash_prints_fingerprint_and_quality() -> None:
+    result = seenit("hash", str(DATA / "chelsea.jpg"), "--json")
+    assert result.returncode == 0
+    (row,) = json.loads(result.stdout)
+    assert row["phash64"] == "b15fe6465121175e"
+    assert len(row["phash256"]) == 64 and row["quality"] == 100
+    text = seenit("hash", str(DATA / "chelsea.jpg")).stdout
+    assert "b15fe6465121175e" in text and "quality=100" in text
+
+
+def test_compare_json_calls_variants_reposts_and_others_not(album: Path) -> None:
+    files = sorted(str(p) for p in (album / "reposts").iterdir())
+    others = [str(album / "coffee.jpg"), str(album / "astronaut.jpg"), str(album / "broken.png")]
+    result = seenit("compare", "--json", str(album / "chelsea.jpg"), *files, *others)
+    assert result.returncode == 0
+    rows = {row["path"]: row for row in json.loads(result.stdout)}
+    for path in files:
+        if "chelsea" in path:
+            assert rows[path]["repost"] is True, rows[path]
+    assert rows[str(album / "reposts" / "rocket_webp.webp")]["repost"] is False
+    assert rows[str(album / "coffee.jpg")]["repost"] is False
+    assert rows[str(album / "coffee.jpg")]["distance"] > 60
+    assert str(album / "broken.png") not in rows
+    assert "broken.png" in result.stderr
+
+
+def test_compare_text_is_in_the_articles_spirit(album: Path) -> None:
+    result = seenit("compare", str(album / "chelsea.jpg"), str(album / "coffee.jpg"))
+    assert result.stdout.startswith(
+        f"Hamming distance between {album / 'chelsea.jpg'} and {album / 'coffee.jpg'} is "
+    )
+
+
+def test_dupes_json_groups_reposts_and_skips_junk(album: Path) -> None:
+    result = seenit("dupes", "--json", str(album))
+    assert result.returncode == 0, result.stderr
+    report = json.loads(result.stdout)
+    groups = [set(g) for g in report["groups"]]
+    chelsea = {str(album / "chelsea.jpg")} | {str(p) for p in (album / "reposts").glob("chelsea_*")}
+    rocket = {str(album / "rocket.jpg"), str(album / "reposts" / "rocket_webp.webp")}
+    assert sorted(groups, key=len) == sorted([chelsea, rocket], key=len)
+    for pair in report["pairs"]:
+        assert {pair["a"], pair["b"]} <= chelsea or {pair["a"], pair["b"]} <= rocket
+        assert pair["distance"] <= 29
+    distances = [p["distance"] for p in report["pairs"]]
+    assert distances == sorted(distances)
+    # Blank images look alike but carry no information: never reported.
+    assert not any("white" in path for g in groups for path in g)
+    assert "broken.png" in result.stderr
+
+
+def test_dupes_text_output_and_relative_paths(album: Path) -> None:
+    result = seenit("dupes", "album", cwd=album.parent)
+    assert result.returncode == 0
+    assert "2 groups" in result.stdout
+    assert "album/reposts/chelsea_mirrored.jpg" in result.stdout
+
+
+def test_missing_folder_is_a_clear_error(tmp_path: Path) -> None:
+    result = seenit("dupes", str(tmp_path / "nope"))
+    assert result.returncode == 2 and "not a folder" in result.stderr

@@ -1,0 +1,124 @@
+"""The SQLite store on a real file: round trips, deletions, settings, migrations."""
+
+from __future__ import annotations
+
+import sqlite3
+from pathlib import Path
+
+import pytest
+
+from bot.guild_settings import GuildSettings
+from bot.records import AlertRecord, NewImage
+from bot.store import SCHEMA_VERSION, StoreError, open_store
+from bot.store.sqlite import SQLiteStore, sqlite_path
+
+
+def image(
+    message: int,
+    slot: int = 0,
+    *,
+    guild: int = 1,
+    channel: int = 10,
+    author: int = 100,
+    h64: int = 0xDEADBEEF_00000000,
+    posted_at: int = 1_000,
+) -> NewImage:
+    return NewImage(guild, channel, message, author, slot, posted_at, h64, bytes(range(32)), 90)
+
+
+@pytest.fixture
+def db_url(tmp_path: Path) -> str:
+    return f"sqlite:///{tmp_path / 'nested' / 'seenit.db'}"
+
+
+async def test_images_round_trip_with_unsigned_hashes(db_url: str) -> None:
+    async with SQLiteStore(db_url) as store:
+        stored = await store.add_images([image(1, h64=(1 << 64) - 1), image(1, 1, h64=5)])
+        assert [r.slot for r in stored] == [0, 1]
+        again = await store.get_images([r.id for r in stored])
+        assert again == stored
+        assert again[0].phash64 == (1 << 64) - 1
+        ids, hashes = await store.load_hashes(1)
+        assert ids.tolist() == [r.id for r in stored]
+        assert [h & ((1 << 64) - 1) for h in hashes.tolist()] == [(1 << 64) - 1, 5]
+
+
+async def test_the_same_message_slot_is_stored_once(db_url: str) -> None:
+    async with SQLiteStore(db_url) as store:
+        assert len(await store.add_images([image(7)])) == 1
+        assert await store.add_images([image(7)]) == []
+        assert await store.count_images(1) == 1
+
+
+async def test_deletions_by_message_channel_author_and_guild(db_url: str) -> None:
+    async with SQLiteStore(db_url) as store:
+        await store.add_images(
+            [image(1), image(2, channel=11), image(3, author=200), image(4, guild=2)]
+        )
+        gone = await store.delete_messages(1, [1])
+        assert len(gone) == 1
+        assert len(await store.delete_channel(11)) == 1
+        assert len(await store.delete_author(1, 200)) == 1
+        assert await store.count_images(1) == 0
+        await store.save_settings(2, GuildSettings(sensitivity="strict"))
+        assert await store.delete_guild(2) == 1
+        assert await store.get_settings(2) == GuildSettings()
+
+
+async def test_data_survives_reopening_the_file(db_url: str) -> None:
+    async with SQLiteStore(db_url) as store:
+        await store.add_images([image(1)])
+        await store.save_settings(
+            1, GuildSettings(alert_style="log", log_channel_id=55, exempt_roles=frozenset({3, 4}))
+        )
+        await store.advance_cursor(1, 10, 500)
+        await store.advance_cursor(1, 10, 400)
+    async with SQLiteStore(db_url) as store:
+        assert await store.count_images(1) == 1
+        settings = await store.get_settings(1)
+        assert settings.alert_style == "log" and settings.exempt_roles == {3, 4}
+        assert await store.get_cursor(10) == 500
+        assert await store.integrity_check()
+
+
+async def test_schema_is_versioned_and_migrated_from_an_empty_file(db_url: str) -> None:
+    async with SQLiteStore(db_url) as store:
+        assert await store.schema_version() == SCHEMA_VERSION
+    conn = sqlite3.connect(sqlite_path(db_url))
+    assert conn.execute("PRAGMA journal_mode").fetchone()[0] == "wal"
+    conn.execute("UPDATE schema_version SET version = 999")
+    conn.commit()
+    conn.close()
+    with pytest.raises(StoreError, match="newer"):
+        async with SQLiteStore(db_url):
+            pass
+
+
+async def test_alerts_and_stats(db_url: str) -> None:
+    async with SQLiteStore(db_url) as store:
+        (orig,) = await store.add_images([image(1)])
+        for message, author in ((2, 300), (3, 300), (4, 301)):
+            await store.record_alert(
+                AlertRecord(1, 10, message, author, orig.id, 10, 900 + message, 5_000)
+            )
+        stats = await store.stats(1, now_ms=10_000)
+        assert stats.alerts == 3 and stats.images == 1
+        assert stats.top_reposters[0] == (300, 2)
+        assert stats.most_reposted[0][0].id == orig.id and stats.most_reposted[0][1] == 3
+        assert (await store.alerts_for_message(2))[0].alert_message_id == 902
+        assert sum(n for _, n in stats.weekly_alerts) == 3
+
+
+async def test_allowlist(db_url: str) -> None:
+    async with SQLiteStore(db_url) as store:
+        allowed = await store.allow_image(1, (1 << 64) - 2, b"\x01" * 32, 100)
+        assert (await store.allowed_images(1)) == [allowed]
+        assert await store.disallow_image(1, allowed.id)
+        assert await store.allowed_images(1) == []
+
+
+def test_database_urls() -> None:
+    assert sqlite_path("sqlite:////abs/path.db") == Path("/abs/path.db")
+    assert sqlite_path("sqlite:///rel.db") == Path("rel.db")
+    with pytest.raises(StoreError):
+        open_store("mysql://nope")
