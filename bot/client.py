@@ -1,0 +1,76 @@
+"""The discord.py client: dependencies passed in, cogs loaded in setup_hook."""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import logging
+from typing import Any
+
+import discord
+from discord.ext import commands
+
+from bot.config import Config
+from bot.fetch import Fetcher
+from bot.service import SeenService
+
+log = logging.getLogger(__name__)
+
+EXTENSIONS = ("cogs.reposts", "cogs.search", "cogs.admin", "cogs.owner")
+COMMAND_HASH_KEY = "synced_commands_sha256"
+
+
+def intents() -> discord.Intents:
+    """Guild messages and message content: attachments arrive empty without the latter."""
+    wanted = discord.Intents.none()
+    wanted.guilds = True
+    wanted.guild_messages = True
+    wanted.message_content = True
+    wanted.guild_reactions = True
+    return wanted
+
+
+class SeenitBot(commands.AutoShardedBot):
+    """seenit's client. Runs the shards given by SHARD_IDS, or all of them."""
+
+    def __init__(self, *, config: Config, service: SeenService, fetcher: Fetcher) -> None:
+        options: dict[str, Any] = {}
+        if config.shard_count is not None:
+            options["shard_count"] = config.shard_count
+            if config.shard_ids is not None:
+                options["shard_ids"] = list(config.shard_ids)
+        else:
+            options["shard_count"] = 1
+        super().__init__(
+            command_prefix=commands.when_mentioned,
+            intents=intents(),
+            help_command=None,
+            allowed_mentions=discord.AllowedMentions(
+                everyone=False, roles=False, users=False, replied_user=False
+            ),
+            **options,
+        )
+        self.config = config
+        self.service = service
+        self.fetcher = fetcher
+
+    async def setup_hook(self) -> None:
+        for extension in EXTENSIONS:
+            await self.load_extension(extension)
+        await self.sync_commands(force=False)
+
+    def command_payload_hash(self) -> str:
+        payload = [c.to_dict(self.tree) for c in self.tree.get_commands()]
+        text = json.dumps(sorted(payload, key=lambda c: (c["type"], c["name"])), sort_keys=True)
+        return hashlib.sha256(text.encode()).hexdigest()
+
+    async def sync_commands(self, *, force: bool) -> bool:
+        """Sync application commands when their definitions changed (or when forced)."""
+        digest = self.command_payload_hash()
+        if not force and await self.service.store.get_meta(COMMAND_HASH_KEY) == digest:
+            log.info("application commands unchanged; not syncing")
+            return False
+        synced = await self.tree.sync()
+        await self.service.store.set_meta(COMMAND_HASH_KEY, digest)
+        log.info("synced %d application commands", len(synced))
+        return True

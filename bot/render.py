@@ -1,0 +1,92 @@
+"""Words seenit shows people: alert and result lines, settings summary. Plain text only.
+
+Discord markup used here (``<@id>``, ``<#id>``, ``<t:seconds:R>``) is just text; the cogs
+wrap these lines in embeds.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+
+from bot.guild_settings import GuildSettings
+from bot.matching import Match, chronological, thresholds_for
+
+#: Earlier posts listed in one alert; the rest are counted.
+ALERT_LINES = 3
+
+
+def when(posted_at_ms: int) -> str:
+    return f"<t:{posted_at_ms // 1000}:R>"
+
+
+def match_line(match: Match, *, label: str = "") -> str:
+    image = match.image
+    prefix = f"**{label}** " if label else ""
+    return (
+        f"{prefix}[{when(image.posted_at)} by <@{image.author_id}> in <#{image.channel_id}>]"
+        f"({image.jump_url}) · {match.similarity:.0f}% similar"
+    )
+
+
+def alert_text(matches: Sequence[Match]) -> str:
+    """Short, phone-readable alert: the original first, then the latest few, then a count."""
+    ordered = chronological(matches)
+    if not ordered:
+        return ""
+    lines = [match_line(ordered[0], label="Original:")]
+    rest = ordered[1:]
+    for match in rest[-(ALERT_LINES - 1) :] if ALERT_LINES > 1 else []:
+        lines.append(match_line(match))
+    hidden = len(rest) - min(len(rest), ALERT_LINES - 1)
+    if hidden > 0:
+        lines.append(f"…and {hidden} more")
+    times = len(ordered)
+    head = "Posted before" if times == 1 else f"Posted {times} times before"
+    return head + "\n" + "\n".join(lines)
+
+
+def results_text(matches: Sequence[Match], limit: int = 10) -> str:
+    """Search results, best first."""
+    if not matches:
+        return "No earlier posts of this image that you can see."
+    shown = matches[:limit]
+    lines = [f"{i}. {match_line(m)}" for i, m in enumerate(shown, 1)]
+    if len(matches) > limit:
+        lines.append(f"…and {len(matches) - limit} more")
+    return "\n".join(lines)
+
+
+def _ids(values: frozenset[int], mark: str) -> str:
+    return ", ".join(f"<{mark}{v}>" for v in sorted(values)) or "none"
+
+
+def settings_fields(settings: GuildSettings) -> list[tuple[str, str]]:
+    """(name, value) pairs describing a guild's configuration."""
+    rule = thresholds_for(settings)
+    if settings.watch_mode == "all":
+        watching = "every channel I can read"
+        if settings.unwatched:
+            watching += f", except {_ids(settings.unwatched, '#')}"
+    else:
+        watching = f"only {_ids(settings.watched, '#')}"
+    style: str = settings.alert_style
+    if style == "log":
+        style += f" in <#{settings.log_channel_id}>" if settings.log_channel_id else " (no channel)"
+    age = f"{settings.max_age_days} days" if settings.max_age_days else "any age"
+    return [
+        ("Watching", watching),
+        (
+            "Sensitivity",
+            f"{settings.sensitivity} (distance ≤ {rule.max256} of 256"
+            + (", expert threshold" if settings.threshold is not None else "")
+            + ")",
+        ),
+        ("Alerts", style),
+        ("Ping the author", "yes" if settings.mention_author else "no"),
+        ("Delete reposts", "yes" if settings.delete_reposts else "no"),
+        ("Scope", f"{'whole server' if settings.scope == 'guild' else 'same channel'}, {age}"),
+        ("Own earlier posts", "ignored" if settings.ignore_own_posts else "alerted"),
+        ("Exempt roles", _ids(settings.exempt_roles, "@&")),
+        ("Exempt members", _ids(settings.exempt_users, "@")),
+        ("Remove alert with its message", "yes" if settings.delete_alert_with_message else "no"),
+    ]

@@ -1,0 +1,138 @@
+"""Discord glue shared by the cogs: finding images in messages, visibility, embeds."""
+
+from __future__ import annotations
+
+import logging
+import re
+from collections.abc import Sequence
+from dataclasses import dataclass
+from pathlib import PurePosixPath
+from typing import TYPE_CHECKING
+from urllib.parse import urlsplit
+
+import discord
+
+from bot.matching import Match, PostContext
+
+if TYPE_CHECKING:
+    from bot.client import SeenitBot
+
+log = logging.getLogger(__name__)
+
+IMAGE_SUFFIXES = frozenset({".jpg", ".jpeg", ".png", ".gif", ".webp", ".bmp", ".tif", ".tiff"})
+COLOUR = discord.Colour(0x5865F2)
+ALERT_COLOUR = discord.Colour(0xF0B232)
+MESSAGE_LINK = re.compile(r"https?://(?:\w+\.)?discord(?:app)?\.com/channels/(\d+|@me)/(\d+)/(\d+)")
+#: Slots of images found in embeds and stickers start here (attachments use 0..99).
+EMBED_SLOT = 100
+STICKER_SLOT = 200
+
+
+@dataclass(frozen=True, slots=True)
+class MediaRef:
+    """An image in a message: its slot (stable position) and the Discord URL of its bytes."""
+
+    slot: int
+    url: str
+
+
+def _looks_like_image(filename: str, content_type: str | None) -> bool:
+    if content_type:
+        return content_type.startswith("image/") and "svg" not in content_type
+    return PurePosixPath(filename.lower()).suffix in IMAGE_SUFFIXES
+
+
+def image_refs(message: discord.Message) -> list[MediaRef]:
+    """Images of a message: attachments, embed images and thumbnails, sticker images."""
+    refs = [
+        MediaRef(i, a.url)
+        for i, a in enumerate(message.attachments)
+        if _looks_like_image(a.filename, a.content_type)
+    ]
+    for i, embed in enumerate(message.embeds):
+        # Only through Discord's media proxy, never the raw link a member pasted.
+        for j, proxy_url in enumerate((embed.image.proxy_url, embed.thumbnail.proxy_url)):
+            if proxy_url:
+                refs.append(MediaRef(EMBED_SLOT + 2 * i + j, proxy_url))
+    for i, sticker in enumerate(message.stickers):
+        if sticker.format in (discord.StickerFormatType.png, discord.StickerFormatType.apng):
+            refs.append(MediaRef(STICKER_SLOT + i, sticker.url))
+    return refs
+
+
+def parent_ids(channel: object) -> tuple[int, ...]:
+    """Ids of the thread parent and category above a channel, nearest first."""
+    ids: list[int] = []
+    parent = getattr(channel, "parent", None)
+    if parent is not None and isinstance(channel, discord.Thread):
+        ids.append(parent.id)
+        channel = parent
+    category_id = getattr(channel, "category_id", None)
+    if category_id:
+        ids.append(category_id)
+    return tuple(ids)
+
+
+def post_context(message: discord.Message) -> PostContext:
+    assert message.guild is not None
+    roles = frozenset(r.id for r in getattr(message.author, "roles", ()))
+    return PostContext(
+        guild_id=message.guild.id,
+        channel_id=message.channel.id,
+        message_id=message.id,
+        author_id=message.author.id,
+        posted_at=int(message.created_at.timestamp() * 1000),
+        role_ids=roles,
+    )
+
+
+def can_view(member: discord.Member, guild: discord.Guild, channel_id: int) -> bool:
+    """Whether a member may read a channel (or thread) of the guild."""
+    channel = guild.get_channel_or_thread(channel_id)
+    if channel is None:
+        return False
+    permissions = channel.permissions_for(member)
+    return permissions.view_channel and permissions.read_message_history
+
+
+def visible_to(
+    member: discord.Member, guild: discord.Guild, matches: Sequence[Match]
+) -> list[Match]:
+    """Matches the member may see; filtered before any cut so hidden ones take no place."""
+    seen: dict[int, bool] = {}
+    kept = []
+    for m in matches:
+        channel_id = m.image.channel_id
+        if channel_id not in seen:
+            seen[channel_id] = can_view(member, guild, channel_id)
+        if seen[channel_id]:
+            kept.append(m)
+    return kept
+
+
+def parse_message_ref(text: str) -> tuple[int | None, int | None, int] | None:
+    """A message link or bare id -> (guild id, channel id, message id)."""
+    text = text.strip()
+    found = MESSAGE_LINK.search(text)
+    if found:
+        guild = None if found.group(1) == "@me" else int(found.group(1))
+        return guild, int(found.group(2)), int(found.group(3))
+    if text.isdigit():
+        return None, None, int(text)
+    return None
+
+
+def is_url(text: str) -> bool:
+    parts = urlsplit(text.strip())
+    return bool(parts.scheme and parts.netloc)
+
+
+def embed(title: str, description: str, *, colour: discord.Colour = COLOUR) -> discord.Embed:
+    return discord.Embed(title=title, description=description[:4000], colour=colour)
+
+
+def bot_of(client: discord.Client) -> SeenitBot:
+    from bot.client import SeenitBot
+
+    assert isinstance(client, SeenitBot)
+    return client

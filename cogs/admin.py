@@ -1,0 +1,337 @@
+"""/repost: the server admins' settings, history scan and stats (Manage Server required)."""
+
+from __future__ import annotations
+
+import asyncio
+import dataclasses
+import logging
+import time
+from typing import Literal
+
+import discord
+from discord import app_commands
+from discord.ext import commands
+
+from bot.fetch import FetchError
+from bot.guild_settings import GuildSettings
+from bot.hashing import ImageError
+from bot.render import settings_fields
+from cogs._discord import bot_of, embed, image_refs, parse_message_ref
+
+log = logging.getLogger(__name__)
+
+Channelish = discord.TextChannel | discord.CategoryChannel | discord.Thread | discord.ForumChannel
+PROGRESS_EVERY = 3.0
+SCAN_MAX = 100_000
+
+
+@app_commands.guild_only()
+@app_commands.default_permissions(manage_guild=True)
+class Admin(commands.GroupCog, group_name="repost"):
+    """Repost alert settings for this server."""
+
+    def __init__(self, bot: commands.Bot) -> None:
+        self.bot = bot_of(bot)
+        self.service = self.bot.service
+        self._scans: set[int] = set()
+        super().__init__()
+
+    async def interaction_check(self, interaction: discord.Interaction) -> bool:
+        # Discord hides the group from members without Manage Server, but the bot checks
+        # the invoking member's permissions itself too.
+        if interaction.guild is None:
+            await interaction.response.send_message("This works only in a server.", ephemeral=True)
+            return False
+        if not interaction.permissions.manage_guild:
+            await interaction.response.send_message(
+                "You need the Manage Server permission to change repost settings.",
+                ephemeral=True,
+            )
+            return False
+        return True
+
+    async def _update(self, interaction: discord.Interaction, **changes: object) -> None:
+        assert interaction.guild is not None
+        current = await self.service.settings(interaction.guild.id)
+        updated = dataclasses.replace(current, **changes)  # type: ignore[arg-type]
+        await self.service.save_settings(interaction.guild.id, updated)
+        await interaction.response.send_message(
+            embed=settings_embed(updated, "Saved"), ephemeral=True
+        )
+
+    @app_commands.command()
+    @app_commands.describe(channel="A channel, thread or whole category to watch")
+    async def watch(self, interaction: discord.Interaction, channel: Channelish) -> None:
+        """Watch a channel (or every channel of a category) for reposts."""
+        assert interaction.guild is not None
+        s = await self.service.settings(interaction.guild.id)
+        await self._update(
+            interaction, watched=s.watched | {channel.id}, unwatched=s.unwatched - {channel.id}
+        )
+
+    @app_commands.command()
+    @app_commands.describe(channel="A channel, thread or whole category to stop watching")
+    async def unwatch(self, interaction: discord.Interaction, channel: Channelish) -> None:
+        """Stop watching a channel (or a category)."""
+        assert interaction.guild is not None
+        s = await self.service.settings(interaction.guild.id)
+        await self._update(
+            interaction, watched=s.watched - {channel.id}, unwatched=s.unwatched | {channel.id}
+        )
+
+    @app_commands.command()
+    @app_commands.describe(mode="all: every channel I can read; listed: only watched channels")
+    async def mode(self, interaction: discord.Interaction, mode: Literal["all", "listed"]) -> None:
+        """Choose whether every channel is watched or only the listed ones."""
+        await self._update(interaction, watch_mode=mode)
+
+    @app_commands.command()
+    @app_commands.describe(
+        level="strict: fewer alerts; normal: the default; loose: catches more edits",
+        threshold="Experts: the largest 256-bit distance still called a repost (0-64)",
+    )
+    async def sensitivity(
+        self,
+        interaction: discord.Interaction,
+        level: Literal["strict", "normal", "loose"],
+        threshold: app_commands.Range[int, 0, 64] | None = None,
+    ) -> None:
+        """Set how alike two images must be to count as a repost."""
+        await self._update(interaction, sensitivity=level, threshold=threshold)
+
+    @app_commands.command()
+    @app_commands.describe(
+        style="reply (default), reaction only, log to a channel, or silent (record only)",
+        log_channel="Where log-style alerts go",
+        mention_author="Ping the author in reply alerts",
+        delete_reposts="Delete reposts (needs my Manage Messages permission)",
+        delete_with_message="Remove my alert when the repost is deleted",
+    )
+    async def alerts(
+        self,
+        interaction: discord.Interaction,
+        style: Literal["reply", "reaction", "log", "silent"],
+        log_channel: discord.TextChannel | None = None,
+        mention_author: bool | None = None,
+        delete_reposts: bool | None = None,
+        delete_with_message: bool | None = None,
+    ) -> None:
+        """Choose how repost alerts look."""
+        assert interaction.guild is not None
+        s = await self.service.settings(interaction.guild.id)
+        if style == "log" and log_channel is None and s.log_channel_id is None:
+            await interaction.response.send_message(
+                "Pick a log channel for log-style alerts.", ephemeral=True
+            )
+            return
+        await self._update(
+            interaction,
+            alert_style=style,
+            log_channel_id=log_channel.id if log_channel else s.log_channel_id,
+            mention_author=s.mention_author if mention_author is None else mention_author,
+            delete_reposts=s.delete_reposts if delete_reposts is None else delete_reposts,
+            delete_alert_with_message=(
+                s.delete_alert_with_message if delete_with_message is None else delete_with_message
+            ),
+        )
+
+    @app_commands.command()
+    @app_commands.describe(
+        scope="guild: match across the server; channel: only within the same channel",
+        max_age_days="Ignore earlier posts older than this many days (0: no limit)",
+        ignore_own_posts="Do not alert when the earlier posts are the author's own",
+    )
+    async def scope(
+        self,
+        interaction: discord.Interaction,
+        scope: Literal["guild", "channel"],
+        max_age_days: app_commands.Range[int, 0, 36500] | None = None,
+        ignore_own_posts: bool | None = None,
+    ) -> None:
+        """Choose where and how far back reposts are looked for."""
+        assert interaction.guild is not None
+        s = await self.service.settings(interaction.guild.id)
+        await self._update(
+            interaction,
+            scope=scope,
+            max_age_days=s.max_age_days if max_age_days is None else (max_age_days or None),
+            ignore_own_posts=s.ignore_own_posts if ignore_own_posts is None else ignore_own_posts,
+        )
+
+    @app_commands.command()
+    @app_commands.describe(
+        target="A role or member who is never alerted", remove="Take the exemption away"
+    )
+    async def exempt(
+        self,
+        interaction: discord.Interaction,
+        target: discord.Role | discord.Member | discord.User,
+        remove: bool = False,
+    ) -> None:
+        """Never alert a role or a member (or undo that)."""
+        assert interaction.guild is not None
+        s = await self.service.settings(interaction.guild.id)
+        if isinstance(target, discord.Role):
+            roles = s.exempt_roles - {target.id} if remove else s.exempt_roles | {target.id}
+            await self._update(interaction, exempt_roles=roles)
+        else:
+            users = s.exempt_users - {target.id} if remove else s.exempt_users | {target.id}
+            await self._update(interaction, exempt_users=users)
+
+    @app_commands.command()
+    @app_commands.describe(
+        image="An image that may be posted again without alerts",
+        message="Or a message link/ID whose images may be posted again",
+    )
+    async def allow(
+        self,
+        interaction: discord.Interaction,
+        image: discord.Attachment | None = None,
+        message: str | None = None,
+    ) -> None:
+        """Allow an image (a common reaction image, say) to be posted again without alerts."""
+        assert interaction.guild is not None and interaction.channel is not None
+        await interaction.response.defer(ephemeral=True, thinking=True)
+        urls: list[str] = []
+        if image is not None:
+            urls.append(image.url)
+        if message is not None:
+            ref = parse_message_ref(message)
+            channel = interaction.guild.get_channel_or_thread(
+                (ref[1] if ref else None) or interaction.channel.id
+            )
+            if ref is None or not isinstance(channel, discord.abc.Messageable):
+                await interaction.followup.send("I cannot find that message.", ephemeral=True)
+                return
+            try:
+                target = await channel.fetch_message(ref[2])
+            except discord.HTTPException:
+                await interaction.followup.send("I cannot find that message.", ephemeral=True)
+                return
+            urls.extend(r.url for r in image_refs(target))
+        if not urls:
+            await interaction.followup.send(
+                "Give an image or a message with images.", ephemeral=True
+            )
+            return
+        allowed = 0
+        for url in urls:
+            try:
+                fp = await self.service.fingerprint(await self.bot.fetcher.discord_media(url))
+            except (FetchError, ImageError) as exc:
+                log.info("could not allow %s: %s", url, exc)
+                continue
+            await self.service.allow(interaction.guild.id, fp, interaction.user.id)
+            allowed += 1
+        await interaction.followup.send(
+            f"Allowed {allowed} image{'s' if allowed != 1 else ''}: posting"
+            f" {'it' if allowed == 1 else 'them'} again raises no alert.",
+            ephemeral=True,
+        )
+
+    @app_commands.command(name="settings")
+    async def show_settings(self, interaction: discord.Interaction) -> None:
+        """Show this server's repost settings."""
+        assert interaction.guild is not None
+        s = await self.service.settings(interaction.guild.id)
+        await interaction.response.send_message(embed=settings_embed(s, "Settings"), ephemeral=True)
+
+    @app_commands.command()
+    async def stats(self, interaction: discord.Interaction) -> None:
+        """Images indexed, reposts caught, top reposters and most reposted images."""
+        assert interaction.guild is not None
+        stats = await self.service.stats(interaction.guild.id)
+        e = embed(
+            "Repost stats", f"**{stats.images}** images indexed · **{stats.alerts}** reposts caught"
+        )
+        reposters = "\n".join(f"<@{a}>: {n}" for a, n in stats.top_reposters) or "none yet"
+        reposted = (
+            "\n".join(f"[image]({img.jump_url}): {n} times" for img, n in stats.most_reposted)
+            or "none yet"
+        )
+        e.add_field(name="Top reposters", value=reposters, inline=True)
+        e.add_field(name="Most reposted", value=reposted, inline=True)
+        await interaction.response.send_message(embed=e, ephemeral=True)
+
+    @app_commands.command()
+    @app_commands.describe(
+        channel="The channel whose history to index",
+        limit="How many messages to read, newest first (default 1000)",
+    )
+    async def scan(
+        self,
+        interaction: discord.Interaction,
+        channel: discord.TextChannel | discord.Thread,
+        limit: app_commands.Range[int, 1, SCAN_MAX] = 1000,
+    ) -> None:
+        """Index a channel's earlier images so reposts of them are caught."""
+        assert interaction.guild is not None
+        if channel.id in self._scans:
+            await interaction.response.send_message(
+                f"{channel.mention} is already being scanned.", ephemeral=True
+            )
+            return
+        if not channel.permissions_for(interaction.guild.me).read_message_history:
+            await interaction.response.send_message(
+                f"I cannot read the history of {channel.mention}.", ephemeral=True
+            )
+            return
+        self._scans.add(channel.id)
+        try:
+            await interaction.response.send_message(f"Scanning {channel.mention}…")
+            reposts_cog = self.bot.get_cog("Reposts")
+            read = indexed = 0
+            started = last = time.monotonic()
+            async for message in channel.history(limit=limit):
+                read += 1
+                outcomes = await reposts_cog.ingest(message, alert=False)  # type: ignore[union-attr]
+                indexed += sum(1 for o in outcomes if o.stored is not None)
+                if time.monotonic() - last >= PROGRESS_EVERY:
+                    last = time.monotonic()
+                    await _edit(
+                        interaction,
+                        f"Scanning {channel.mention}… {read} messages read,"
+                        f" {indexed} images indexed",
+                    )
+                await asyncio.sleep(0)
+            took = time.monotonic() - started
+            await _edit(
+                interaction,
+                f"Scanned {channel.mention}: {read} messages read, {indexed} images indexed"
+                f" in {took:.0f} s.",
+            )
+        finally:
+            self._scans.discard(channel.id)
+
+    @app_commands.command()
+    @app_commands.describe(confirm="Type the server's name to confirm")
+    async def purge(self, interaction: discord.Interaction, confirm: str) -> None:
+        """Delete everything seenit stored for this server."""
+        assert interaction.guild is not None
+        if confirm != interaction.guild.name:
+            await interaction.response.send_message(
+                "Nothing deleted: type the server's exact name to confirm.", ephemeral=True
+            )
+            return
+        count = await self.service.forget_guild(interaction.guild.id)
+        await interaction.response.send_message(
+            f"Deleted {count} images and all settings of this server.", ephemeral=True
+        )
+
+
+async def _edit(interaction: discord.Interaction, text: str) -> None:
+    try:
+        await interaction.edit_original_response(content=text)
+    except discord.HTTPException as exc:
+        log.info("could not update scan progress: %s", exc)
+
+
+def settings_embed(settings: GuildSettings, title: str) -> discord.Embed:
+    e = embed(f"Repost {title.lower()}" if title != "Saved" else "Saved", "")
+    for name, value in settings_fields(settings):
+        e.add_field(name=name, value=value[:1000], inline=False)
+    return e
+
+
+async def setup(bot: commands.Bot) -> None:
+    await bot.add_cog(Admin(bot))

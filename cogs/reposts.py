@@ -1,0 +1,263 @@
+"""Watches channels: fingerprints every posted image, alerts on reposts, follows deletions."""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+from collections.abc import Iterable, Sequence
+
+import discord
+from discord.ext import commands
+
+from bot.fetch import FetchError
+from bot.guild_settings import GuildSettings
+from bot.hashing import Fingerprint, ImageError
+from bot.matching import Match, chronological
+from bot.records import AlertRecord
+from bot.render import alert_text
+from bot.service import SlotOutcome
+from cogs._discord import (
+    ALERT_COLOUR,
+    MediaRef,
+    bot_of,
+    can_view,
+    embed,
+    image_refs,
+    parent_ids,
+    post_context,
+)
+
+log = logging.getLogger(__name__)
+
+REPOST_EMOJI = "\N{BLACK UNIVERSAL RECYCLING SYMBOL}\N{VARIATION SELECTOR-16}"
+
+
+class Reposts(commands.Cog):
+    """Indexes watched channels and raises repost alerts."""
+
+    def __init__(self, bot: commands.Bot) -> None:
+        self.bot = bot_of(bot)
+        self.service = self.bot.service
+        self._caught_up = False
+
+    # ingestion
+
+    def watched(self, settings: GuildSettings, channel: object) -> bool:
+        channel_id = getattr(channel, "id", 0)
+        return settings.is_watched(channel_id, parent_ids(channel))
+
+    async def fingerprints(self, refs: Sequence[MediaRef]) -> list[tuple[int, Fingerprint]]:
+        """Download and hash a message's images concurrently; failures are logged, not fatal."""
+
+        async def one(ref: MediaRef) -> tuple[int, Fingerprint] | None:
+            try:
+                data = await self.bot.fetcher.discord_media(ref.url)
+                return ref.slot, await self.service.fingerprint(data)
+            except (FetchError, ImageError) as exc:
+                log.info("skipped image %s: %s", ref.url, exc)
+                return None
+
+        found = await asyncio.gather(*(one(r) for r in refs))
+        return [f for f in found if f is not None]
+
+    async def ingest(self, message: discord.Message, *, alert: bool) -> list[SlotOutcome]:
+        """Fingerprint and store a message's images; alert on reposts when asked."""
+        if message.guild is None:
+            return []
+        settings = await self.service.settings(message.guild.id)
+        if message.author.bot and (settings.ignore_bots or message.author == self.bot.user):
+            return []
+        if not self.watched(settings, message.channel):
+            return []
+        refs = image_refs(message)
+        if not refs:
+            return []
+        prints = await self.fingerprints(refs)
+        if not prints:
+            return []
+        outcomes = await self.service.ingest(post_context(message), prints)
+        if alert:
+            matches = _merge(o.alert for o in outcomes)
+            if matches:
+                await self.raise_alert(message, settings, matches)
+        return outcomes
+
+    @commands.Cog.listener()
+    async def on_message(self, message: discord.Message) -> None:
+        try:
+            await self.ingest(message, alert=True)
+        except Exception:
+            log.exception("could not process message %s", message.id)
+
+    # alerts
+
+    async def raise_alert(
+        self, message: discord.Message, settings: GuildSettings, matches: list[Match]
+    ) -> None:
+        assert message.guild is not None
+        author = message.author
+        if isinstance(author, discord.Member):
+            # An alert is public: never point at a channel the poster cannot read.
+            matches = [m for m in matches if can_view(author, message.guild, m.image.channel_id)]
+        if not matches:
+            return
+        text = alert_text(matches)
+        sent: discord.Message | None = None
+        channel = message.channel
+        me = message.guild.me
+        try:
+            if settings.alert_style == "reply":
+                sent = await message.reply(
+                    embed=embed("Repost", text, colour=ALERT_COLOUR),
+                    mention_author=settings.mention_author,
+                    allowed_mentions=discord.AllowedMentions.none().merge(
+                        discord.AllowedMentions(replied_user=settings.mention_author)
+                    ),
+                )
+            elif settings.alert_style == "reaction":
+                await message.add_reaction(REPOST_EMOJI)
+            elif settings.alert_style == "log" and settings.log_channel_id:
+                log_channel = message.guild.get_channel(settings.log_channel_id)
+                if isinstance(log_channel, discord.TextChannel):
+                    report = embed(
+                        "Repost",
+                        f"[This post]({message.jump_url}) by {author.mention}"
+                        f" in {channel.mention if hasattr(channel, 'mention') else ''}\n{text}",
+                        colour=ALERT_COLOUR,
+                    )
+                    sent = await log_channel.send(embed=report)
+        except discord.HTTPException as exc:
+            log.warning("could not post the alert for %s: %s", message.id, exc)
+        original = chronological(matches)[0]
+        await self.service.record_alert(
+            AlertRecord(
+                guild_id=message.guild.id,
+                channel_id=channel.id,
+                message_id=message.id,
+                author_id=author.id,
+                original_image_id=original.image.id,
+                alert_channel_id=sent.channel.id if sent else None,
+                alert_message_id=sent.id if sent else None,
+                created_at=self.service.clock(),
+            )
+        )
+        if settings.delete_reposts and me is not None:
+            await self.delete_repost(message, original)
+
+    async def delete_repost(self, message: discord.Message, original: Match) -> None:
+        assert message.guild is not None
+        permissions = message.channel.permissions_for(message.guild.me)
+        if not permissions.manage_messages:
+            log.info("not deleting repost %s: no Manage Messages permission", message.id)
+            return
+        try:
+            await message.delete()
+        except discord.HTTPException as exc:
+            log.warning("could not delete repost %s: %s", message.id, exc)
+            return
+        note = (
+            f"Your image in {message.guild.name} was removed because it was posted before:"
+            f" {original.image.jump_url}"
+        )
+        try:
+            await message.author.send(note)
+        except discord.HTTPException:
+            with contextlib.suppress(discord.HTTPException):
+                await message.channel.send(
+                    f"{message.author.mention} {note}",
+                    delete_after=30,
+                    allowed_mentions=discord.AllowedMentions(users=[message.author]),
+                )
+
+    # deletions
+
+    async def _forget(self, guild_id: int | None, channel_id: int, message_ids: list[int]) -> None:
+        await self.service.forget_messages(guild_id, message_ids)
+        settings = await self.service.settings(guild_id) if guild_id else None
+        for message_id in message_ids:
+            alerts = await self.service.alerts_for_message(message_id)
+            if settings is not None and settings.delete_alert_with_message:
+                for alert in alerts:
+                    if alert.alert_message_id and alert.alert_channel_id == channel_id:
+                        channel = self.bot.get_partial_messageable(channel_id)
+                        with contextlib.suppress(discord.HTTPException):
+                            await channel.get_partial_message(alert.alert_message_id).delete()
+
+    @commands.Cog.listener()
+    async def on_raw_message_delete(self, payload: discord.RawMessageDeleteEvent) -> None:
+        try:
+            await self._forget(payload.guild_id, payload.channel_id, [payload.message_id])
+        except Exception:
+            log.exception("could not forget message %s", payload.message_id)
+
+    @commands.Cog.listener()
+    async def on_raw_bulk_message_delete(self, payload: discord.RawBulkMessageDeleteEvent) -> None:
+        try:
+            await self._forget(payload.guild_id, payload.channel_id, sorted(payload.message_ids))
+        except Exception:
+            log.exception("could not forget %d messages", len(payload.message_ids))
+
+    @commands.Cog.listener()
+    async def on_guild_channel_delete(self, channel: discord.abc.GuildChannel) -> None:
+        await self.service.forget_channel(channel.guild.id, channel.id)
+
+    @commands.Cog.listener()
+    async def on_raw_thread_delete(self, payload: discord.RawThreadDeleteEvent) -> None:
+        await self.service.forget_channel(payload.guild_id, payload.thread_id)
+
+    @commands.Cog.listener()
+    async def on_guild_remove(self, guild: discord.Guild) -> None:
+        count = await self.service.forget_guild(guild.id)
+        log.info("left guild %d: deleted %d images", guild.id, count)
+
+    # catch-up
+
+    @commands.Cog.listener()
+    async def on_ready(self) -> None:
+        if self._caught_up:
+            return
+        self._caught_up = True
+        for guild in list(self.bot.guilds):
+            try:
+                await self.catch_up(guild)
+            except Exception:
+                log.exception("catch-up failed for guild %d", guild.id)
+
+    async def catch_up(self, guild: discord.Guild) -> int:
+        """Index what was posted in watched channels while the bot was away."""
+        limit = self.bot.config.catchup_limit
+        if limit <= 0:
+            return 0
+        cursors = await self.service.store.cursors(guild.id)
+        settings = await self.service.settings(guild.id)
+        indexed = 0
+        for channel_id, last_seen in cursors.items():
+            channel = guild.get_channel_or_thread(channel_id)
+            if not isinstance(channel, discord.TextChannel | discord.Thread):
+                continue
+            if not self.watched(settings, channel):
+                continue
+            if not channel.permissions_for(guild.me).read_message_history:
+                continue
+            after = discord.Object(id=last_seen)
+            async for message in channel.history(limit=limit, after=after, oldest_first=True):
+                outcomes = await self.ingest(message, alert=False)
+                indexed += sum(1 for o in outcomes if o.stored is not None)
+        if indexed:
+            log.info("caught up %d images in guild %d", indexed, guild.id)
+        return indexed
+
+
+def _merge(alerts: Iterable[Sequence[Match]]) -> list[Match]:
+    """One list of earlier posts across a message's images, one entry per stored image."""
+    best: dict[int, Match] = {}
+    for matches in alerts:
+        for m in matches:
+            if m.image.id not in best or m.distance < best[m.image.id].distance:
+                best[m.image.id] = m
+    return list(best.values())
+
+
+async def setup(bot: commands.Bot) -> None:
+    await bot.add_cog(Reposts(bot))

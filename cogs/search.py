@@ -1,0 +1,176 @@
+"""/findsimilar and the "Find similar" message menu."""
+
+from __future__ import annotations
+
+import logging
+
+import discord
+from discord import app_commands
+from discord.ext import commands
+
+from bot.fetch import FetchError
+from bot.hashing import ImageError
+from bot.matching import Match
+from bot.render import results_text
+from cogs._discord import bot_of, can_view, embed, image_refs, is_url, parse_message_ref, visible_to
+
+log = logging.getLogger(__name__)
+
+RESULTS = 10
+
+
+class Refusal(Exception):
+    """Something the member asked for that cannot be done; the text tells them why."""
+
+
+class Search(commands.Cog):
+    """Lets members look up earlier posts of an image."""
+
+    def __init__(self, bot: commands.Bot) -> None:
+        self.bot = bot_of(bot)
+        self.service = self.bot.service
+        self.menu = app_commands.ContextMenu(name="Find similar", callback=self.find_similar_menu)
+        self.menu.guild_only = True
+
+    async def cog_load(self) -> None:
+        self.bot.tree.add_command(self.menu)
+
+    async def cog_unload(self) -> None:
+        self.bot.tree.remove_command(self.menu.name, type=self.menu.type)
+
+    @app_commands.command(name="findsimilar")
+    @app_commands.guild_only()
+    @app_commands.describe(
+        image="An image to look up",
+        url="A link to an image on the web",
+        message="A message link or ID whose images to look up",
+        public="Show the answer to everyone in the channel (default: only you)",
+    )
+    async def findsimilar(
+        self,
+        interaction: discord.Interaction,
+        image: discord.Attachment | None = None,
+        url: str | None = None,
+        message: str | None = None,
+        public: bool = False,
+    ) -> None:
+        """Find earlier posts of an image in this server."""
+        await interaction.response.defer(ephemeral=not public, thinking=True)
+        try:
+            if sum(x is not None for x in (image, url, message)) != 1:
+                raise Refusal("Give exactly one of: an image, a URL or a message link.")
+            if image is not None:
+                data = await self._attachment_bytes(image)
+                matches = await self._search(interaction, [data], exclude_message=None)
+            elif url is not None:
+                if not is_url(url):
+                    raise Refusal("That does not look like a link (it should start with https://).")
+                data = await self.bot.fetcher.user_url(url)
+                matches = await self._search(interaction, [data], exclude_message=None)
+            else:
+                assert message is not None
+                target = await self._resolve_message(interaction, message)
+                matches = await self._message_search(interaction, target)
+        except Refusal as exc:
+            await interaction.followup.send(str(exc), ephemeral=True)
+            return
+        except FetchError as exc:
+            await interaction.followup.send(f"I could not fetch that link: {exc}.", ephemeral=True)
+            return
+        await self._answer(interaction, matches)
+
+    async def find_similar_menu(
+        self, interaction: discord.Interaction, message: discord.Message
+    ) -> None:
+        """Find earlier posts of this message's images."""
+        await interaction.response.defer(ephemeral=True, thinking=True)
+        try:
+            matches = await self._message_search(interaction, message)
+        except Refusal as exc:
+            await interaction.followup.send(str(exc), ephemeral=True)
+            return
+        await self._answer(interaction, matches)
+
+    async def _attachment_bytes(self, attachment: discord.Attachment) -> bytes:
+        if attachment.size > self.bot.config.max_image_bytes:
+            raise Refusal("That file is too large for me to look at.")
+        try:
+            return await self.bot.fetcher.discord_media(attachment.url)
+        except FetchError as exc:
+            raise Refusal(f"I could not download that attachment: {exc}.") from exc
+
+    async def _resolve_message(
+        self, interaction: discord.Interaction, text: str
+    ) -> discord.Message:
+        assert interaction.guild is not None
+        ref = parse_message_ref(text)
+        if ref is None:
+            raise Refusal("Give a message link (Copy Message Link) or a message ID.")
+        guild_id, channel_id, message_id = ref
+        if guild_id is not None and guild_id != interaction.guild.id:
+            raise Refusal("That message is in another server.")
+        channel_id = channel_id or interaction.channel_id
+        channel = interaction.guild.get_channel_or_thread(channel_id or 0)
+        member = interaction.user
+        if (
+            channel is None
+            or not isinstance(member, discord.Member)
+            or not can_view(member, interaction.guild, channel.id)
+            or not isinstance(channel, discord.abc.Messageable)
+        ):
+            raise Refusal("I cannot find that message in a channel you can see.")
+        try:
+            return await channel.fetch_message(message_id)
+        except discord.NotFound:
+            raise Refusal("I cannot find that message.") from None
+        except discord.Forbidden:
+            raise Refusal("I am not allowed to read that channel.") from None
+
+    async def _message_search(
+        self, interaction: discord.Interaction, message: discord.Message
+    ) -> list[Match]:
+        refs = image_refs(message)
+        if not refs:
+            raise Refusal("That message has no images I can read.")
+        blobs = []
+        for ref in refs:
+            try:
+                blobs.append(await self.bot.fetcher.discord_media(ref.url))
+            except FetchError as exc:
+                log.info("could not download %s: %s", ref.url, exc)
+        if not blobs:
+            raise Refusal("I could not download that message's images.")
+        return await self._search(interaction, blobs, exclude_message=message.id)
+
+    async def _search(
+        self, interaction: discord.Interaction, blobs: list[bytes], *, exclude_message: int | None
+    ) -> list[Match]:
+        guild = interaction.guild
+        member = interaction.user
+        assert guild is not None and isinstance(member, discord.Member)
+        best: dict[int, Match] = {}
+        errors: list[str] = []
+        for data in blobs:
+            try:
+                fp = await self.service.fingerprint(data)
+            except ImageError as exc:
+                errors.append(exc.reason)
+                continue
+            for m in await self.service.search(guild.id, fp):
+                if m.image.message_id == exclude_message:
+                    continue
+                if m.image.id not in best or m.distance < best[m.image.id].distance:
+                    best[m.image.id] = m
+        if errors and not best and len(errors) == len(blobs):
+            raise Refusal(f"I could not read that image: {errors[0]}.")
+        ranked = sorted(best.values(), key=lambda m: (m.distance, m.image.posted_at))
+        # Privacy first, then the cut: hidden results never take a visible one's place.
+        return visible_to(member, guild, ranked)
+
+    async def _answer(self, interaction: discord.Interaction, matches: list[Match]) -> None:
+        title = f"Found {len(matches)} earlier post{'s' if len(matches) != 1 else ''}"
+        await interaction.followup.send(embed=embed(title, results_text(matches, RESULTS)))
+
+
+async def setup(bot: commands.Bot) -> None:
+    await bot.add_cog(Search(bot))
