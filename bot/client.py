@@ -8,6 +8,7 @@ import logging
 from typing import Any
 
 import discord
+from discord import app_commands
 from discord.ext import commands
 
 from bot.config import Config
@@ -30,6 +31,34 @@ def intents() -> discord.Intents:
     return wanted
 
 
+class SeenitTree(app_commands.CommandTree):
+    """Answers every failed interaction, so a member is never left with "did not respond"."""
+
+    async def on_error(
+        self, interaction: discord.Interaction, error: app_commands.AppCommandError
+    ) -> None:
+        if isinstance(error, app_commands.CommandOnCooldown):
+            text = f"Slow down: try again in {error.retry_after:.0f} s."
+        elif isinstance(error, app_commands.CheckFailure):
+            if interaction.response.is_done():
+                return  # the check already told the member why
+            text = "You cannot use this command here."
+        else:
+            log.error(
+                "command %s failed",
+                interaction.command.qualified_name if interaction.command else "?",
+                exc_info=error,
+            )
+            text = "Something went wrong on my side; it has been logged."
+        try:
+            if interaction.response.is_done():
+                await interaction.followup.send(text, ephemeral=True)
+            else:
+                await interaction.response.send_message(text, ephemeral=True)
+        except discord.HTTPException:
+            log.warning("could not tell the member about a failed command")
+
+
 class SeenitBot(commands.AutoShardedBot):
     """seenit's client. Runs the shards given by SHARD_IDS, or all of them."""
 
@@ -45,6 +74,7 @@ class SeenitBot(commands.AutoShardedBot):
             command_prefix=commands.when_mentioned,
             intents=intents(),
             help_command=None,
+            tree_cls=SeenitTree,
             allowed_mentions=discord.AllowedMentions(
                 everyone=False, roles=False, users=False, replied_user=False
             ),

@@ -70,6 +70,7 @@ class SeenService:
         self._loading: dict[int, asyncio.Lock] = {}
         self._settings: dict[int, GuildSettings] = {}
         self._allowed: dict[int, list[AllowedImage]] = {}
+        self._allowed_generation = 0
 
     # indexes
 
@@ -106,8 +107,9 @@ class SeenService:
     async def settings(self, guild_id: int) -> GuildSettings:
         cached = self._settings.get(guild_id)
         if cached is None:
-            cached = await self.store.get_settings(guild_id)
-            self._settings[guild_id] = cached
+            loaded = await self.store.get_settings(guild_id)
+            # A save that landed while this read was in flight is newer: keep it.
+            cached = self._settings.setdefault(guild_id, loaded)
         return cached
 
     async def save_settings(self, guild_id: int, settings: GuildSettings) -> None:
@@ -222,12 +224,15 @@ class SeenService:
     async def _allowlist(self, guild_id: int) -> list[AllowedImage]:
         cached = self._allowed.get(guild_id)
         if cached is None:
+            generation = self._allowed_generation
             cached = await self.store.allowed_images(guild_id)
-            self._allowed[guild_id] = cached
+            if generation == self._allowed_generation:  # no change landed meanwhile
+                self._allowed[guild_id] = cached
         return cached
 
     async def allow(self, guild_id: int, fp: Fingerprint, added_by: int) -> AllowedImage:
         allowed = await self.store.allow_image(guild_id, fp.phash64, fp.phash256, added_by)
+        self._allowed_generation += 1
         self._allowed.pop(guild_id, None)
         return allowed
 

@@ -40,6 +40,22 @@ class Reposts(commands.Cog):
         self.bot = bot_of(bot)
         self.service = self.bot.service
         self._caught_up = False
+        # Work in flight, finished before the cog unloads so nothing acknowledged is lost.
+        self._inflight: set[asyncio.Task[object]] = set()
+
+    async def cog_unload(self) -> None:
+        pending = {t for t in self._inflight if t is not asyncio.current_task()}
+        if pending:
+            log.info("finishing %d messages in flight", len(pending))
+            _, late = await asyncio.wait(pending, timeout=8.0)
+            for task in late:
+                task.cancel()
+
+    def _track(self) -> None:
+        task = asyncio.current_task()
+        if task is not None:
+            self._inflight.add(task)
+            task.add_done_callback(self._inflight.discard)
 
     # ingestion
 
@@ -85,6 +101,7 @@ class Reposts(commands.Cog):
 
     @commands.Cog.listener()
     async def on_message(self, message: discord.Message) -> None:
+        self._track()
         try:
             await self.ingest(message, alert=True)
         except Exception:
@@ -186,6 +203,7 @@ class Reposts(commands.Cog):
 
     @commands.Cog.listener()
     async def on_raw_message_delete(self, payload: discord.RawMessageDeleteEvent) -> None:
+        self._track()
         try:
             await self._forget(payload.guild_id, payload.channel_id, [payload.message_id])
         except Exception:
@@ -193,6 +211,7 @@ class Reposts(commands.Cog):
 
     @commands.Cog.listener()
     async def on_raw_bulk_message_delete(self, payload: discord.RawBulkMessageDeleteEvent) -> None:
+        self._track()
         try:
             await self._forget(payload.guild_id, payload.channel_id, sorted(payload.message_ids))
         except Exception:
@@ -218,6 +237,7 @@ class Reposts(commands.Cog):
         if self._caught_up:
             return
         self._caught_up = True
+        self._track()
         for guild in list(self.bot.guilds):
             try:
                 await self.catch_up(guild)
