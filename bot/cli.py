@@ -19,7 +19,7 @@ from typing import TextIO
 
 from bot.hashing import Fingerprint, ImageError, fingerprint
 from bot.index import HammingIndex
-from bot.matching import PRESETS, Thresholds, judge
+from bot.matching import PRESETS, Thresholds, judge, query_hashes
 
 IMAGE_SUFFIXES = frozenset(
     {".jpg", ".jpeg", ".jfif", ".png", ".gif", ".webp", ".bmp", ".tif", ".tiff"}
@@ -168,7 +168,7 @@ def find_pairs(hashed: Sequence[Hashed], rule: Thresholds) -> list[tuple[int, in
     for i in usable:
         fp = fps[i]
         assert fp is not None
-        for hit in index.search(fp.phash64_orientations, rule.radius64):
+        for hit in index.search(query_hashes(fp), rule.radius64):
             j = hit.image_id
             other = fps[j]
             if j <= i or other is None:

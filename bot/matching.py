@@ -85,6 +85,11 @@ class Verdict:
         return ORIENTATION_NAMES[self.orientation]
 
 
+def query_hashes(query: Fingerprint) -> tuple[int, ...]:
+    """The 64-bit hashes to look up in the index for a query: every candidate comes from one."""
+    return query.phash64_orientations
+
+
 def similarity(distance: int) -> float:
     """256-bit distance -> similarity in percent (100 is identical, ~50 is unrelated)."""
     return round(100.0 * (1.0 - distance / HASH256_BITS), 1)

@@ -24,6 +24,7 @@ from bot.matching import (
     alert_worthy,
     author_exempt,
     is_allowlisted,
+    query_hashes,
     thresholds_for,
     verify,
 )
@@ -131,7 +132,7 @@ class SeenService:
         if query.quality < rule.min_quality:
             return []
         index = await self.index(guild_id)
-        hits = index.search(query.phash64_orientations, rule.radius64)
+        hits = index.search(query_hashes(query), rule.radius64)
         if not hits:
             return []
         candidates = await self.store.get_images([h.image_id for h in hits])
