@@ -3,7 +3,8 @@
 from __future__ import annotations
 
 import io
-from collections.abc import Callable
+import logging
+from collections.abc import AsyncIterator, Callable, Iterator
 from pathlib import Path
 
 import pytest
@@ -55,3 +56,23 @@ VARIANTS: dict[str, Callable[[Image.Image], bytes]] = {
 @pytest.fixture
 def photo_bytes() -> Callable[[str], bytes]:
     return lambda name: (DATA / name).read_bytes()
+
+
+@pytest.fixture
+def no_logged_errors(caplog: pytest.LogCaptureFixture) -> Iterator[None]:
+    """discord.py logs errors in handlers instead of raising: any of them fails the test."""
+    from tests.fakediscord import logged_errors
+
+    caplog.set_level(logging.WARNING)
+    yield
+    assert logged_errors(caplog) == []
+
+
+@pytest.fixture
+async def world(tmp_path: Path) -> AsyncIterator[object]:
+    """A guild in the fake Discord, with a SQLite file for seenit (see tests/botworld.py)."""
+    from tests.botworld import build_world
+    from tests.fakediscord import FakeDiscord
+
+    async with FakeDiscord() as fake:
+        yield build_world(fake, f"sqlite:///{tmp_path / 'seenit.db'}")

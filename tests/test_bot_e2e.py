@@ -3,18 +3,14 @@
 from __future__ import annotations
 
 import asyncio
-import logging
-from collections.abc import AsyncIterator, Iterator
-from pathlib import Path
 from typing import Any
 
 import pytest
 from aiohttp import web
 
 from bot.client import intents
-from tests.botworld import World, build_world, jump, seenit_running, text_of
+from tests.botworld import World, jump, seenit_running, text_of
 from tests.conftest import DATA, VARIANTS, photo
-from tests.fakediscord import FakeDiscord, logged_errors
 
 CHELSEA = ("chelsea.jpg", (DATA / "chelsea.jpg").read_bytes())
 COFFEE = ("coffee.jpg", (DATA / "coffee.jpg").read_bytes())
@@ -25,18 +21,7 @@ def variant(name: str, edit: str) -> tuple[str, bytes]:
     return (f"{edit.replace(' ', '_')}.jpg", VARIANTS[edit](photo(name)))
 
 
-@pytest.fixture(autouse=True)
-def no_logged_errors(caplog: pytest.LogCaptureFixture) -> Iterator[None]:
-    """discord.py logs errors in handlers instead of raising: any of them fails the test."""
-    caplog.set_level(logging.WARNING)
-    yield
-    assert logged_errors(caplog) == []
-
-
-@pytest.fixture
-async def world(tmp_path: Path) -> AsyncIterator[World]:
-    async with FakeDiscord() as fake:
-        yield build_world(fake, f"sqlite:///{tmp_path / 'seenit.db'}")
+pytestmark = pytest.mark.usefixtures("no_logged_errors")
 
 
 async def test_a_repost_gets_a_reply_linking_the_original(world: World) -> None:
