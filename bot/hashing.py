@@ -30,6 +30,8 @@ import numpy.typing as npt
 import scipy.fftpack
 from PIL import Image, ImageFile, ImageOps, UnidentifiedImageError
 
+from bot.views import candidate_views
+
 # Pillow's own bomb check would warn or raise on its own schedule; seenit checks the
 # declared size itself before decoding anything.
 Image.MAX_IMAGE_PIXELS = None
@@ -86,6 +88,16 @@ class ImageTooLarge(ImageError):
 
 
 @dataclass(frozen=True, slots=True)
+class View:
+    """Hashes of a region of a query image that may be the reposted picture on its own."""
+
+    name: str
+    phash64_orientations: tuple[int, ...]
+    phash256_orientations: tuple[bytes, ...]
+    quality: int
+
+
+@dataclass(frozen=True, slots=True)
 class Fingerprint:
     """What seenit knows of one image."""
 
@@ -98,6 +110,8 @@ class Fingerprint:
     phash64_orientations: tuple[int, ...]
     #: phash256 of each of the 8 orientations; index 0 is ``phash256`` itself.
     phash256_orientations: tuple[bytes, ...]
+    #: Regions (caption removed, inner picture) searched too when this image is a query.
+    views: tuple[View, ...] = ()
 
     @property
     def hex64(self) -> str:
@@ -126,10 +140,11 @@ def fingerprint_image(image: Image.Image, size: tuple[int, int] | None = None) -
     """Fingerprint an already decoded Pillow image (``size``: its size before reduction)."""
     width, height = size or image.size
     gray = image.convert("L")
-    coeffs64 = _dct_block(gray, HASH64_SIDE)
-    coeffs256, pixels256 = _dct_block_and_pixels(gray, HASH256_SIDE)
-    h64 = tuple(_bits_to_int(b) for b in _oriented_bits(coeffs64))
-    h256 = tuple(_bits_to_bytes(b) for b in _oriented_bits(coeffs256))
+    h64, h256, pixels256 = _oriented_hashes(gray)
+    views = []
+    for name, box in candidate_views(image):
+        v64, v256, v_pixels = _oriented_hashes(box.crop(gray))
+        views.append(View(name, v64, v256, quality_score(v_pixels)))
     return Fingerprint(
         phash64=h64[0],
         phash256=h256[0],
@@ -138,7 +153,18 @@ def fingerprint_image(image: Image.Image, size: tuple[int, int] | None = None) -
         height=height,
         phash64_orientations=h64,
         phash256_orientations=h256,
+        views=tuple(views),
     )
+
+
+def _oriented_hashes(
+    gray: Image.Image,
+) -> tuple[tuple[int, ...], tuple[bytes, ...], npt.NDArray[np.uint8]]:
+    coeffs64 = _dct_block(gray, HASH64_SIDE)
+    coeffs256, pixels256 = _dct_block_and_pixels(gray, HASH256_SIDE)
+    h64 = tuple(_bits_to_int(b) for b in _oriented_bits(coeffs64))
+    h256 = tuple(_bits_to_bytes(b) for b in _oriented_bits(coeffs256))
+    return h64, h256, pixels256
 
 
 def decode(data: bytes, limits: Limits = Limits()) -> Image.Image:

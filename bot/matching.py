@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Iterable, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import Protocol
 
 from bot.guild_settings import GuildSettings
@@ -36,9 +36,9 @@ class Thresholds:
 
 #: Presets offered to admins, from the detection benchmark (see README).
 PRESETS: dict[str, Thresholds] = {
-    "strict": Thresholds(radius64=11, max256=22, min_quality=30),
-    "normal": Thresholds(radius64=11, max256=29, min_quality=25),
-    "loose": Thresholds(radius64=15, max256=40, min_quality=20),
+    "strict": Thresholds(radius64=11, max256=22, min_quality=12),
+    "normal": Thresholds(radius64=11, max256=29, min_quality=8),
+    "loose": Thresholds(radius64=15, max256=40, min_quality=5),
 }
 DEFAULT = PRESETS["normal"]
 
@@ -75,6 +75,8 @@ class Verdict:
     repost: bool
     #: Why it is not a repost when it is not ("", "distance", "low quality").
     reason: str
+    #: Which part of the query matched: "" for the whole image, else a view's name.
+    view: str = ""
 
     @property
     def similarity(self) -> float:
@@ -87,7 +89,10 @@ class Verdict:
 
 def query_hashes(query: Fingerprint) -> tuple[int, ...]:
     """The 64-bit hashes to look up in the index for a query: every candidate comes from one."""
-    return query.phash64_orientations
+    hashes = query.phash64_orientations
+    for view in query.views:
+        hashes += view.phash64_orientations
+    return hashes
 
 
 def similarity(distance: int) -> float:
@@ -96,14 +101,46 @@ def similarity(distance: int) -> float:
 
 
 def judge(query: Fingerprint, stored: Hashes, rule: Thresholds = DEFAULT) -> Verdict:
-    """Compare a query fingerprint with one stored image under a rule."""
-    distance, orientation = min_oriented_distance(query.phash256_orientations, stored.phash256)
-    distance64 = min(hamming64(h, stored.phash64) for h in query.phash64_orientations)
-    if min(query.quality, stored.quality) < rule.min_quality:
-        return Verdict(distance, distance64, orientation, False, "low quality")
-    if distance64 > rule.radius64 or distance > rule.max256:
-        return Verdict(distance, distance64, orientation, False, "distance")
-    return Verdict(distance, distance64, orientation, True, "")
+    """Compare a query fingerprint with one stored image under a rule.
+
+    The whole query is compared first; its views (caption removed, inner picture) may match
+    too, under a stricter threshold since each view is one more chance of a false match.
+    Images (and views) below the rule's quality never match.
+    """
+    best = _compare(query.phash64_orientations, query.phash256_orientations, stored, rule, "")
+    if stored.quality < rule.min_quality:
+        return replace(best, repost=False, reason="low quality")
+    if best.repost and query.quality >= rule.min_quality:
+        return best
+    view_rule = Thresholds(rule.radius64, rule.max256 - VIEW_MARGIN, rule.min_quality)
+    for view in query.views:
+        if view.quality < rule.min_quality:
+            continue
+        verdict = _compare(
+            view.phash64_orientations, view.phash256_orientations, stored, view_rule, view.name
+        )
+        if verdict.repost:
+            return verdict
+    if query.quality < rule.min_quality:
+        return replace(best, repost=False, reason="low quality")
+    return best
+
+
+#: How much stricter the 256-bit threshold is for a view than for the whole image.
+VIEW_MARGIN = 4
+
+
+def _compare(
+    hashes64: Sequence[int],
+    hashes256: Sequence[bytes],
+    stored: Hashes,
+    rule: Thresholds,
+    view: str,
+) -> Verdict:
+    distance, orientation = min_oriented_distance(hashes256, stored.phash256)
+    distance64 = min(hamming64(h, stored.phash64) for h in hashes64)
+    repost = distance64 <= rule.radius64 and distance <= rule.max256
+    return Verdict(distance, distance64, orientation, repost, "" if repost else "distance", view)
 
 
 @dataclass(frozen=True, slots=True)

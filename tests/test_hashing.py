@@ -198,3 +198,46 @@ def test_blank_images_score_low_quality() -> None:
     for image in (solid, gradient, faint):
         assert fingerprint(encode(image, "PNG")).quality < 25
     assert fingerprint((DATA / "coffee.jpg").read_bytes()).quality == 100
+
+
+def _captioned(image: Image.Image) -> Image.Image:
+    from PIL import ImageDraw
+
+    bar = int(image.height * 0.18)
+    out = Image.new("RGB", (image.width, image.height + bar), "white")
+    out.paste(image, (0, bar))
+    draw = ImageDraw.Draw(out)
+    for row in range(3):
+        draw.text((10, 6 + row * 14), "WHEN THE CODE WORKS ON THE FIRST TRY", fill="black")
+    return out
+
+
+def _on_canvas(image: Image.Image) -> Image.Image:
+    from PIL import ImageDraw
+
+    canvas = Image.new("RGB", (int(image.width * 1.6), int(image.height * 1.7)), (236, 236, 240))
+    small = image.resize((image.width, image.height))
+    left, top = int(image.width * 0.3), int(image.height * 0.35)
+    canvas.paste(small, (left, top))
+    draw = ImageDraw.Draw(canvas)
+    draw.rectangle((0, 0, canvas.width, 20), fill=(200, 200, 205))
+    draw.text((10, top - 16), "look what I found", fill=(40, 40, 40))
+    draw.text((10, top + image.height + 6), "lol", fill=(40, 40, 40))
+    return canvas
+
+
+@pytest.mark.parametrize(
+    ("edit", "view"), [(_captioned, "captioned"), (_on_canvas, "screenshot of an image")]
+)
+def test_captions_and_screenshots_give_a_view_of_the_picture(edit, view) -> None:  # type: ignore[no-untyped-def]
+    for name in PHOTOS:
+        original = fingerprint((DATA / name).read_bytes())
+        query = fingerprint(encode(edit(photo(name))))
+        distances = [
+            hashing.min_oriented_distance(v.phash256_orientations, original.phash256)[0]
+            for v in query.views
+            if v.name == view
+        ]
+        assert distances and min(distances) <= 25, (name, distances)
+    # A plain photo has no caption bar and no canvas around it.
+    assert fingerprint((DATA / "coffee.jpg").read_bytes()).views == ()
