@@ -136,6 +136,25 @@ async def test_images_in_link_previews_are_read_through_the_media_proxy(world: W
         assert jump(world, world.general, original) in text_of(alert)
 
 
+async def test_large_previews_are_asked_of_the_proxy_at_a_reduced_size(world: World) -> None:
+    hosted = world.fake.messaging.store_attachment(world.general.id, "big.jpg", ROCKET[1])
+    preview = {
+        "type": "image",
+        "url": "https://images.example.com/big.jpg",
+        "image": {
+            "url": "https://images.example.com/big.jpg",
+            "proxy_url": hosted["proxy_url"],
+            "width": 4000,
+            "height": 3000,
+        },
+    }
+    async with seenit_running(world):
+        await world.fake.post_message(world.general, world.alice, "look", embeds=[preview])
+        await world.settled(1)
+        (fetch,) = world.fake.requests_matching("GET", "/media/*")
+        assert fetch.query.get("width") == "1024" and fetch.query.get("height") == "768"
+
+
 async def test_other_bots_are_ignored(world: World) -> None:
     robot = world.fake.add_member(world.guild, "robot", bot=True)
     async with seenit_running(world):
