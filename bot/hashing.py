@@ -167,17 +167,19 @@ def _oriented_hashes(
     return h64, h256, pixels256
 
 
-def decode(data: bytes, limits: Limits = Limits()) -> Image.Image:
+def decode(data: bytes, limits: Limits = Limits(), min_side: int = DECODE_MIN_SIDE) -> Image.Image:
     """Decode bytes to a small RGB image, fast and safely.
 
     JPEGs are decoded at reduced scale by libjpeg (draft mode); other formats are
     reduced right after decoding. EXIF orientation is applied, transparency is
     composited on a fixed background and animations contribute their first frame.
     """
-    return _decode(data, limits)[0]
+    return _decode(data, limits, min_side)[0]
 
 
-def _decode(data: bytes, limits: Limits) -> tuple[Image.Image, tuple[int, int]]:
+def _decode(
+    data: bytes, limits: Limits, min_side: int = DECODE_MIN_SIDE
+) -> tuple[Image.Image, tuple[int, int]]:
     """Decoded image, and its full size (after EXIF orientation) before any reduction."""
     if not data:
         raise EmptyImage()
@@ -193,9 +195,9 @@ def _decode(data: bytes, limits: Limits) -> tuple[Image.Image, tuple[int, int]]:
             if width * height > limits.max_pixels:
                 raise ImageTooLarge(f"{width}x{height} is over the {limits.max_pixels:,} pixel cap")
             if opened.format == "JPEG":
-                opened.draft("RGB", _draft_request(width, height))
+                opened.draft("RGB", _draft_request(width, height, min_side))
             opened.load()
-            image = _reduce(opened)
+            image = _reduce(opened, min_side)
             turned = _apply_exif_orientation(image)
             if turned.size != image.size:
                 width, height = height, width
@@ -212,17 +214,17 @@ def _decode(data: bytes, limits: Limits) -> tuple[Image.Image, tuple[int, int]]:
         raise ImageTooLarge("not enough memory to decode the image") from exc
 
 
-def _draft_request(width: int, height: int) -> tuple[int, int]:
-    """The size to ask libjpeg for so that the shorter side stays >= DECODE_MIN_SIDE."""
+def _draft_request(width: int, height: int, min_side: int) -> tuple[int, int]:
+    """The size to ask libjpeg for so that the shorter side stays >= ``min_side``."""
     short = min(width, height)
-    if short <= DECODE_MIN_SIDE:
+    if short <= min_side:
         return (width, height)
-    scale = DECODE_MIN_SIDE / short
+    scale = min_side / short
     return (max(1, int(width * scale)), max(1, int(height * scale)))
 
 
-def _reduce(image: Image.Image) -> Image.Image:
-    factor = min(image.size) // DECODE_MIN_SIDE
+def _reduce(image: Image.Image, min_side: int) -> Image.Image:
+    factor = min(image.size) // min_side
     if factor < 2:
         return image
     if image.mode == "P" or image.mode not in ("RGB", "RGBA", "L", "LA", "I", "F", "I;16"):

@@ -2,17 +2,23 @@
 
 from __future__ import annotations
 
+import asyncio
+import io
 import logging
 import re
 from collections.abc import Sequence
 from dataclasses import dataclass
+from datetime import UTC, datetime
 from pathlib import PurePosixPath
 from typing import TYPE_CHECKING
 from urllib.parse import parse_qsl, urlencode, urlsplit, urlunsplit
 
 import discord
 
+from bot import pictures
+from bot.fetch import FetchError
 from bot.matching import Match, PostContext
+from bot.pictures import MAX_SMALL, Tile
 
 if TYPE_CHECKING:
     from bot.client import SeenitBot
@@ -23,6 +29,9 @@ IMAGE_SUFFIXES = frozenset({".jpg", ".jpeg", ".png", ".gif", ".webp", ".bmp", ".
 COLOUR = discord.Colour(0x5865F2)
 ALERT_COLOUR = discord.Colour(0xF0B232)
 MESSAGE_LINK = re.compile(r"https?://(?:\w+\.)?discord(?:app)?\.com/channels/(\d+|@me)/(\d+)/(\d+)")
+COMPARISON_NAME = "comparison.webp"
+#: Time allowed for fetching the earlier images and drawing the comparison.
+PICTURE_SECONDS = 6.0
 #: Slots of images found in embeds and stickers start here (attachments use 0..99).
 EMBED_SLOT = 100
 STICKER_SLOT = 200
@@ -156,3 +165,47 @@ def bot_of(client: discord.Client) -> SeenitBot:
 
     assert isinstance(client, SeenitBot)
     return client
+
+
+async def fetch_image_of(bot: SeenitBot, guild: discord.Guild, match: Match) -> bytes | None:
+    """The current bytes of a stored image, fetched fresh through Discord (links expire)."""
+    channel = guild.get_channel_or_thread(match.image.channel_id)
+    if not isinstance(channel, discord.abc.Messageable):
+        return None
+    try:
+        message = await channel.fetch_message(match.image.message_id)
+    except discord.HTTPException:
+        return None
+    url = {ref.slot: ref.url for ref in image_refs(message)}.get(match.image.slot)
+    if url is None:
+        return None
+    try:
+        return await bot.fetcher.discord_media(url)
+    except FetchError:
+        return None
+
+
+def match_label(match: Match) -> str:
+    day = datetime.fromtimestamp(match.image.posted_at / 1000, tz=UTC).strftime("%Y-%m-%d")
+    return f"{match.similarity:.0f}% similar · {day}"
+
+
+async def comparison_file(
+    bot: SeenitBot, guild: discord.Guild, new_image: bytes, matches: Sequence[Match]
+) -> discord.File | None:
+    """A side-by-side picture of the new image and its best earlier matches (None if none)."""
+    shown = list(matches[: 1 + MAX_SMALL])
+    if not shown:
+        return None
+    try:
+        async with asyncio.timeout(PICTURE_SECONDS):
+            blobs = await asyncio.gather(*(fetch_image_of(bot, guild, m) for m in shown))
+            tiles = [Tile(b, match_label(m)) for b, m in zip(blobs, shown, strict=True)]
+            loop = asyncio.get_running_loop()
+            data = await loop.run_in_executor(
+                None, pictures.comparison, Tile(new_image, "This image"), tiles
+            )
+    except (TimeoutError, ValueError, OSError) as exc:
+        log.info("no comparison picture: %s", exc)
+        return None
+    return discord.File(io.BytesIO(data), filename=COMPARISON_NAME)

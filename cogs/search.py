@@ -12,7 +12,16 @@ from bot.fetch import FetchError
 from bot.hashing import ImageError
 from bot.matching import Match
 from bot.render import results_text
-from cogs._discord import bot_of, can_view, embed, image_refs, is_url, parse_message_ref, visible_to
+from cogs._discord import (
+    bot_of,
+    can_view,
+    comparison_file,
+    embed,
+    image_refs,
+    is_url,
+    parse_message_ref,
+    visible_to,
+)
 
 log = logging.getLogger(__name__)
 
@@ -70,14 +79,14 @@ class Search(commands.Cog):
             else:
                 assert message is not None
                 target = await self._resolve_message(interaction, message)
-                matches = await self._message_search(interaction, target)
+                data, matches = await self._message_search(interaction, target)
         except Refusal as exc:
             await interaction.followup.send(str(exc), ephemeral=True)
             return
         except FetchError as exc:
             await interaction.followup.send(f"I could not fetch that link: {exc}.", ephemeral=True)
             return
-        await self._answer(interaction, matches)
+        await self._answer(interaction, matches, data)
 
     async def find_similar_menu(
         self, interaction: discord.Interaction, message: discord.Message
@@ -85,11 +94,11 @@ class Search(commands.Cog):
         """Find earlier posts of this message's images."""
         await interaction.response.defer(ephemeral=True, thinking=True)
         try:
-            matches = await self._message_search(interaction, message)
+            data, matches = await self._message_search(interaction, message)
         except Refusal as exc:
             await interaction.followup.send(str(exc), ephemeral=True)
             return
-        await self._answer(interaction, matches)
+        await self._answer(interaction, matches, data)
 
     async def _attachment_bytes(self, attachment: discord.Attachment) -> bytes:
         if attachment.size > self.bot.config.max_image_bytes:
@@ -128,7 +137,8 @@ class Search(commands.Cog):
 
     async def _message_search(
         self, interaction: discord.Interaction, message: discord.Message
-    ) -> list[Match]:
+    ) -> tuple[bytes, list[Match]]:
+        """The message's first image and the earlier posts of any of its images."""
         refs = image_refs(message)
         if not refs:
             raise Refusal("That message has no images I can read.")
@@ -140,7 +150,7 @@ class Search(commands.Cog):
                 log.info("could not download %s: %s", ref.url, exc)
         if not blobs:
             raise Refusal("I could not download that message's images.")
-        return await self._search(interaction, blobs, exclude_message=message.id)
+        return blobs[0], await self._search(interaction, blobs, exclude_message=message.id)
 
     async def _search(
         self, interaction: discord.Interaction, blobs: list[bytes], *, exclude_message: int | None
@@ -167,9 +177,18 @@ class Search(commands.Cog):
         # Privacy first, then the cut: hidden results never take a visible one's place.
         return visible_to(member, guild, ranked)
 
-    async def _answer(self, interaction: discord.Interaction, matches: list[Match]) -> None:
+    async def _answer(
+        self, interaction: discord.Interaction, matches: list[Match], query: bytes
+    ) -> None:
         title = f"Found {len(matches)} earlier post{'s' if len(matches) != 1 else ''}"
-        await interaction.followup.send(embed=embed(title, results_text(matches, RESULTS)))
+        answer = embed(title, results_text(matches, RESULTS))
+        assert interaction.guild is not None
+        picture = await comparison_file(self.bot, interaction.guild, query, matches)
+        if picture is None:
+            await interaction.followup.send(embed=answer)
+            return
+        answer.set_image(url=f"attachment://{picture.filename}")
+        await interaction.followup.send(embed=answer, file=picture)
 
 
 async def setup(bot: commands.Bot) -> None:

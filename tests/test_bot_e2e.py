@@ -3,12 +3,15 @@
 from __future__ import annotations
 
 import asyncio
+import io
 from typing import Any
 
 import pytest
 from aiohttp import web
+from PIL import Image
 
 from bot.client import intents
+from bot.pictures import LABEL_HEIGHT, MAIN_SIDE, PAD, SMALL_SIDE
 from tests.botworld import World, jump, seenit_running, text_of
 from tests.conftest import DATA, VARIANTS, photo
 
@@ -83,6 +86,35 @@ async def test_findsimilar_with_an_attachment_answers_privately(world: World) ->
         answer = await rec.wait_final(timeout=10)
         assert rec.ephemeral
         assert jump(world, world.general, original) in text_of(answer)
+
+
+async def test_answers_carry_a_comparison_picture(world: World) -> None:
+    async with seenit_running(world):
+        await world.post(world.general, world.alice, CHELSEA)
+        await world.settled(1)
+        for n, edit in enumerate(("webp", "jpeg q40", "grayscale"), 2):
+            await world.post(world.memes, world.bob, variant("chelsea.jpg", edit))
+            await world.settled(n)
+        rec = await world.fake.slash_command(
+            world.guild,
+            world.general,
+            world.carol,
+            "findsimilar",
+            {"image": variant("chelsea.jpg", "half size")},
+        )
+        answer = await rec.wait_final(timeout=15)
+        (attachment,) = answer["attachments"]
+        assert attachment["filename"] == "comparison.webp"
+        data = world.fake.attachment_bytes(attachment)
+        assert len(data) < 200_000
+        picture = Image.open(io.BytesIO(data))
+        # Two large tiles side by side, and a row of small tiles for the other matches.
+        assert picture.format == "WEBP"
+        assert picture.size == (
+            2 * MAIN_SIDE + 3 * PAD,
+            2 * PAD + MAIN_SIDE + LABEL_HEIGHT + SMALL_SIDE + LABEL_HEIGHT + PAD,
+        )
+        assert answer["embeds"][0]["image"]["url"].endswith("comparison.webp")
 
 
 async def test_findsimilar_with_a_url_and_a_message_link(world: World) -> None:
