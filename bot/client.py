@@ -17,7 +17,7 @@ from bot.service import SeenService
 
 log = logging.getLogger(__name__)
 
-EXTENSIONS = ("cogs.reposts", "cogs.search", "cogs.admin", "cogs.owner")
+EXTENSIONS = ("cogs.reposts", "cogs.scanner", "cogs.search", "cogs.admin", "cogs.owner")
 COMMAND_HASH_KEY = "synced_commands_sha256"
 
 

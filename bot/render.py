@@ -90,3 +90,46 @@ def settings_fields(settings: GuildSettings) -> list[tuple[str, str]]:
         ("Exempt members", _ids(settings.exempt_users, "@")),
         ("Remove alert with its message", "yes" if settings.delete_alert_with_message else "no"),
     ]
+
+
+def progress_bar(done: int, total: int, width: int = 20) -> str:
+    """A text bar such as ``▰▰▰▰▱▱▱▱ 50%``."""
+    share = 0.0 if total <= 0 else min(1.0, done / total)
+    filled = round(share * width)
+    return "▰" * filled + "▱" * (width - filled) + f" {share:.0%}"
+
+
+def scan_progress(
+    channel_id: int,
+    *,
+    read: int,
+    indexed: int,
+    reposts: int,
+    limit: int,
+    elapsed: float,
+    finished: bool,
+) -> str:
+    """The scan's progress message: a bar, counts, rate and time left; a summary at the end."""
+    rate = read / elapsed if elapsed > 0 else 0.0
+    counts = f"{read:,} messages read · {indexed:,} images indexed · {reposts:,} reposts found"
+    if finished:
+        return (
+            f"Scanned <#{channel_id}>: {counts}, in {_duration(elapsed)} ({rate:.0f} messages/s)."
+        )
+    left = (limit - read) / rate if rate > 0 else None
+    eta = f", about {_duration(left)} left at most" if left is not None else ""
+    return (
+        f"Scanning <#{channel_id}>…\n{progress_bar(read, limit)}\n{counts}\n"
+        f"{rate:.0f} messages/s{eta}"
+    )
+
+
+def _duration(seconds: float) -> str:
+    seconds = max(0, int(seconds))
+    if seconds < 60:
+        return f"{seconds} s"
+    minutes, seconds = divmod(seconds, 60)
+    if minutes < 60:
+        return f"{minutes} min {seconds} s"
+    hours, minutes = divmod(minutes, 60)
+    return f"{hours} h {minutes} min"

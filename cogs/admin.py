@@ -2,10 +2,8 @@
 
 from __future__ import annotations
 
-import asyncio
 import dataclasses
 import logging
-import time
 from typing import Literal
 
 import discord
@@ -15,13 +13,13 @@ from discord.ext import commands
 from bot.fetch import FetchError
 from bot.guild_settings import GuildSettings
 from bot.hashing import ImageError
-from bot.render import settings_fields
+from bot.render import scan_progress, settings_fields
 from cogs._discord import bot_of, embed, image_refs, parse_message_ref
+from cogs.scanner import Scanner
 
 log = logging.getLogger(__name__)
 
 Channelish = discord.TextChannel | discord.CategoryChannel | discord.Thread | discord.ForumChannel
-PROGRESS_EVERY = 3.0
 SCAN_MAX = 100_000
 
 
@@ -33,7 +31,6 @@ class Admin(commands.GroupCog, group_name="repost"):
     def __init__(self, bot: commands.Bot) -> None:
         self.bot = bot_of(bot)
         self.service = self.bot.service
-        self._scans: set[int] = set()
         super().__init__()
 
     async def interaction_check(self, interaction: discord.Interaction) -> bool:
@@ -266,7 +263,9 @@ class Admin(commands.GroupCog, group_name="repost"):
     ) -> None:
         """Index a channel's earlier images so reposts of them are caught."""
         assert interaction.guild is not None
-        if channel.id in self._scans:
+        scanner = self.bot.get_cog("Scanner")
+        assert isinstance(scanner, Scanner)
+        if scanner.is_scanning(channel.id):
             await interaction.response.send_message(
                 f"{channel.mention} is already being scanned.", ephemeral=True
             )
@@ -276,32 +275,32 @@ class Admin(commands.GroupCog, group_name="repost"):
                 f"I cannot read the history of {channel.mention}.", ephemeral=True
             )
             return
-        self._scans.add(channel.id)
+        where = interaction.channel
+        if not isinstance(where, discord.abc.Messageable):
+            where = channel
         try:
-            await interaction.response.send_message(f"Scanning {channel.mention}…")
-            reposts_cog = self.bot.get_cog("Reposts")
-            read = indexed = 0
-            started = last = time.monotonic()
-            async for message in channel.history(limit=limit):
-                read += 1
-                outcomes = await reposts_cog.ingest(message, alert=False)  # type: ignore[union-attr]
-                indexed += sum(1 for o in outcomes if o.stored is not None)
-                if time.monotonic() - last >= PROGRESS_EVERY:
-                    last = time.monotonic()
-                    await _edit(
-                        interaction,
-                        f"Scanning {channel.mention}… {read} messages read,"
-                        f" {indexed} images indexed",
-                    )
-                await asyncio.sleep(0)
-            took = time.monotonic() - started
-            await _edit(
-                interaction,
-                f"Scanned {channel.mention}: {read} messages read, {indexed} images indexed"
-                f" in {took:.0f} s.",
+            progress = await where.send(
+                scan_progress(
+                    channel.id,
+                    read=0,
+                    indexed=0,
+                    reposts=0,
+                    limit=limit,
+                    elapsed=0.0,
+                    finished=False,
+                )
             )
-        finally:
-            self._scans.discard(channel.id)
+        except discord.HTTPException:
+            await interaction.response.send_message(
+                "I cannot post the scan's progress in this channel.", ephemeral=True
+            )
+            return
+        await scanner.start(channel, limit, progress)
+        await interaction.response.send_message(
+            f"Scanning up to {limit:,} messages of {channel.mention}:"
+            f" progress in {progress.jump_url}",
+            ephemeral=True,
+        )
 
     @app_commands.command()
     @app_commands.describe(confirm="Type the server's name to confirm")
@@ -317,13 +316,6 @@ class Admin(commands.GroupCog, group_name="repost"):
         await interaction.response.send_message(
             f"Deleted {count} images and all settings of this server.", ephemeral=True
         )
-
-
-async def _edit(interaction: discord.Interaction, text: str) -> None:
-    try:
-        await interaction.edit_original_response(content=text)
-    except discord.HTTPException as exc:
-        log.info("could not update scan progress: %s", exc)
 
 
 def settings_embed(settings: GuildSettings, title: str) -> discord.Embed:

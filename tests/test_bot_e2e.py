@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import io
+import json
 from typing import Any
 
 import pytest
@@ -270,16 +271,57 @@ async def test_history_scan_indexes_earlier_images(world: World) -> None:
     # Posted before seenit joined: only a scan can know about them.
     old = await world.post(world.general, world.alice, ROCKET)
     await world.post(world.general, world.bob, COFFEE)
+    await world.post(world.general, world.carol, variant("rocket.jpg", "half size"))
     await world.fake.post_message(world.general, world.bob, content="no image here")
     async with seenit_running(world):
         rec = await world.fake.slash_command(
             world.guild, world.memes, world.mod, "repost scan", {"channel": world.general}
         )
-        final = await rec.wait_original(lambda m: m["content"].startswith("Scanned"), timeout=10)
-        assert "3 messages read, 2 images indexed" in final["content"]
+        response = await rec.wait_response()
+        assert response["data"]["flags"] & 64  # the scan is acknowledged privately
+        final = await world.fake.wait_for_message(
+            world.memes, lambda m: m["content"].startswith("Scanned"), timeout=10
+        )
+        assert "4 messages read · 3 images indexed · 1 reposts found" in final["content"]
         repost = await world.post(world.memes, world.carol, variant("rocket.jpg", "mirrored"))
         alert = await world.fake.wait_for_message(world.memes, after=repost)
         assert jump(world, world.general, old) in text_of(alert)
+
+
+async def test_a_scan_interrupted_by_a_restart_resumes_where_it_stopped(world: World) -> None:
+    from cogs.scanner import SCANS_KEY
+
+    posted = [await world.post(world.general, world.alice, f) for f in (ROCKET, COFFEE, CHELSEA)]
+    # The progress message the stopped run had posted.
+    progress = world.fake.messaging.new_bot_message(world.memes.id, {"content": "Scanning…"}, [])
+    # A previous run read the newest message (chelsea) before it was stopped.
+    state = {
+        str(world.general.id): {
+            "guild_id": world.guild.id,
+            "channel_id": world.general.id,
+            "limit": 100,
+            "progress_channel_id": world.memes.id,
+            "progress_message_id": int(progress["id"]),
+            "before": int(posted[2]["id"]),
+            "read": 1,
+            "indexed": 1,
+            "reposts": 0,
+            "elapsed": 1.0,
+        }
+    }
+    from bot.store import open_store
+
+    async with open_store(world.db_url) as store:
+        await store.set_meta(SCANS_KEY, json.dumps(state))
+    async with seenit_running(world):
+        await world.fake.wait_until(
+            lambda: world.fake.get_message(progress)["content"].startswith("Scanned"),
+            timeout=10,
+            what="the resumed scan to finish",
+        )
+        assert "3 messages read · 3 images indexed" in world.fake.get_message(progress)["content"]
+        assert await world.bot.service.store.count_images(world.guild.id) == 2  # rocket, coffee
+        assert await world.bot.service.store.get_meta(SCANS_KEY) == "{}"
 
 
 async def test_restart_keeps_the_index_catches_up_and_does_not_resync(world: World) -> None:
