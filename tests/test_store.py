@@ -1,16 +1,24 @@
-"""The SQLite store on a real file: round trips, deletions, settings, migrations."""
+"""Every store engine on a real database: round trips, deletions, settings, migrations.
+
+The same tests run against SQLite (a file) and PostgreSQL (a real server, see
+tests/pgserver.py); the few SQLite-only ones use ``db_url`` instead of ``store_url``.
+"""
 
 from __future__ import annotations
 
 import sqlite3
 from pathlib import Path
 
+import asyncpg
 import pytest
 
 from bot.guild_settings import GuildSettings
 from bot.records import AlertRecord, NewImage
 from bot.store import SCHEMA_VERSION, StoreError, open_store
+from bot.store.postgres import PostgresStore
 from bot.store.sqlite import SQLiteStore, sqlite_path
+
+pytest_plugins = ("tests.pgserver",)
 
 
 def image(
@@ -31,8 +39,29 @@ def db_url(tmp_path: Path) -> str:
     return f"sqlite:///{tmp_path / 'nested' / 'seenit.db'}"
 
 
-async def test_images_round_trip_with_unsigned_hashes(db_url: str) -> None:
-    async with SQLiteStore(db_url) as store:
+@pytest.fixture(params=["sqlite", "postgres"])
+def store_url(request: pytest.FixtureRequest, tmp_path: Path) -> str:
+    """A fresh database of each engine in turn (PostgreSQL's server starts on first use)."""
+    if request.param == "sqlite":
+        return f"sqlite:///{tmp_path / 'nested' / 'seenit.db'}"
+    return str(request.getfixturevalue("postgres_url"))
+
+
+async def set_schema_version(url: str, version: int) -> None:
+    """Pretend a newer seenit migrated the database (engine-specific SQL, test only)."""
+    if url.startswith("sqlite:"):
+        conn = sqlite3.connect(sqlite_path(url))
+        conn.execute("UPDATE schema_version SET version = ?", (version,))
+        conn.commit()
+        conn.close()
+    else:
+        pg = await asyncpg.connect(url)
+        await pg.execute("UPDATE schema_version SET version = $1", version)
+        await pg.close()
+
+
+async def test_images_round_trip_with_unsigned_hashes(store_url: str) -> None:
+    async with open_store(store_url) as store:
         stored = await store.add_images([image(1, h64=(1 << 64) - 1), image(1, 1, h64=5)])
         assert [r.slot for r in stored] == [0, 1]
         again = await store.get_images([r.id for r in stored])
@@ -43,15 +72,15 @@ async def test_images_round_trip_with_unsigned_hashes(db_url: str) -> None:
         assert [h & ((1 << 64) - 1) for h in hashes.tolist()] == [(1 << 64) - 1, 5]
 
 
-async def test_the_same_message_slot_is_stored_once(db_url: str) -> None:
-    async with SQLiteStore(db_url) as store:
+async def test_the_same_message_slot_is_stored_once(store_url: str) -> None:
+    async with open_store(store_url) as store:
         assert len(await store.add_images([image(7)])) == 1
         assert await store.add_images([image(7)]) == []
         assert await store.count_images(1) == 1
 
 
-async def test_deletions_by_message_channel_author_and_guild(db_url: str) -> None:
-    async with SQLiteStore(db_url) as store:
+async def test_deletions_by_message_channel_author_and_guild(store_url: str) -> None:
+    async with open_store(store_url) as store:
         await store.add_images(
             [image(1), image(2, channel=11), image(3, author=200), image(4, guild=2)]
         )
@@ -65,15 +94,15 @@ async def test_deletions_by_message_channel_author_and_guild(db_url: str) -> Non
         assert await store.get_settings(2) == GuildSettings()
 
 
-async def test_data_survives_reopening_the_file(db_url: str) -> None:
-    async with SQLiteStore(db_url) as store:
+async def test_data_survives_reopening_the_store(store_url: str) -> None:
+    async with open_store(store_url) as store:
         await store.add_images([image(1)])
         await store.save_settings(
             1, GuildSettings(alert_style="log", log_channel_id=55, exempt_roles=frozenset({3, 4}))
         )
         await store.advance_cursor(1, 10, 500)
         await store.advance_cursor(1, 10, 400)
-    async with SQLiteStore(db_url) as store:
+    async with open_store(store_url) as store:
         assert await store.count_images(1) == 1
         settings = await store.get_settings(1)
         assert settings.alert_style == "log" and settings.exempt_roles == {3, 4}
@@ -81,21 +110,27 @@ async def test_data_survives_reopening_the_file(db_url: str) -> None:
         assert await store.integrity_check()
 
 
-async def test_schema_is_versioned_and_migrated_from_an_empty_file(db_url: str) -> None:
+async def test_schema_is_versioned_and_migrated_from_an_empty_database(store_url: str) -> None:
+    async with open_store(store_url) as store:
+        assert await store.schema_version() == SCHEMA_VERSION
+    async with open_store(store_url) as store:  # a second start finds it current
+        assert await store.schema_version() == SCHEMA_VERSION
+    await set_schema_version(store_url, 999)
+    with pytest.raises(StoreError, match="newer"):
+        async with open_store(store_url):
+            pass
+
+
+async def test_sqlite_runs_in_wal_mode(db_url: str) -> None:
     async with SQLiteStore(db_url) as store:
         assert await store.schema_version() == SCHEMA_VERSION
     conn = sqlite3.connect(sqlite_path(db_url))
     assert conn.execute("PRAGMA journal_mode").fetchone()[0] == "wal"
-    conn.execute("UPDATE schema_version SET version = 999")
-    conn.commit()
     conn.close()
-    with pytest.raises(StoreError, match="newer"):
-        async with SQLiteStore(db_url):
-            pass
 
 
-async def test_alerts_and_stats(db_url: str) -> None:
-    async with SQLiteStore(db_url) as store:
+async def test_alerts_and_stats(store_url: str) -> None:
+    async with open_store(store_url) as store:
         (orig,) = await store.add_images([image(1)])
         for message, author in ((2, 300), (3, 300), (4, 301)):
             await store.record_alert(
@@ -109,16 +144,36 @@ async def test_alerts_and_stats(db_url: str) -> None:
         assert sum(n for _, n in stats.weekly_alerts) == 3
 
 
-async def test_allowlist(db_url: str) -> None:
-    async with SQLiteStore(db_url) as store:
+async def test_allowlist(store_url: str) -> None:
+    async with open_store(store_url) as store:
         allowed = await store.allow_image(1, (1 << 64) - 2, b"\x01" * 32, 100)
         assert (await store.allowed_images(1)) == [allowed]
         assert await store.disallow_image(1, allowed.id)
         assert await store.allowed_images(1) == []
 
 
+async def test_not_reposts_are_kept_per_guild_and_go_with_it(store_url: str) -> None:
+    async with open_store(store_url) as store:
+        await store.add_not_repost(1, 5, b"\x01" * 32, 100)
+        await store.add_not_repost(1, 6, b"\x02" * 32, 100)
+        await store.add_not_repost(2, 7, b"\x03" * 32, 100)
+        assert await store.not_reposts(1) == [(5, b"\x01" * 32), (6, b"\x02" * 32)]
+        await store.delete_guild(1)
+        assert await store.not_reposts(1) == []
+        assert await store.not_reposts(2) == [(7, b"\x03" * 32)]
+
+
+def test_every_engine_has_a_migration_for_every_schema_version() -> None:
+    from bot.store import postgres, sqlite
+
+    assert len(sqlite.MIGRATIONS) == len(postgres.MIGRATIONS) == SCHEMA_VERSION
+
+
 def test_database_urls() -> None:
     assert sqlite_path("sqlite:////abs/path.db") == Path("/abs/path.db")
     assert sqlite_path("sqlite:///rel.db") == Path("rel.db")
-    with pytest.raises(StoreError):
+    assert isinstance(open_store("sqlite:///rel.db"), SQLiteStore)
+    assert isinstance(open_store("postgresql://u:p@db:5432/seenit"), PostgresStore)
+    assert isinstance(open_store("postgres://u@localhost/seenit"), PostgresStore)
+    with pytest.raises(StoreError, match=r"postgresql://.*not 'mysql'"):
         open_store("mysql://nope")

@@ -13,7 +13,7 @@ from bot.guild_settings import GuildSettings
 from bot.records import AlertRecord, AllowedImage, GuildStats, ImageRecord, NewImage
 
 #: The schema version this code writes; each engine migrates forward to it at start.
-SCHEMA_VERSION = 1
+SCHEMA_VERSION = 2
 
 
 class StoreError(Exception):
@@ -52,6 +52,16 @@ class Store(Protocol):
         ...
 
     async def count_images(self, guild_id: int) -> int: ...
+
+    async def search_hamming(
+        self, guild_id: int, hashes: Sequence[int], radius: int, limit: int
+    ) -> list[tuple[int, int]]:
+        """(image id, distance) of a guild's images within ``radius`` of any of ``hashes``.
+
+        Distance to the nearest query hash, nearest first, ties by id, at most ``limit``.
+        For the rare paths where the guild's index is not in memory.
+        """
+        ...
 
     async def delete_messages(self, guild_id: int | None, message_ids: Sequence[int]) -> list[int]:
         """Delete the images of these messages; returns the deleted image ids."""
@@ -101,5 +111,16 @@ class Store(Protocol):
     async def allowed_images(self, guild_id: int) -> list[AllowedImage]: ...
 
     async def disallow_image(self, guild_id: int, allowed_id: int) -> bool: ...
+
+    # feedback
+    async def add_not_repost(
+        self, guild_id: int, image_id: int, phash256: bytes, added_by: int
+    ) -> None:
+        """Record that an image resembling ``phash256`` is not a repost of ``image_id``."""
+        ...
+
+    async def not_reposts(self, guild_id: int) -> list[tuple[int, bytes]]:
+        """(stored image id, 256-bit hash of the image wrongly matched to it) pairs."""
+        ...
 
     async def integrity_check(self) -> bool: ...

@@ -15,7 +15,7 @@ import numpy as np
 import numpy.typing as npt
 
 from bot.guild_settings import GuildSettings
-from bot.index import to_signed, to_unsigned
+from bot.index import HammingIndex, to_signed, to_unsigned
 from bot.records import AlertRecord, AllowedImage, GuildStats, ImageRecord, NewImage
 from bot.store.base import SCHEMA_VERSION, StoreError
 
@@ -78,6 +78,16 @@ MIGRATIONS: tuple[str, ...] = (
         key TEXT PRIMARY KEY,
         value TEXT NOT NULL
     );
+    """,
+    """
+    CREATE TABLE not_reposts (
+        id INTEGER PRIMARY KEY,
+        guild_id INTEGER NOT NULL,
+        image_id INTEGER NOT NULL,
+        phash256 BLOB NOT NULL,
+        added_by INTEGER NOT NULL
+    );
+    CREATE INDEX not_reposts_guild ON not_reposts (guild_id, image_id);
     """,
 )
 
@@ -287,6 +297,16 @@ class SQLiteStore:
         row = await self._fetchone("SELECT count(*) FROM images WHERE guild_id = ?", (guild_id,))
         return int(row[0])
 
+    async def search_hamming(
+        self, guild_id: int, hashes: Sequence[int], radius: int, limit: int
+    ) -> list[tuple[int, int]]:
+        # SQLite has no popcount: load the guild's hashes and scan them vectorised.
+        if radius < 0 or limit <= 0 or not hashes:
+            return []
+        ids, stored = await self.load_hashes(guild_id)
+        hits = HammingIndex.from_arrays(ids, stored).search(list(hashes), radius, limit)
+        return [(h.image_id, h.distance) for h in hits]
+
     async def _delete_where(self, where: str, params: Sequence[Any]) -> list[int]:
         async with self._transaction() as db:
             async with db.execute(f"SELECT id FROM images WHERE {where}", params) as cur:
@@ -317,7 +337,13 @@ class SQLiteStore:
         async with self._transaction() as db:
             async with db.execute("DELETE FROM images WHERE guild_id = ?", (guild_id,)) as cur:
                 count = cur.rowcount
-            for table in ("guild_settings", "channel_cursors", "alerts", "allowed_images"):
+            for table in (
+                "guild_settings",
+                "channel_cursors",
+                "alerts",
+                "allowed_images",
+                "not_reposts",
+            ):
                 await db.execute(f"DELETE FROM {table} WHERE guild_id = ?", (guild_id,))
         return count
 
@@ -459,6 +485,23 @@ class SQLiteStore:
             "DELETE FROM allowed_images WHERE guild_id = ? AND id = ?", (guild_id, allowed_id)
         )
         return n > 0
+
+    # feedback
+
+    async def add_not_repost(
+        self, guild_id: int, image_id: int, phash256: bytes, added_by: int
+    ) -> None:
+        await self._write(
+            "INSERT INTO not_reposts (guild_id, image_id, phash256, added_by) VALUES (?,?,?,?)",
+            (guild_id, image_id, phash256, added_by),
+        )
+
+    async def not_reposts(self, guild_id: int) -> list[tuple[int, bytes]]:
+        rows = await self._fetchall(
+            "SELECT image_id, phash256 FROM not_reposts WHERE guild_id = ? ORDER BY id",
+            (guild_id,),
+        )
+        return [(int(r[0]), bytes(r[1])) for r in rows]
 
     async def integrity_check(self) -> bool:
         row = await self._fetchone("PRAGMA integrity_check")
