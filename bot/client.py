@@ -17,7 +17,14 @@ from bot.service import SeenService
 
 log = logging.getLogger(__name__)
 
-EXTENSIONS = ("cogs.reposts", "cogs.scanner", "cogs.search", "cogs.admin", "cogs.owner")
+EXTENSIONS = (
+    "cogs.reposts",
+    "cogs.alert_actions",
+    "cogs.scanner",
+    "cogs.search",
+    "cogs.admin",
+    "cogs.owner",
+)
 COMMAND_HASH_KEY = "synced_commands_sha256"
 
 

@@ -178,6 +178,17 @@ def is_allowlisted(query: Fingerprint, allowed: Sequence[AllowedImage], rule: Th
     )
 
 
+def is_rejected(
+    query: Fingerprint, match: Match, rejected: Sequence[tuple[int, bytes]], rule: Thresholds
+) -> bool:
+    """Whether a moderator said images like ``query`` are not reposts of the matched image."""
+    return any(
+        image_id == match.image.id
+        and min_oriented_distance(query.phash256_orientations, phash)[0] <= rule.max256
+        for image_id, phash in rejected
+    )
+
+
 @dataclass(frozen=True, slots=True)
 class PostContext:
     """Who posted a new image, where and when: what alert filters look at."""

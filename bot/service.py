@@ -24,6 +24,7 @@ from bot.matching import (
     alert_worthy,
     author_exempt,
     is_allowlisted,
+    is_rejected,
     query_hashes,
     thresholds_for,
     verify,
@@ -72,6 +73,7 @@ class SeenService:
         self._settings: dict[int, GuildSettings] = {}
         self._allowed: dict[int, list[AllowedImage]] = {}
         self._allowed_generation = 0
+        self._not_reposts: dict[int, list[tuple[int, bytes]]] = {}
 
     # indexes
 
@@ -146,11 +148,16 @@ class SeenService:
         rule = thresholds_for(settings)
         index = await self.index(post.guild_id)
         allowed = await self._allowlist(post.guild_id)
+        rejected = await self._rejected(post.guild_id)
         exempt = author_exempt(post, settings)
         outcomes: list[SlotOutcome] = []
         for slot, fp in images:
             matches = await self.search(post.guild_id, fp, rule)
-            matches = [m for m in matches if m.image.message_id != post.message_id]
+            matches = [
+                m
+                for m in matches
+                if m.image.message_id != post.message_id and not is_rejected(fp, m, rejected, rule)
+            ]
             stored = await self.store.add_images([self._new_image(post, slot, fp)])
             record = stored[0] if stored else None
             if record is not None:
@@ -212,6 +219,7 @@ class SeenService:
         self._indexes.pop(guild_id, None)
         self._settings.pop(guild_id, None)
         self._allowed.pop(guild_id, None)
+        self._not_reposts.pop(guild_id, None)
         return count
 
     # alerts, allowlist, stats
@@ -236,6 +244,20 @@ class SeenService:
         self._allowed_generation += 1
         self._allowed.pop(guild_id, None)
         return allowed
+
+    async def _rejected(self, guild_id: int) -> list[tuple[int, bytes]]:
+        cached = self._not_reposts.get(guild_id)
+        if cached is None:
+            cached = await self.store.not_reposts(guild_id)
+            self._not_reposts.setdefault(guild_id, cached)
+        return cached
+
+    async def not_a_repost(
+        self, guild_id: int, image_id: int, query: Fingerprint, added_by: int
+    ) -> None:
+        """Remember that ``query`` (and images like it) is not a repost of ``image_id``."""
+        await self.store.add_not_repost(guild_id, image_id, query.phash256, added_by)
+        self._not_reposts.pop(guild_id, None)
 
     async def stats(self, guild_id: int) -> GuildStats:
         return await self.store.stats(guild_id, self.clock())

@@ -19,6 +19,7 @@ from bot import pictures
 from bot.fetch import FetchError
 from bot.matching import Match, PostContext
 from bot.pictures import MAX_SMALL, Tile
+from bot.records import ImageRecord
 
 if TYPE_CHECKING:
     from bot.client import SeenitBot
@@ -30,6 +31,7 @@ COLOUR = discord.Colour(0x5865F2)
 ALERT_COLOUR = discord.Colour(0xF0B232)
 MESSAGE_LINK = re.compile(r"https?://(?:\w+\.)?discord(?:app)?\.com/channels/(\d+|@me)/(\d+)/(\d+)")
 COMPARISON_NAME = "comparison.webp"
+STATS_NAME = "stats.webp"
 #: Time allowed for fetching the earlier images and drawing the comparison.
 PICTURE_SECONDS = 6.0
 #: Slots of images found in embeds and stickers start here (attachments use 0..99).
@@ -167,16 +169,16 @@ def bot_of(client: discord.Client) -> SeenitBot:
     return client
 
 
-async def fetch_image_of(bot: SeenitBot, guild: discord.Guild, match: Match) -> bytes | None:
+async def fetch_image_of(bot: SeenitBot, guild: discord.Guild, image: ImageRecord) -> bytes | None:
     """The current bytes of a stored image, fetched fresh through Discord (links expire)."""
-    channel = guild.get_channel_or_thread(match.image.channel_id)
+    channel = guild.get_channel_or_thread(image.channel_id)
     if not isinstance(channel, discord.abc.Messageable):
         return None
     try:
-        message = await channel.fetch_message(match.image.message_id)
+        message = await channel.fetch_message(image.message_id)
     except discord.HTTPException:
         return None
-    url = {ref.slot: ref.url for ref in image_refs(message)}.get(match.image.slot)
+    url = {ref.slot: ref.url for ref in image_refs(message)}.get(image.slot)
     if url is None:
         return None
     try:
@@ -199,7 +201,7 @@ async def comparison_file(
         return None
     try:
         async with asyncio.timeout(PICTURE_SECONDS):
-            blobs = await asyncio.gather(*(fetch_image_of(bot, guild, m) for m in shown))
+            blobs = await asyncio.gather(*(fetch_image_of(bot, guild, m.image) for m in shown))
             tiles = [Tile(b, match_label(m)) for b, m in zip(blobs, shown, strict=True)]
             loop = asyncio.get_running_loop()
             data = await loop.run_in_executor(
@@ -209,3 +211,24 @@ async def comparison_file(
         log.info("no comparison picture: %s", exc)
         return None
     return discord.File(io.BytesIO(data), filename=COMPARISON_NAME)
+
+
+async def stats_file(
+    bot: SeenitBot,
+    guild: discord.Guild,
+    weekly: Sequence[tuple[int, int]],
+    most_reposted: Sequence[tuple[ImageRecord, int]],
+) -> discord.File | None:
+    """The stats chart: reposts per week and the most reposted images."""
+    try:
+        async with asyncio.timeout(PICTURE_SECONDS):
+            blobs = await asyncio.gather(
+                *(fetch_image_of(bot, guild, image) for image, _ in most_reposted)
+            )
+            tiles = [Tile(b, f"{n} times") for b, (_, n) in zip(blobs, most_reposted, strict=True)]
+            loop = asyncio.get_running_loop()
+            data = await loop.run_in_executor(None, pictures.stats_chart, weekly, tiles)
+    except (TimeoutError, ValueError, OSError) as exc:
+        log.info("no stats picture: %s", exc)
+        return None
+    return discord.File(io.BytesIO(data), filename=STATS_NAME)

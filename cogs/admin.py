@@ -14,7 +14,7 @@ from bot.fetch import FetchError
 from bot.guild_settings import GuildSettings
 from bot.hashing import ImageError
 from bot.render import scan_progress, settings_fields
-from cogs._discord import bot_of, embed, image_refs, parse_message_ref
+from cogs._discord import bot_of, embed, image_refs, parse_message_ref, stats_file
 from cogs.scanner import Scanner
 
 log = logging.getLogger(__name__)
@@ -103,6 +103,7 @@ class Admin(commands.GroupCog, group_name="repost"):
         mention_author="Ping the author in reply alerts",
         delete_reposts="Delete reposts (needs my Manage Messages permission)",
         delete_with_message="Remove my alert when the repost is deleted",
+        pictures="Attach a side-by-side picture to reply alerts (off by default)",
     )
     async def alerts(
         self,
@@ -112,6 +113,7 @@ class Admin(commands.GroupCog, group_name="repost"):
         mention_author: bool | None = None,
         delete_reposts: bool | None = None,
         delete_with_message: bool | None = None,
+        pictures: bool | None = None,
     ) -> None:
         """Choose how repost alerts look."""
         assert interaction.guild is not None
@@ -130,6 +132,7 @@ class Admin(commands.GroupCog, group_name="repost"):
             delete_alert_with_message=(
                 s.delete_alert_with_message if delete_with_message is None else delete_with_message
             ),
+            alert_pictures=s.alert_pictures if pictures is None else pictures,
         )
 
     @app_commands.command()
@@ -237,18 +240,29 @@ class Admin(commands.GroupCog, group_name="repost"):
     async def stats(self, interaction: discord.Interaction) -> None:
         """Images indexed, reposts caught, top reposters and most reposted images."""
         assert interaction.guild is not None
+        await interaction.response.defer(ephemeral=True, thinking=True)
         stats = await self.service.stats(interaction.guild.id)
         e = embed(
-            "Repost stats", f"**{stats.images}** images indexed · **{stats.alerts}** reposts caught"
+            "Repost stats",
+            f"**{stats.images}** images indexed · **{stats.alerts}** reposts caught",
         )
         reposters = "\n".join(f"<@{a}>: {n}" for a, n in stats.top_reposters) or "none yet"
         reposted = (
             "\n".join(f"[image]({img.jump_url}): {n} times" for img, n in stats.most_reposted)
             or "none yet"
         )
+        weeks = " · ".join(str(n) for _, n in stats.weekly_alerts)
         e.add_field(name="Top reposters", value=reposters, inline=True)
         e.add_field(name="Most reposted", value=reposted, inline=True)
-        await interaction.response.send_message(embed=e, ephemeral=True)
+        e.add_field(name="Reposts per week, last 12 weeks", value=weeks or "none", inline=False)
+        chart = await stats_file(
+            self.bot, interaction.guild, stats.weekly_alerts, stats.most_reposted
+        )
+        if chart is None:
+            await interaction.followup.send(embed=e, ephemeral=True)
+            return
+        e.set_image(url=f"attachment://{chart.filename}")
+        await interaction.followup.send(embed=e, file=chart, ephemeral=True)
 
     @app_commands.command()
     @app_commands.describe(

@@ -22,11 +22,13 @@ from cogs._discord import (
     MediaRef,
     bot_of,
     can_view,
+    comparison_file,
     embed,
     image_refs,
     parent_ids,
     post_context,
 )
+from cogs.alert_actions import alert_view
 
 log = logging.getLogger(__name__)
 
@@ -63,13 +65,13 @@ class Reposts(commands.Cog):
         channel_id = getattr(channel, "id", 0)
         return settings.is_watched(channel_id, parent_ids(channel))
 
-    async def fingerprints(self, refs: Sequence[MediaRef]) -> list[tuple[int, Fingerprint]]:
+    async def fingerprints(self, refs: Sequence[MediaRef]) -> list[tuple[int, Fingerprint, bytes]]:
         """Download and hash a message's images concurrently; failures are logged, not fatal."""
 
-        async def one(ref: MediaRef) -> tuple[int, Fingerprint] | None:
+        async def one(ref: MediaRef) -> tuple[int, Fingerprint, bytes] | None:
             try:
                 data = await self.bot.fetcher.discord_media(ref.url)
-                return ref.slot, await self.service.fingerprint(data)
+                return ref.slot, await self.service.fingerprint(data), data
             except (FetchError, ImageError) as exc:
                 log.info("skipped image %s: %s", ref.url, exc)
                 return None
@@ -92,11 +94,13 @@ class Reposts(commands.Cog):
         prints = await self.fingerprints(refs)
         if not prints:
             return []
-        outcomes = await self.service.ingest(post_context(message), prints)
+        outcomes = await self.service.ingest(post_context(message), [(s, f) for s, f, _ in prints])
         if alert:
             matches = _merge(o.alert for o in outcomes)
             if matches:
-                await self.raise_alert(message, settings, matches)
+                first = next(o.slot for o in outcomes if o.alert)
+                image = next(d for s, _, d in prints if s == first)
+                await self.raise_alert(message, settings, matches, image)
         return outcomes
 
     @commands.Cog.listener()
@@ -110,7 +114,11 @@ class Reposts(commands.Cog):
     # alerts
 
     async def raise_alert(
-        self, message: discord.Message, settings: GuildSettings, matches: list[Match]
+        self,
+        message: discord.Message,
+        settings: GuildSettings,
+        matches: list[Match],
+        image: bytes,
     ) -> None:
         assert message.guild is not None
         author = message.author
@@ -123,14 +131,26 @@ class Reposts(commands.Cog):
         sent: discord.Message | None = None
         channel = message.channel
         me = message.guild.me
+        original = chronological(matches)[0]
+        buttons = alert_view(message.id, original.image.id)
         try:
             if settings.alert_style == "reply":
+                notice = embed("Repost", text, colour=ALERT_COLOUR)
+                files: list[discord.File] = []
+                if settings.alert_pictures:
+                    best = sorted(matches, key=lambda m: m.distance)
+                    picture = await comparison_file(self.bot, message.guild, image, best)
+                    if picture is not None:
+                        notice.set_image(url=f"attachment://{picture.filename}")
+                        files.append(picture)
                 sent = await message.reply(
-                    embed=embed("Repost", text, colour=ALERT_COLOUR),
+                    embed=notice,
+                    view=buttons,
                     mention_author=settings.mention_author,
                     allowed_mentions=discord.AllowedMentions.none().merge(
                         discord.AllowedMentions(replied_user=settings.mention_author)
                     ),
+                    files=files,
                 )
             elif settings.alert_style == "reaction":
                 await message.add_reaction(REPOST_EMOJI)
@@ -143,10 +163,9 @@ class Reposts(commands.Cog):
                         f" in {channel.mention if hasattr(channel, 'mention') else ''}\n{text}",
                         colour=ALERT_COLOUR,
                     )
-                    sent = await log_channel.send(embed=report)
+                    sent = await log_channel.send(embed=report, view=buttons)
         except discord.HTTPException as exc:
             log.warning("could not post the alert for %s: %s", message.id, exc)
-        original = chronological(matches)[0]
         await self.service.record_alert(
             AlertRecord(
                 guild_id=message.guild.id,

@@ -108,6 +108,7 @@ def text_of(message: JSON) -> str:
         parts.append(embed.get("description") or "")
         for f in embed.get("fields") or []:
             parts.append(f"{f.get('name')}: {f.get('value')}")
+        parts.append((embed.get("footer") or {}).get("text") or "")
     return "\n".join(parts)
 
 

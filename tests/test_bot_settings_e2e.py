@@ -215,3 +215,90 @@ async def test_purge_needs_the_servers_name(world: World) -> None:
         await world.settled(1)
         await admin(world, "repost purge", {"confirm": world.guild.name})
         await world.settled(0)
+
+
+def buttons(message: dict[str, Any]) -> dict[str, str]:
+    """Label -> custom id of the buttons under a message."""
+    return {
+        c["label"]: c["custom_id"]
+        for row in message.get("components") or []
+        for c in row.get("components") or []
+    }
+
+
+async def press(world: World, who: Any, alert: dict[str, Any], label: str) -> str:
+    rec = await world.fake.press_button(
+        world.guild, world.general, who, message=alert, custom_id=buttons(alert)[label]
+    )
+    return text_of(await rec.wait_final(timeout=10))
+
+
+async def test_alert_buttons_explain_and_refuse_non_moderators(world: World) -> None:
+    async with seenit_running(world):
+        await world.post(world.general, world.alice, CHELSEA)
+        await world.settled(1)
+        await world.post(world.general, world.bob, variant("chelsea.jpg", "mirrored"))
+        alert = await world.fake.wait_for_message(world.general)
+        assert set(buttons(alert)) == {"Why?", "Not a repost", "Allow this image", "Delete alert"}
+        why = await press(world, world.carol, alert, "Why?")
+        assert "mirrored" in why and "of 256" in why
+        refused = await press(world, world.carol, alert, "Not a repost")
+        assert "moderators" in refused.lower()
+        assert await world.bot.service.store.not_reposts(world.guild.id) == []
+
+
+async def test_not_a_repost_is_remembered_for_that_pair(world: World) -> None:
+    async with seenit_running(world):
+        await world.post(world.general, world.alice, ROCKET)
+        await world.settled(1)
+        await world.post(world.general, world.bob, variant("rocket.jpg", "webp"))
+        alert = await world.fake.wait_for_message(world.general)
+        await press(world, world.mod, alert, "Not a repost")
+        await world.fake.wait_until(
+            lambda: "not a repost" in text_of(world.fake.get_message(alert) or {}),
+            what="the alert marked as handled",
+        )
+        assert buttons(world.fake.get_message(alert) or {}) == {}
+        # Bob posts his picture again: not called a repost of alice's any more (and his own
+        # earlier post does not count against him).
+        await world.post(world.general, world.bob, variant("rocket.jpg", "webp"))
+        await quiet(world, 3)
+        assert len(world.fake.bot_messages_in(world.general)) == 1
+
+
+async def test_allow_and_delete_buttons(world: World) -> None:
+    async with seenit_running(world):
+        await world.post(world.general, world.alice, COFFEE)
+        await world.settled(1)
+        await world.post(world.general, world.bob, variant("coffee.jpg", "webp"))
+        alert = await world.fake.wait_for_message(world.general)
+        # The poster may delete the alert about their own post.
+        await press(world, world.bob, alert, "Delete alert")
+        await world.fake.wait_until(lambda: world.fake.get_message(alert) is None, what="deleted")
+        await world.post(world.general, world.carol, variant("coffee.jpg", "half size"))
+        second = await world.fake.wait_for_message(world.general)
+        await press(world, world.mod, second, "Allow this image")
+        await world.post(world.general, world.alice, variant("coffee.jpg", "grayscale"))
+        await quiet(world, 4)
+        assert [m["id"] for m in world.fake.bot_messages_in(world.general)] == [second["id"]]
+
+
+async def test_alert_pictures_and_the_stats_chart(world: World) -> None:
+    async with seenit_running(world):
+        await admin(world, "repost alerts", {"style": "reply", "pictures": True})
+        await world.post(world.general, world.alice, ASTRONAUT)
+        await world.settled(1)
+        await world.post(world.general, world.bob, variant("astronaut.jpg", "half size"))
+        alert = await world.fake.wait_for_message(world.general, timeout=10)
+        assert [a["filename"] for a in alert["attachments"]] == ["comparison.webp"]
+        rec = await world.fake.slash_command(world.guild, world.general, world.mod, "repost stats")
+        answer = await rec.wait_final(timeout=10)
+        (chart,) = answer["attachments"]
+        assert chart["filename"] == "stats.webp"
+        import io
+
+        from PIL import Image
+
+        picture = Image.open(io.BytesIO(world.fake.attachment_bytes(chart)))
+        assert picture.width == 720
+        assert "Reposts per week" in text_of(answer)
