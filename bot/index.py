@@ -128,8 +128,10 @@ class HammingIndex:
         self._alive: npt.NDArray[np.bool_] = np.empty(0, dtype=np.bool_)
         self._tables: _Tables | None = None
         self._dead = 0
-        self._delta_ids: list[int] = []
-        self._delta_hashes: list[int] = []
+        # Recent inserts, in arrays grown by doubling: scanned flat, without conversion.
+        self._delta_ids: I64 = np.empty(64, dtype=np.int64)
+        self._delta_hashes: U64 = np.empty(64, dtype=np.uint64)
+        self._delta_n = 0
         ids_arr = np.fromiter(ids, dtype=np.int64)
         hashes_arr = np.fromiter((to_unsigned(h) for h in hashes), dtype=np.uint64)
         self.load(ids_arr, hashes_arr)
@@ -150,12 +152,11 @@ class HammingIndex:
         self._hashes = np.ascontiguousarray(hashes[order]).view(np.uint64)
         self._alive = np.ones(len(self._ids), dtype=np.bool_)
         self._dead = 0
-        self._delta_ids = []
-        self._delta_hashes = []
+        self._delta_n = 0
         self._tables = _Tables(self._hashes) if len(self._ids) >= MIH_MIN_ENTRIES else None
 
     def __len__(self) -> int:
-        return len(self._ids) - self._dead + len(self._delta_ids)
+        return len(self._ids) - self._dead + self._delta_n
 
     def nbytes(self) -> int:
         """Memory held by the arrays (tables included)."""
@@ -163,13 +164,18 @@ class HammingIndex:
         if self._tables is not None:
             total += sum(o.nbytes for o in self._tables.order)
             total += sum(o.nbytes for o in self._tables.offsets)
-        return total + 16 * len(self._delta_ids)
+        return total + self._delta_ids.nbytes + self._delta_hashes.nbytes
 
     def add(self, image_id: int, hash64: int) -> None:
         """Add one entry; it is searchable at once."""
-        self._delta_ids.append(image_id)
-        self._delta_hashes.append(to_unsigned(hash64))
-        if len(self._delta_ids) > max(4096, len(self._ids) // 8):
+        n = self._delta_n
+        if n == len(self._delta_ids):
+            self._delta_ids = np.resize(self._delta_ids, 2 * n)
+            self._delta_hashes = np.resize(self._delta_hashes, 2 * n)
+        self._delta_ids[n] = image_id
+        self._delta_hashes[n] = to_unsigned(hash64)
+        self._delta_n = n + 1
+        if self._delta_n > max(4096, len(self._ids) // 8):
             self._merge()
 
     def remove(self, image_ids: Iterable[int]) -> int:
@@ -178,12 +184,14 @@ class HammingIndex:
         if len(wanted) == 0:
             return 0
         removed = 0
-        if self._delta_ids:
-            wanted_set = set(wanted.tolist())
-            keep = [i for i, x in enumerate(self._delta_ids) if x not in wanted_set]
-            removed += len(self._delta_ids) - len(keep)
-            self._delta_ids = [self._delta_ids[i] for i in keep]
-            self._delta_hashes = [self._delta_hashes[i] for i in keep]
+        if self._delta_n:
+            n = self._delta_n
+            keep = ~np.isin(self._delta_ids[:n], wanted)
+            kept = int(keep.sum())
+            removed += n - kept
+            self._delta_ids[:kept] = self._delta_ids[:n][keep]
+            self._delta_hashes[:kept] = self._delta_hashes[:n][keep]
+            self._delta_n = kept
         if len(self._ids):
             pos = np.searchsorted(self._ids, wanted)
             pos = pos[pos < len(self._ids)]
@@ -199,17 +207,16 @@ class HammingIndex:
     def __contains__(self, image_id: object) -> bool:
         if not isinstance(image_id, int):
             return False
-        if image_id in self._delta_ids:
+        if image_id in self._delta_ids[: self._delta_n]:
             return True
         pos = int(np.searchsorted(self._ids, image_id))
         return pos < len(self._ids) and self._ids[pos] == image_id and bool(self._alive[pos])
 
     def _merge(self) -> None:
         alive = self._alive
-        ids = np.concatenate([self._ids[alive], np.array(self._delta_ids, dtype=np.int64)])
-        hashes = np.concatenate(
-            [self._hashes[alive], np.array(self._delta_hashes, dtype=np.uint64)]
-        )
+        n = self._delta_n
+        ids = np.concatenate([self._ids[alive], self._delta_ids[:n]])
+        hashes = np.concatenate([self._hashes[alive], self._delta_hashes[:n]])
         self.load(ids, hashes)
 
     def search(self, queries: Sequence[int], radius: int, limit: int | None = None) -> list[Hit]:
@@ -227,9 +234,9 @@ class HammingIndex:
             found_ids.append(self._ids[pos[keep]])
             found_dist.append(dist[keep])
             found_query.append(which[keep])
-        if self._delta_ids:
-            d_ids = np.array(self._delta_ids, dtype=np.int64)
-            d_hashes = np.array(self._delta_hashes, dtype=np.uint64)
+        if self._delta_n:
+            d_ids = self._delta_ids[: self._delta_n]
+            d_hashes = self._delta_hashes[: self._delta_n]
             dist = np.bitwise_count(d_hashes[np.newaxis, :] ^ q[:, np.newaxis]).astype(np.int64)
             which, col = np.nonzero(dist <= radius)
             found_ids.append(d_ids[col])
