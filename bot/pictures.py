@@ -100,7 +100,7 @@ def stats_chart(weekly: Sequence[tuple[int, int]], thumbnails: Sequence[Tile]) -
     """Reposts caught per week (bars) and the most reposted images (tiles)."""
     width, chart_height = 720, 260
     thumbs = list(thumbnails[:5])
-    height = chart_height + (SMALL_SIDE // 1 + LABEL_HEIGHT + 2 * PAD if thumbs else 0)
+    height = chart_height + (SMALL_SIDE - 30 + LABEL_HEIGHT + 2 * PAD if thumbs else 0)
     canvas = Image.new("RGB", (width, height), BACKGROUND)
     draw = ImageDraw.Draw(canvas)
     draw.text((PAD, PAD), "Reposts caught per week", fill=TEXT, font=_font(16))
@@ -125,5 +125,5 @@ def stats_chart(weekly: Sequence[tuple[int, int]], thumbnails: Sequence[Tile]) -
 
 def _encode(image: Image.Image) -> bytes:
     buffer = io.BytesIO()
-    image.save(buffer, "WEBP", quality=80, method=4)
+    image.save(buffer, "WEBP", quality=80, method=2)
     return buffer.getvalue()

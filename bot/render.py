@@ -92,6 +92,11 @@ def settings_fields(settings: GuildSettings) -> list[tuple[str, str]]:
     ]
 
 
+def plural(count: int, noun: str) -> str:
+    """``1 image``, ``2 images``."""
+    return f"{count:,} {noun}{'' if count == 1 else 's'}"
+
+
 def progress_bar(done: int, total: int, width: int = 20) -> str:
     """A text bar such as ``▰▰▰▰▱▱▱▱ 50%``."""
     share = 0.0 if total <= 0 else min(1.0, done / total)
@@ -111,7 +116,10 @@ def scan_progress(
 ) -> str:
     """The scan's progress message: a bar, counts, rate and time left; a summary at the end."""
     rate = read / elapsed if elapsed > 0 else 0.0
-    counts = f"{read:,} messages read · {indexed:,} images indexed · {reposts:,} reposts found"
+    counts = (
+        f"{plural(read, 'message')} read · {plural(indexed, 'image')} indexed"
+        f" · {plural(reposts, 'repost')} found"
+    )
     if finished:
         return (
             f"Scanned <#{channel_id}>: {counts}, in {_duration(elapsed)} ({rate:.0f} messages/s)."

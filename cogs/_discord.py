@@ -20,6 +20,7 @@ from bot.fetch import FetchError
 from bot.matching import Match, PostContext
 from bot.pictures import MAX_SMALL, Tile
 from bot.records import ImageRecord
+from bot.render import plural
 
 if TYPE_CHECKING:
     from bot.client import SeenitBot
@@ -225,7 +226,9 @@ async def stats_file(
             blobs = await asyncio.gather(
                 *(fetch_image_of(bot, guild, image) for image, _ in most_reposted)
             )
-            tiles = [Tile(b, f"{n} times") for b, (_, n) in zip(blobs, most_reposted, strict=True)]
+            tiles = [
+                Tile(b, plural(n, "repost")) for b, (_, n) in zip(blobs, most_reposted, strict=True)
+            ]
             loop = asyncio.get_running_loop()
             data = await loop.run_in_executor(None, pictures.stats_chart, weekly, tiles)
     except (TimeoutError, ValueError, OSError) as exc:

@@ -13,7 +13,7 @@ from discord.ext import commands
 from bot.fetch import FetchError
 from bot.guild_settings import GuildSettings
 from bot.hashing import ImageError
-from bot.render import scan_progress, settings_fields
+from bot.render import plural, scan_progress, settings_fields
 from cogs._discord import bot_of, embed, image_refs, parse_message_ref, stats_file
 from cogs.scanner import Scanner
 
@@ -248,7 +248,10 @@ class Admin(commands.GroupCog, group_name="repost"):
         )
         reposters = "\n".join(f"<@{a}>: {n}" for a, n in stats.top_reposters) or "none yet"
         reposted = (
-            "\n".join(f"[image]({img.jump_url}): {n} times" for img, n in stats.most_reposted)
+            "\n".join(
+                f"[posted <t:{img.posted_at // 1000}:d>]({img.jump_url}): {plural(n, 'repost')}"
+                for img, n in stats.most_reposted
+            )
             or "none yet"
         )
         weeks = " · ".join(str(n) for _, n in stats.weekly_alerts)

@@ -282,7 +282,7 @@ async def test_history_scan_indexes_earlier_images(world: World) -> None:
         final = await world.fake.wait_for_message(
             world.memes, lambda m: m["content"].startswith("Scanned"), timeout=10
         )
-        assert "4 messages read · 3 images indexed · 1 reposts found" in final["content"]
+        assert "4 messages read · 3 images indexed · 1 repost found" in final["content"]
         repost = await world.post(world.memes, world.carol, variant("rocket.jpg", "mirrored"))
         alert = await world.fake.wait_for_message(world.memes, after=repost)
         assert jump(world, world.general, old) in text_of(alert)
