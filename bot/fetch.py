@@ -23,11 +23,18 @@ from aiohttp.resolver import DefaultResolver
 log = logging.getLogger(__name__)
 
 MAX_REDIRECTS = 5
+#: Tries for media Discord serves (its CDN has the odd hiccup); member URLs get one.
+DISCORD_ATTEMPTS = 3
+RETRY_DELAY = 0.5
 USER_AGENT = "seenit (Discord repost finder)"
 
 
 class FetchError(Exception):
     """A download was refused or failed; ``str()`` is a sentence for the person who asked."""
+
+
+class TransientFetchError(FetchError):
+    """A failure worth one more try: a server error, a timeout, a dropped connection."""
 
 
 def is_public_address(address: str) -> bool:
@@ -100,7 +107,15 @@ class Fetcher:
         """Download an attachment or media-proxy URL that Discord gave us."""
         if self._discord is None:
             raise RuntimeError("the fetcher is not open")
-        return await self._get(self._discord, url, follow=True)
+        for attempt in range(DISCORD_ATTEMPTS):
+            try:
+                return await self._get(self._discord, url, follow=True)
+            except TransientFetchError as exc:
+                if attempt + 1 == DISCORD_ATTEMPTS:
+                    raise
+                log.info("retrying %s after: %s", url, exc)
+                await asyncio.sleep(RETRY_DELAY * (attempt + 1))
+        raise AssertionError("unreachable")
 
     async def user_url(self, url: str) -> bytes:
         """Download a URL a member supplied, refusing anything but public http(s)."""
@@ -140,6 +155,8 @@ class Fetcher:
                     if not location:
                         raise FetchError("the link redirects nowhere")
                     raise _Redirect(location)
+                if response.status >= 500 or response.status == 429:
+                    raise TransientFetchError(f"the server answered HTTP {response.status}")
                 if response.status != 200:
                     raise FetchError(f"the server answered HTTP {response.status}")
                 declared = response.content_length
@@ -160,16 +177,16 @@ class Fetcher:
         except _Redirect:
             raise
         except TimeoutError as exc:
-            raise FetchError("the server took too long to answer") from exc
+            raise TransientFetchError("the server took too long to answer") from exc
         except aiohttp.ClientConnectorError as exc:
             cause: Any = exc.__cause__ or exc.os_error
             if isinstance(cause, FetchError):
                 raise cause from exc
-            raise FetchError("could not connect to the server") from exc
+            raise TransientFetchError("could not connect to the server") from exc
         except (aiohttp.ClientError, asyncio.IncompleteReadError, ValueError) as exc:
             if isinstance(exc.__cause__, FetchError):
                 raise exc.__cause__ from exc
-            raise FetchError("the download failed") from exc
+            raise TransientFetchError("the download failed") from exc
 
 
 class _Redirect(Exception):

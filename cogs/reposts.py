@@ -11,6 +11,7 @@ import discord
 from discord.ext import commands
 
 from bot.fetch import FetchError
+from bot.flow import FairGate, RateLimit, Shed
 from bot.guild_settings import GuildSettings
 from bot.hashing import Fingerprint, ImageError
 from bot.matching import Match, chronological
@@ -32,6 +33,17 @@ from cogs.alert_actions import alert_view
 
 log = logging.getLogger(__name__)
 
+#: Messages processed at once, and at once for one guild (a raid cannot starve the others).
+CONCURRENT_MESSAGES = 8
+CONCURRENT_PER_GUILD = 4
+#: Messages waiting for a slot before new ones are shed (and caught up later from history).
+MAX_WAITING = 5000
+#: Alerts one channel may get in ALERT_WINDOW seconds; more only happens in a flood.
+ALERT_BURST = 5
+ALERT_WINDOW = 10.0
+#: How often shed messages are caught up.
+SHED_CATCHUP_SECONDS = 30.0
+
 REPOST_EMOJI = "\N{BLACK UNIVERSAL RECYCLING SYMBOL}\N{VARIATION SELECTOR-16}"
 
 
@@ -44,8 +56,18 @@ class Reposts(commands.Cog):
         self._caught_up = False
         # Work in flight, finished before the cog unloads so nothing acknowledged is lost.
         self._inflight: set[asyncio.Task[object]] = set()
+        self.gate = FairGate(CONCURRENT_MESSAGES, CONCURRENT_PER_GUILD, MAX_WAITING)
+        self.alert_limit = RateLimit(ALERT_BURST, ALERT_WINDOW)
+        #: channel id -> (guild id, oldest shed message id): caught up from history later.
+        self._shed: dict[int, tuple[int, int]] = {}
+        self._shed_task: asyncio.Task[None] | None = None
+
+    async def cog_load(self) -> None:
+        self._shed_task = asyncio.create_task(self._catch_up_shed(), name="seenit-shed")
 
     async def cog_unload(self) -> None:
+        if self._shed_task is not None:
+            self._shed_task.cancel()
         pending = {t for t in self._inflight if t is not asyncio.current_task()}
         if pending:
             log.info("finishing %d messages in flight", len(pending))
@@ -105,11 +127,47 @@ class Reposts(commands.Cog):
 
     @commands.Cog.listener()
     async def on_message(self, message: discord.Message) -> None:
+        if message.guild is None or message.author == self.bot.user:
+            return
         self._track()
         try:
-            await self.ingest(message, alert=True)
+            async with self.gate.slot(message.guild.id):
+                await self.ingest(message, alert=True)
+        except Shed:
+            self._note_shed(message)
         except Exception:
             log.exception("could not process message %s", message.id)
+
+    def _note_shed(self, message: discord.Message) -> None:
+        assert message.guild is not None
+        guild_id, oldest = self._shed.get(message.channel.id, (message.guild.id, message.id))
+        self._shed[message.channel.id] = (guild_id, min(oldest, message.id))
+        if self.gate.shed % 100 == 1:
+            log.warning(
+                "flood: %d messages shed so far; they are caught up from history shortly",
+                self.gate.shed,
+            )
+
+    async def _catch_up_shed(self) -> None:
+        """Index, from channel history, the messages a flood made us shed."""
+        while True:
+            await asyncio.sleep(SHED_CATCHUP_SECONDS)
+            await self.catch_up_shed_now()
+
+    async def catch_up_shed_now(self) -> int:
+        indexed = 0
+        for channel_id, (guild_id, oldest) in list(self._shed.items()):
+            del self._shed[channel_id]
+            guild = self.bot.get_guild(guild_id)
+            channel = guild.get_channel_or_thread(channel_id) if guild else None
+            if not isinstance(channel, discord.TextChannel | discord.Thread):
+                continue
+            try:
+                indexed += await self.catch_up_channel(channel, oldest - 1, limit=MAX_WAITING)
+            except discord.HTTPException as exc:
+                log.warning("could not catch up channel %d: %s", channel_id, exc)
+                self._shed[channel_id] = (guild_id, oldest)
+        return indexed
 
     # alerts
 
@@ -129,12 +187,19 @@ class Reposts(commands.Cog):
             return
         text = alert_text(matches)
         sent: discord.Message | None = None
+        quiet = settings.alert_style in ("reply", "reaction", "log") and not self.alert_limit.allow(
+            message.channel.id
+        )
+        if quiet:
+            log.info("alert flood in channel %d: not posting this alert", message.channel.id)
         channel = message.channel
         me = message.guild.me
         original = chronological(matches)[0]
         buttons = alert_view(message.id, original.image.id)
         try:
-            if settings.alert_style == "reply":
+            if quiet:
+                pass
+            elif settings.alert_style == "reply":
                 notice = embed("Repost", text, colour=ALERT_COLOUR)
                 files: list[discord.File] = []
                 if settings.alert_pictures:
@@ -277,14 +342,22 @@ class Reposts(commands.Cog):
                 continue
             if not self.watched(settings, channel):
                 continue
-            if not channel.permissions_for(guild.me).read_message_history:
-                continue
-            after = discord.Object(id=last_seen)
-            async for message in channel.history(limit=limit, after=after, oldest_first=True):
-                outcomes = await self.ingest(message, alert=False)
-                indexed += sum(1 for o in outcomes if o.stored is not None)
+            indexed += await self.catch_up_channel(channel, last_seen, limit=limit)
         if indexed:
             log.info("caught up %d images in guild %d", indexed, guild.id)
+        return indexed
+
+    async def catch_up_channel(
+        self, channel: discord.TextChannel | discord.Thread, after_id: int, *, limit: int
+    ) -> int:
+        """Index a channel's messages after ``after_id``, oldest first, without alerts."""
+        if not channel.permissions_for(channel.guild.me).read_message_history:
+            return 0
+        indexed = 0
+        after = discord.Object(id=after_id)
+        async for message in channel.history(limit=limit, after=after, oldest_first=True):
+            outcomes = await self.ingest(message, alert=False)
+            indexed += sum(1 for o in outcomes if o.stored is not None)
         return indexed
 
 
