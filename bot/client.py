@@ -23,6 +23,7 @@ EXTENSIONS = (
     "cogs.scanner",
     "cogs.search",
     "cogs.admin",
+    "cogs.privacy",
     "cogs.owner",
 )
 COMMAND_HASH_KEY = "synced_commands_sha256"

@@ -68,6 +68,8 @@ class Config:
     allow_private_urls: bool = False
     #: Messages read per channel when catching up at start-up (0: no catch-up).
     catchup_limit: int = 1000
+    #: Days a guild's data is kept after the bot leaves it (0: deleted at once).
+    guild_data_grace_days: float = 7.0
     #: Guild indexes kept in memory at once (least recently used are dropped).
     max_cached_guilds: int = 10_000
     shard_count: int | None = None
@@ -137,6 +139,7 @@ class Config:
             allow_private_urls=flag("ALLOW_PRIVATE_URLS"),
             catchup_limit=number("CATCHUP_LIMIT", 1000),
             max_cached_guilds=number("MAX_CACHED_GUILDS", 10_000),
+            guild_data_grace_days=decimal("GUILD_DATA_GRACE_DAYS", 7.0),
             shard_count=shard_count,
             shard_ids=shard_ids,
             discord_api_base=text("DISCORD_API_BASE"),

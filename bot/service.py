@@ -7,6 +7,7 @@ imports discord. Cogs call it and render what it returns.
 from __future__ import annotations
 
 import asyncio
+import json
 import logging
 import time
 from collections import OrderedDict
@@ -33,6 +34,8 @@ from bot.records import AlertRecord, AllowedImage, GuildStats, ImageRecord, NewI
 from bot.store import Store
 
 log = logging.getLogger(__name__)
+
+DEPARTED_KEY = "guilds_left"
 
 
 def now_ms() -> int:
@@ -221,6 +224,46 @@ class SeenService:
         self._allowed.pop(guild_id, None)
         self._not_reposts.pop(guild_id, None)
         return count
+
+    # guilds the bot left
+
+    async def _departed(self) -> dict[int, int]:
+        raw = await self.store.get_meta(DEPARTED_KEY)
+        return {int(k): int(v) for k, v in json.loads(raw).items()} if raw else {}
+
+    async def _save_departed(self, departed: dict[int, int]) -> None:
+        await self.store.set_meta(
+            DEPARTED_KEY, json.dumps({str(k): v for k, v in departed.items()})
+        )
+
+    async def guild_left(self, guild_id: int) -> None:
+        """The bot left a guild: its data goes after the grace period unless it comes back."""
+        departed = await self._departed()
+        departed.setdefault(guild_id, self.clock())
+        await self._save_departed(departed)
+        self._indexes.pop(guild_id, None)
+
+    async def guild_returned(self, guild_id: int) -> None:
+        departed = await self._departed()
+        if departed.pop(guild_id, None) is not None:
+            await self._save_departed(departed)
+
+    async def purge_departed(self, grace_ms: int) -> list[int]:
+        """Delete the data of guilds left more than ``grace_ms`` ago; returns their ids."""
+        departed = await self._departed()
+        now = self.clock()
+        due = [g for g, left in departed.items() if now - left >= grace_ms]
+        for guild_id in due:
+            count = await self.forget_guild(guild_id)
+            log.info(
+                "deleted %d images of guild %d, left %d days ago",
+                count,
+                guild_id,
+                (now - departed.pop(guild_id)) // 86_400_000,
+            )
+        if due:
+            await self._save_departed(departed)
+        return due
 
     # alerts, allowlist, stats
 

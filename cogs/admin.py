@@ -272,6 +272,7 @@ class Admin(commands.GroupCog, group_name="repost"):
         channel="The channel whose history to index",
         limit="How many messages to read, newest first (default 1000)",
     )
+    @app_commands.checks.cooldown(1, 60.0, key=lambda i: (i.guild_id, i.user.id))
     async def scan(
         self,
         interaction: discord.Interaction,

@@ -63,7 +63,7 @@ class Reposts(commands.Cog):
         self._shed_task: asyncio.Task[None] | None = None
 
     async def cog_load(self) -> None:
-        self._shed_task = asyncio.create_task(self._catch_up_shed(), name="seenit-shed")
+        self._shed_task = asyncio.create_task(self._upkeep(), name="seenit-shed")
 
     async def cog_unload(self) -> None:
         if self._shed_task is not None:
@@ -148,11 +148,15 @@ class Reposts(commands.Cog):
                 self.gate.shed,
             )
 
-    async def _catch_up_shed(self) -> None:
-        """Index, from channel history, the messages a flood made us shed."""
+    async def _upkeep(self) -> None:
+        """Every half minute: catch up shed messages, delete data of guilds left long ago."""
         while True:
             await asyncio.sleep(SHED_CATCHUP_SECONDS)
-            await self.catch_up_shed_now()
+            try:
+                await self.catch_up_shed_now()
+                await self.purge_departed()
+            except Exception:
+                log.exception("background upkeep failed")
 
     async def catch_up_shed_now(self) -> int:
         indexed = 0
@@ -311,8 +315,16 @@ class Reposts(commands.Cog):
 
     @commands.Cog.listener()
     async def on_guild_remove(self, guild: discord.Guild) -> None:
-        count = await self.service.forget_guild(guild.id)
-        log.info("left guild %d: deleted %d images", guild.id, count)
+        await self.service.guild_left(guild.id)
+        await self.purge_departed()
+
+    @commands.Cog.listener()
+    async def on_guild_join(self, guild: discord.Guild) -> None:
+        await self.service.guild_returned(guild.id)
+
+    async def purge_departed(self) -> None:
+        grace_ms = int(self.bot.config.guild_data_grace_days * 86_400_000)
+        await self.service.purge_departed(grace_ms)
 
     # catch-up
 
@@ -322,6 +334,9 @@ class Reposts(commands.Cog):
             return
         self._caught_up = True
         self._track()
+        for guild in self.bot.guilds:
+            await self.service.guild_returned(guild.id)
+        await self.purge_departed()
         for guild in list(self.bot.guilds):
             try:
                 await self.catch_up(guild)

@@ -26,6 +26,8 @@ from cogs._discord import (
 log = logging.getLogger(__name__)
 
 RESULTS = 10
+#: Searches one member may run per minute (commands and menu together).
+FINDS_PER_MINUTE = 6
 
 
 class Refusal(Exception):
@@ -40,6 +42,11 @@ class Search(commands.Cog):
         self.service = self.bot.service
         self.menu = app_commands.ContextMenu(name="Find similar", callback=self.find_similar_menu)
         self.menu.guild_only = True
+        self.menu_cooldown: commands.CooldownMapping[discord.Interaction] = (
+            commands.CooldownMapping.from_cooldown(
+                FINDS_PER_MINUTE, 60.0, lambda i: (i.guild_id, i.user.id)
+            )
+        )
 
     async def cog_load(self) -> None:
         self.bot.tree.add_command(self.menu)
@@ -49,6 +56,7 @@ class Search(commands.Cog):
 
     @app_commands.command(name="findsimilar")
     @app_commands.guild_only()
+    @app_commands.checks.cooldown(FINDS_PER_MINUTE, 60.0, key=lambda i: (i.guild_id, i.user.id))
     @app_commands.describe(
         image="An image to look up",
         url="A link to an image on the web",
@@ -92,6 +100,13 @@ class Search(commands.Cog):
         self, interaction: discord.Interaction, message: discord.Message
     ) -> None:
         """Find earlier posts of this message's images."""
+        bucket = self.menu_cooldown.get_bucket(interaction)
+        retry = bucket.update_rate_limit() if bucket is not None else None
+        if retry:
+            await interaction.response.send_message(
+                f"Slow down: try again in {retry:.0f} s.", ephemeral=True
+            )
+            return
         await interaction.response.defer(ephemeral=True, thinking=True)
         try:
             data, matches = await self._message_search(interaction, message)

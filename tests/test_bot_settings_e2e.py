@@ -196,12 +196,30 @@ async def test_stats_count_images_reposts_and_reposters(world: World) -> None:
         assert f"<@{world.bob.user.id}>: 2" in text
 
 
-async def test_deleted_channels_and_removed_guilds_are_forgotten(world: World) -> None:
+async def test_deleted_channels_are_forgotten_and_left_guilds_after_a_grace_period(
+    world: World,
+) -> None:
     async with seenit_running(world):
         await world.post(world.memes, world.alice, CHELSEA)
         await world.post(world.general, world.alice, COFFEE)
         await world.settled(2)
         await world.fake.delete_channel(world.memes)
+        await world.settled(1)
+        await world.fake.remove_guild(world.guild)
+        await asyncio.sleep(0.2)
+        reposts = world.bot.get_cog("Reposts")
+        await reposts.purge_departed()  # type: ignore[union-attr]
+        await world.settled(1)  # kept during the grace period (7 days by default)
+        service = world.bot.service
+        left_at = service.clock()
+        service.clock = lambda: left_at + 8 * 24 * 3600 * 1000
+        await reposts.purge_departed()  # type: ignore[union-attr]
+        await world.settled(0)
+
+
+async def test_a_guild_left_with_no_grace_is_forgotten_at_once(world: World) -> None:
+    async with seenit_running(world, guild_data_grace_days=0):
+        await world.post(world.general, world.alice, COFFEE)
         await world.settled(1)
         await world.fake.remove_guild(world.guild)
         await world.settled(0)
@@ -302,3 +320,38 @@ async def test_alert_pictures_and_the_stats_chart(world: World) -> None:
         picture = Image.open(io.BytesIO(world.fake.attachment_bytes(chart)))
         assert picture.width == 720
         assert "Reposts per week" in text_of(answer)
+
+
+async def test_forgetme_deletes_only_the_members_images(world: World) -> None:
+    async with seenit_running(world):
+        await world.post(world.general, world.alice, CHELSEA)
+        await world.post(world.general, world.bob, COFFEE)
+        await world.settled(2)
+        rec = await world.fake.slash_command(world.guild, world.general, world.alice, "forgetme")
+        assert "confirm" in text_of(await rec.wait_final())
+        await world.settled(2)
+        rec = await world.fake.slash_command(
+            world.guild, world.general, world.alice, "forgetme", {"confirm": True}
+        )
+        assert "1 image" in text_of(await rec.wait_final())
+        await world.settled(1)
+        # Alice's picture is no longer anyone's "original".
+        await world.post(world.general, world.carol, variant("chelsea.jpg", "webp"))
+        await quiet(world, 2)
+        assert world.fake.bot_messages_in(world.general) == []
+
+
+async def test_searches_have_a_per_member_cooldown(world: World) -> None:
+    async with seenit_running(world):
+        answers = []
+        for _ in range(7):
+            rec = await world.fake.slash_command(
+                world.guild, world.general, world.alice, "findsimilar", {"image": COFFEE}
+            )
+            answers.append(text_of(await rec.wait_final(timeout=10)))
+        assert "Slow down" not in answers[5] and "Slow down" in answers[6]
+        # Another member is not affected.
+        rec = await world.fake.slash_command(
+            world.guild, world.general, world.bob, "findsimilar", {"image": COFFEE}
+        )
+        assert "Slow down" not in text_of(await rec.wait_final(timeout=10))
