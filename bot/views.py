@@ -43,7 +43,7 @@ class Box:
 
 def candidate_views(image: Image.Image) -> list[tuple[str, Box]]:
     """Named regions of ``image`` that may hold a reposted picture on their own."""
-    rgb = np.asarray(image.convert("RGB"), dtype=np.int16)
+    rgb = np.asarray(image.convert("RGB"))  # uint8, no copy: slices are widened as needed
     views: list[tuple[str, Box]] = []
     views.extend(("captioned", box) for box in caption_removed(rgb))
     inner = inner_picture(rgb)
@@ -53,13 +53,13 @@ def candidate_views(image: Image.Image) -> list[tuple[str, Box]]:
 
 
 def _background_share(
-    rows: npt.NDArray[np.int16], colour: npt.NDArray[np.int16]
+    rows: npt.NDArray[np.uint8], colour: npt.NDArray[np.int16]
 ) -> npt.NDArray[np.float64]:
-    close = np.all(np.abs(rows - colour) <= BACKGROUND_TOLERANCE, axis=-1)
+    close = np.all(np.abs(rows.astype(np.int16) - colour) <= BACKGROUND_TOLERANCE, axis=-1)
     return np.asarray(close.mean(axis=1), dtype=np.float64)
 
 
-def _bar_height(rgb: npt.NDArray[np.int16]) -> int:
+def _bar_height(rgb: npt.NDArray[np.uint8]) -> int:
     """Height of a caption bar at the top of ``rgb`` (0 if there is none).
 
     A bar is a run of rows mostly in one background colour (text covers the rest) that ends
@@ -67,6 +67,8 @@ def _bar_height(rgb: npt.NDArray[np.int16]) -> int:
     """
     height = rgb.shape[0]
     colour = np.median(rgb[0], axis=0).astype(np.int16)
+    if _background_share(rgb[:1], colour)[0] < MARGIN_ROW_BACKGROUND:
+        return 0  # no plain margin at the edge: most pictures stop here
     share = _background_share(rgb[: int(height * BAR_MAX) + 2], colour)
     band = 0
     while band < len(share) and share[band] >= BAR_ROW_BACKGROUND:
@@ -84,7 +86,7 @@ def _bar_height(rgb: npt.NDArray[np.int16]) -> int:
     return 0
 
 
-def caption_removed(rgb: npt.NDArray[np.int16]) -> list[Box]:
+def caption_removed(rgb: npt.NDArray[np.uint8]) -> list[Box]:
     """The picture without its caption bar(s): one box per plausible cut, best guess first."""
     height, width = rgb.shape[:2]
     if height < 32 or width < 32:
@@ -125,16 +127,16 @@ def _dense_core(content: npt.NDArray[np.bool_], box: Box) -> Box:
     return Box(left, top, right, bottom)
 
 
-def inner_picture(rgb: npt.NDArray[np.int16]) -> Box | None:
+def inner_picture(rgb: npt.NDArray[np.uint8]) -> Box | None:
     """The largest picture-like region on a plain canvas (a screenshot of an image)."""
     height, width = rgb.shape[:2]
     if height < 32 or width < 32:
         return None
-    border = np.concatenate([rgb[0], rgb[-1], rgb[:, 0], rgb[:, -1]])
+    border = np.concatenate([rgb[0], rgb[-1], rgb[:, 0], rgb[:, -1]]).astype(np.int16)
     colour = np.median(border, axis=0).astype(np.int16)
     if np.mean(np.all(np.abs(border - colour) <= BACKGROUND_TOLERANCE, axis=-1)) < 0.6:
         return None  # the picture reaches the edges: no canvas around it
-    content = np.any(np.abs(rgb - colour) > BACKGROUND_TOLERANCE // 2, axis=-1)
+    content = np.any(np.abs(rgb.astype(np.int16) - colour) > BACKGROUND_TOLERANCE // 2, axis=-1)
     labels, count = ndimage.label(content)
     if count == 0:
         return None
