@@ -28,6 +28,7 @@ class FairGate:
         self._users: dict[int, int] = defaultdict(int)
         self.max_waiting = max_waiting
         self.waiting = 0
+        self.peak_waiting = 0
         self.shed = 0
 
     @asynccontextmanager
@@ -36,6 +37,7 @@ class FairGate:
             self.shed += 1
             raise Shed()
         self.waiting += 1
+        self.peak_waiting = max(self.peak_waiting, self.waiting)
         waiting = True
         semaphore = self._per_key.setdefault(key, asyncio.Semaphore(self._per_key_limit))
         self._users[key] += 1

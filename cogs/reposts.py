@@ -18,6 +18,7 @@ from bot.matching import Match, chronological
 from bot.records import AlertRecord
 from bot.render import alert_text
 from bot.service import SlotOutcome
+from bot.store import StoreError
 from cogs._discord import (
     ALERT_COLOUR,
     MediaRef,
@@ -134,6 +135,10 @@ class Reposts(commands.Cog):
             async with self.gate.slot(message.guild.id):
                 await self.ingest(message, alert=True)
         except Shed:
+            self._note_shed(message)
+        except StoreError as exc:
+            # The database is away (a restart, say): read the message again from history.
+            log.warning("database unavailable, message %s will be caught up: %s", message.id, exc)
             self._note_shed(message)
         except Exception:
             log.exception("could not process message %s", message.id)
