@@ -3,7 +3,12 @@
 from __future__ import annotations
 
 import asyncio
+import ctypes
+import ctypes.util
 import logging
+import multiprocessing
+import signal
+import sys
 from concurrent.futures import Executor, ProcessPoolExecutor, ThreadPoolExecutor
 from concurrent.futures.process import BrokenProcessPool
 from types import TracebackType
@@ -12,6 +17,24 @@ from typing import Self
 from bot.hashing import Fingerprint, ImageError, Limits, fingerprint
 
 log = logging.getLogger(__name__)
+
+
+PR_SET_PDEATHSIG = 1
+
+
+def _die_with_parent() -> None:
+    """Worker start-up: on Linux, ask the kernel to kill this worker when the bot dies.
+
+    Without it a bot killed with SIGKILL (say, by the out-of-memory killer) leaves its
+    workers running.
+    """
+    if not sys.platform.startswith("linux"):
+        return
+    try:
+        libc = ctypes.CDLL(ctypes.util.find_library("c"), use_errno=True)
+        libc.prctl(PR_SET_PDEATHSIG, signal.SIGKILL)
+    except (OSError, AttributeError):
+        log.debug("prctl(PR_SET_PDEATHSIG) is not available")
 
 
 class HashingCrashed(ImageError):
@@ -34,7 +57,12 @@ class Hasher:
     def _new_pool(self) -> Executor:
         if self.workers <= 0:
             return ThreadPoolExecutor(max_workers=2, thread_name_prefix="seenit-hash")
-        return ProcessPoolExecutor(max_workers=self.workers)
+        # "spawn": workers start clean, holding none of the bot's sockets or connections.
+        return ProcessPoolExecutor(
+            max_workers=self.workers,
+            mp_context=multiprocessing.get_context("spawn"),
+            initializer=_die_with_parent,
+        )
 
     async def __aenter__(self) -> Self:
         self._pool = self._new_pool()

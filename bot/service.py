@@ -171,8 +171,11 @@ class SeenService:
             else:
                 alert = alert_worthy(matches, post, settings)
             outcomes.append(SlotOutcome(slot, fp, record, tuple(matches), tuple(alert)))
-        await self.store.advance_cursor(post.guild_id, post.channel_id, post.message_id)
         return outcomes
+
+    async def mark_seen(self, guild_id: int, channel_id: int, message_id: int) -> None:
+        """Every message of the channel up to this one is handled: catch-up starts after it."""
+        await self.store.advance_cursor(guild_id, channel_id, message_id)
 
     @staticmethod
     def _new_image(post: PostContext, slot: int, fp: Fingerprint) -> NewImage:

@@ -54,13 +54,18 @@ class Reposts(commands.Cog):
     def __init__(self, bot: commands.Bot) -> None:
         self.bot = bot_of(bot)
         self.service = self.bot.service
-        self._caught_up = False
         # Work in flight, finished before the cog unloads so nothing acknowledged is lost.
         self._inflight: set[asyncio.Task[object]] = set()
         self.gate = FairGate(CONCURRENT_MESSAGES, CONCURRENT_PER_GUILD, MAX_WAITING)
         self.alert_limit = RateLimit(ALERT_BURST, ALERT_WINDOW)
         #: channel id -> (guild id, oldest shed message id): caught up from history later.
         self._shed: dict[int, tuple[int, int]] = {}
+        #: channel id -> ids of its messages being processed right now.
+        self._pending: dict[int, set[int]] = {}
+        self._catch_up_lock = asyncio.Lock()
+        #: Channels caught up since the gateway (re)connected, and a lock per channel.
+        self._fresh: set[int] = set()
+        self._channel_locks: dict[int, asyncio.Lock] = {}
         self._shed_task: asyncio.Task[None] | None = None
 
     async def cog_load(self) -> None:
@@ -131,9 +136,16 @@ class Reposts(commands.Cog):
         if message.guild is None or message.author == self.bot.user:
             return
         self._track()
+        await self._ensure_caught_up(message)
+        pending = self._pending.setdefault(message.channel.id, set())
+        pending.add(message.id)
+        done = False
         try:
             async with self.gate.slot(message.guild.id):
-                await self.ingest(message, alert=True)
+                outcomes = await self.ingest(message, alert=True)
+            done = True
+            if outcomes:
+                await self._mark_seen(message, pending)
         except Shed:
             self._note_shed(message)
         except StoreError as exc:
@@ -142,6 +154,56 @@ class Reposts(commands.Cog):
             self._note_shed(message)
         except Exception:
             log.exception("could not process message %s", message.id)
+        finally:
+            pending.discard(message.id)
+            if not done and not pending:
+                self._pending.pop(message.channel.id, None)
+
+    async def _ensure_caught_up(self, message: discord.Message) -> None:
+        """Before the first live message of a channel in a session, index what it missed.
+
+        Done here (and not only at ready) so the cursor never moves past messages that were
+        posted while the bot was away.
+        """
+        channel = message.channel
+        if channel.id in self._fresh or not isinstance(
+            channel, discord.TextChannel | discord.Thread
+        ):
+            return
+        lock = self._channel_locks.setdefault(channel.id, asyncio.Lock())
+        async with lock:
+            if channel.id in self._fresh:
+                return
+            try:
+                cursor = await self.service.store.get_cursor(channel.id)
+                if cursor is not None:
+                    await self.catch_up_channel(
+                        channel, cursor, limit=self.bot.config.catchup_limit, before=message.id
+                    )
+            except (discord.HTTPException, StoreError) as exc:
+                log.warning("could not catch up channel %d: %s", channel.id, exc)
+                return
+            self._fresh.add(channel.id)
+
+    @commands.Cog.listener()
+    async def on_shard_connect(self, shard_id: int) -> None:
+        # A new connection may follow a gap: every channel is caught up again.
+        self._fresh.clear()
+
+    async def _mark_seen(self, message: discord.Message, pending: set[int]) -> None:
+        """Move the channel's cursor, but never past a message still in flight or shed.
+
+        Otherwise a crash would leave an older message unstored behind the cursor, and
+        the catch-up after a restart starts after the cursor.
+        """
+        assert message.guild is not None
+        blockers = [m for m in pending if m != message.id]
+        shed = self._shed.get(message.channel.id)
+        if shed is not None:
+            blockers.append(shed[1])
+        if blockers and min(blockers) < message.id:
+            return  # an older message is unfinished: it moves the cursor when it is done
+        await self.service.mark_seen(message.guild.id, message.channel.id, message.id)
 
     def _note_shed(self, message: discord.Message) -> None:
         assert message.guild is not None
@@ -165,17 +227,21 @@ class Reposts(commands.Cog):
 
     async def catch_up_shed_now(self) -> int:
         indexed = 0
-        for channel_id, (guild_id, oldest) in list(self._shed.items()):
-            del self._shed[channel_id]
+        for channel_id, entry in list(self._shed.items()):
+            guild_id, oldest = entry
             guild = self.bot.get_guild(guild_id)
             channel = guild.get_channel_or_thread(channel_id) if guild else None
             if not isinstance(channel, discord.TextChannel | discord.Thread):
+                del self._shed[channel_id]
                 continue
             try:
                 indexed += await self.catch_up_channel(channel, oldest - 1, limit=MAX_WAITING)
-            except discord.HTTPException as exc:
+            except (discord.HTTPException, StoreError) as exc:
                 log.warning("could not catch up channel %d: %s", channel_id, exc)
-                self._shed[channel_id] = (guild_id, oldest)
+                continue
+            # Keep the entry if more was shed meanwhile: the next round reads from there.
+            if self._shed.get(channel_id) == entry:
+                del self._shed[channel_id]
         return indexed
 
     # alerts
@@ -335,18 +401,24 @@ class Reposts(commands.Cog):
 
     @commands.Cog.listener()
     async def on_ready(self) -> None:
-        if self._caught_up:
-            return
-        self._caught_up = True
         self._track()
         for guild in self.bot.guilds:
             await self.service.guild_returned(guild.id)
         await self.purge_departed()
-        for guild in list(self.bot.guilds):
-            try:
-                await self.catch_up(guild)
-            except Exception:
-                log.exception("catch-up failed for guild %d", guild.id)
+
+    @commands.Cog.listener()
+    async def on_shard_ready(self, shard_id: int) -> None:
+        # On every (re)identify, not only the first: after a new session (an outage too long
+        # to resume) what was posted in between is only in channel history.
+        self._track()
+        async with self._catch_up_lock:
+            for guild in list(self.bot.guilds):
+                if guild.shard_id != shard_id:
+                    continue
+                try:
+                    await self.catch_up(guild)
+                except Exception:
+                    log.exception("catch-up failed for guild %d", guild.id)
 
     async def catch_up(self, guild: discord.Guild) -> int:
         """Index what was posted in watched channels while the bot was away."""
@@ -360,24 +432,40 @@ class Reposts(commands.Cog):
             channel = guild.get_channel_or_thread(channel_id)
             if not isinstance(channel, discord.TextChannel | discord.Thread):
                 continue
-            if not self.watched(settings, channel):
+            if not self.watched(settings, channel) or channel_id in self._fresh:
                 continue
-            indexed += await self.catch_up_channel(channel, last_seen, limit=limit)
+            lock = self._channel_locks.setdefault(channel_id, asyncio.Lock())
+            async with lock:
+                if channel_id in self._fresh:
+                    continue
+                indexed += await self.catch_up_channel(channel, last_seen, limit=limit)
+                self._fresh.add(channel_id)
         if indexed:
             log.info("caught up %d images in guild %d", indexed, guild.id)
         return indexed
 
     async def catch_up_channel(
-        self, channel: discord.TextChannel | discord.Thread, after_id: int, *, limit: int
+        self,
+        channel: discord.TextChannel | discord.Thread,
+        after_id: int,
+        *,
+        limit: int,
+        before: int | None = None,
     ) -> int:
-        """Index a channel's messages after ``after_id``, oldest first, without alerts."""
-        if not channel.permissions_for(channel.guild.me).read_message_history:
+        """Index a channel's messages after ``after_id`` (and before ``before``), oldest first,
+        without alerts."""
+        if limit <= 0 or not channel.permissions_for(channel.guild.me).read_message_history:
             return 0
         indexed = 0
         after = discord.Object(id=after_id)
-        async for message in channel.history(limit=limit, after=after, oldest_first=True):
+        until = discord.Object(id=before) if before is not None else None
+        async for message in channel.history(
+            limit=limit, after=after, before=until, oldest_first=True
+        ):
             outcomes = await self.ingest(message, alert=False)
             indexed += sum(1 for o in outcomes if o.stored is not None)
+            if outcomes and channel.id not in self._pending:
+                await self.service.mark_seen(channel.guild.id, channel.id, message.id)
         return indexed
 
 
