@@ -114,7 +114,7 @@ def judge(query: Fingerprint, stored: Hashes, rule: Thresholds = DEFAULT) -> Ver
         return best
     view_rule = Thresholds(rule.radius64, rule.max256 - VIEW_MARGIN, rule.min_quality)
     for view in query.views:
-        if view.quality < rule.min_quality:
+        if view.quality < max(rule.min_quality, VIEW_MIN_QUALITY):
             continue
         verdict = _compare(
             view.phash64_orientations, view.phash256_orientations, stored, view_rule, view.name
@@ -128,6 +128,9 @@ def judge(query: Fingerprint, stored: Hashes, rule: Thresholds = DEFAULT) -> Ver
 
 #: How much stricter the 256-bit threshold is for a view than for the whole image.
 VIEW_MARGIN = 4
+#: A view must carry at least this much detail: the plain part of a captioned blank image
+#: (JPEG noise scores 5-16) must not stand for a picture.
+VIEW_MIN_QUALITY = 30
 
 
 def _compare(
