@@ -19,6 +19,7 @@ from urllib.parse import urljoin, urlsplit
 import aiohttp
 from aiohttp.abc import AbstractResolver, ResolveResult
 from aiohttp.resolver import DefaultResolver
+from yarl import URL
 
 log = logging.getLogger(__name__)
 
@@ -43,8 +44,13 @@ def is_public_address(address: str) -> bool:
         ip = ipaddress.ip_address(address.split("%", 1)[0])
     except ValueError:
         return False
-    if isinstance(ip, ipaddress.IPv6Address) and ip.ipv4_mapped is not None:
-        ip = ip.ipv4_mapped
+    if isinstance(ip, ipaddress.IPv6Address):
+        if ip.ipv4_mapped is not None:
+            ip = ip.ipv4_mapped
+        elif ip.sixtofour is not None and not is_public_address(str(ip.sixtofour)):
+            return False  # 6to4 wrapping an inside IPv4 address
+        elif ip.is_site_local:
+            return False
     return bool(ip.is_global) and not ip.is_multicast and not ip.is_reserved
 
 
@@ -126,25 +132,38 @@ class Fetcher:
             try:
                 return await self._get(self._public, url, follow=False)
             except _Redirect as hop:
-                url = urljoin(url, hop.location)
+                try:
+                    url = urljoin(url, hop.location)
+                except ValueError as exc:
+                    raise FetchError("the link redirects to a malformed address") from exc
         raise FetchError("the link redirects too many times")
 
     def _check_url(self, url: str) -> None:
-        parts = urlsplit(url)
+        try:
+            parts = urlsplit(url)
+            # The host as aiohttp will connect to it: yarl IDNA-normalises it, so a name
+            # for urlsplit ("１２７.０.０.１") can be an address for the connector.
+            host = URL(url).raw_host
+        except ValueError as exc:
+            raise FetchError("that does not look like a link") from exc
         if parts.scheme not in ("http", "https"):
             raise FetchError("only http and https links can be fetched")
-        if not parts.hostname:
+        if not host:
             raise FetchError("the link has no host")
         if self.allow_private:
             return
-        host = parts.hostname
+        name = host.lower().rstrip(".")
         try:
-            ipaddress.ip_address(host)
+            ipaddress.ip_address(name.split("%", 1)[0])
         except ValueError:
-            if host.lower() == "localhost" or host.lower().endswith(".localhost"):
+            if name == "localhost" or name.endswith(".localhost"):
                 raise FetchError("that link points to a private or local address") from None
-            return  # a name: the resolver checks every address it resolves to
-        if not is_public_address(host):
+            try:
+                socket.inet_aton(name)  # a legacy numeric form: 2130706433, 0x7f.1, 017.1
+            except OSError:
+                return  # a name: the resolver checks every address it resolves to
+            raise FetchError("that link points to a private or local address") from None
+        if not is_public_address(name):
             raise FetchError("that link points to a private or local address")
 
     async def _get(self, session: aiohttp.ClientSession, url: str, *, follow: bool) -> bytes:

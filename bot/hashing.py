@@ -133,7 +133,63 @@ class Limits:
 def fingerprint(data: bytes, limits: Limits = Limits()) -> Fingerprint:
     """Fingerprint encoded image bytes; raise an :class:`ImageError` subclass if unusable."""
     image, size = _decode(data, limits)
-    return fingerprint_image(image, size)
+    try:
+        return fingerprint_image(image, size)
+    except MemoryError as exc:
+        raise ImageTooLarge("not enough memory to hash the image") from exc
+
+
+#: Longest side accepted: what JPEG, WebP and GIF can declare at most anyway. Pillow keeps a
+#: pointer per row, and a 1-pixel-wide image of millions of rows costs gigabytes.
+MAX_SIDE = 65_535
+#: Decoded bytes per pixel beyond the usual 4, per format: libwebp's animation decoder holds
+#: two RGBA canvases and Pillow copies one; a GIF is converted P -> RGBA before reducing.
+BYTES_PER_PIXEL = {"WEBP": 16, "GIF": 8}
+#: Segments (JPEG markers, PNG chunks, GIF extension blocks) allowed before the image data,
+#: and JPEG scans in all: Pillow walks segments in Python, libjpeg decodes every scan.
+MAX_SEGMENTS = 1_000
+MAX_JPEG_SCANS = 200
+
+
+def _check_structure(data: bytes) -> None:
+    """Refuse files whose structure alone would take seconds to walk, before Pillow does."""
+    if data[:2] == b"\xff\xd8":
+        # 0xFF is byte-stuffed in entropy-coded data, so FF DA only ever starts a scan.
+        if data.count(b"\xff\xda") > MAX_JPEG_SCANS:
+            raise CorruptImage("the JPEG has too many scans")
+        at, seen = 2, 0
+        while at + 4 <= len(data) and seen <= MAX_SEGMENTS:
+            if data[at] != 0xFF:
+                return
+            marker = data[at + 1]
+            if marker == 0xFF:
+                at += 1
+                continue
+            if marker == 0xDA or marker == 0xD9:
+                return
+            at += 2 + int.from_bytes(data[at + 2 : at + 4], "big")
+            seen += 1
+    elif data[:8] == b"\x89PNG\r\n\x1a\n":
+        at, seen = 8, 0
+        while at + 8 <= len(data) and seen <= MAX_SEGMENTS:
+            if data[at + 4 : at + 8] == b"IDAT":
+                return
+            at += 12 + int.from_bytes(data[at : at + 4], "big")
+            seen += 1
+    elif data[:4] == b"GIF8" and len(data) >= 13:
+        flags = data[10]
+        at = 13 + (3 << ((flags & 7) + 1) if flags & 0x80 else 0)
+        seen = 0
+        while at < len(data) and data[at] == 0x21 and seen <= MAX_SEGMENTS:
+            at += 2
+            while at < len(data) and data[at]:
+                at += data[at] + 1
+            at += 1
+            seen += 1
+    else:
+        return
+    if seen > MAX_SEGMENTS:
+        raise CorruptImage("the file has too many segments before its image data")
 
 
 def fingerprint_image(image: Image.Image, size: tuple[int, int] | None = None) -> Fingerprint:
@@ -185,6 +241,7 @@ def _decode(
         raise EmptyImage()
     if len(data) > limits.max_bytes:
         raise ImageTooLarge(f"{len(data)} bytes is over the {limits.max_bytes} byte cap")
+    _check_structure(data)
     try:
         with warnings.catch_warnings():
             warnings.simplefilter("ignore")
@@ -192,7 +249,10 @@ def _decode(
             width, height = opened.size
             if width < 1 or height < 1:
                 raise CorruptImage("the image has no pixels")
-            if width * height > limits.max_pixels:
+            if max(width, height) > MAX_SIDE:
+                raise ImageTooLarge(f"{width}x{height}: a side is over {MAX_SIDE} pixels")
+            cost = BYTES_PER_PIXEL.get(opened.format or "", 4) // 4
+            if width * height * cost > limits.max_pixels:
                 raise ImageTooLarge(f"{width}x{height} is over the {limits.max_pixels:,} pixel cap")
             if opened.format == "JPEG":
                 opened.draft("RGB", _draft_request(width, height, min_side))
@@ -223,13 +283,28 @@ def _draft_request(width: int, height: int, min_side: int) -> tuple[int, int]:
     return (max(1, int(width * scale)), max(1, int(height * scale)))
 
 
+#: Longest side the hashing works on: a tall, narrow image (short side under 2 x min_side, so
+#: not reduced at all) is reduced along its long side only, down to this.
+MAX_WORKING_SIDE = 2048
+
+
 def _reduce(image: Image.Image, min_side: int) -> Image.Image:
-    factor = min(image.size) // min_side
-    if factor < 2:
+    width, height = image.size
+    factor = min(width, height) // min_side
+    factor = min(factor, 8) if factor >= 2 else 1
+    fx = (
+        max(factor, -(-width // (factor * MAX_WORKING_SIDE)) * factor) if width > height else factor
+    )
+    fy = (
+        max(factor, -(-height // (factor * MAX_WORKING_SIDE)) * factor)
+        if height >= width
+        else factor
+    )
+    if fx == fy == 1:
         return image
     if image.mode == "P" or image.mode not in ("RGB", "RGBA", "L", "LA", "I", "F", "I;16"):
         image = image.convert("RGBA")
-    return image.reduce(min(factor, 8))
+    return image.reduce((fx, fy))
 
 
 def _apply_exif_orientation(image: Image.Image) -> Image.Image:
