@@ -451,7 +451,6 @@ def test_more_address_forms(address: str, public: bool) -> None:
 # --------------------------------------------------------------------------- malformed
 
 
-
 @pytest.mark.parametrize(
     "url",
     [
