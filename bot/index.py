@@ -4,14 +4,16 @@ The index holds a large *main* segment, searched with multi-index hashing, and a
 *delta* segment of recent inserts, scanned flat, so that an image is searchable the moment
 it is added. When the delta grows past a fraction of the main segment the two are merged.
 
-Multi-index hashing: the 64 bits are cut into four 16-bit chunks. Two hashes within
-distance ``r`` agree within ``r // 4`` bits on at least one chunk (pigeonhole), so the
+Multi-index hashing: the 64 bits are cut into m chunks (four of 16 bits; three of 21-22 bits
+past four million entries). Two hashes within distance ``r`` agree within ``r // m`` bits on
+at least one chunk (pigeonhole), so the
 candidates are the entries whose chunk value lies within that small radius of the query's
 chunk, found through one sorted table per chunk. When the tables would yield too many
 candidates (large radius, or a cluster of near-duplicates sharing chunk values) the search
 falls back to a flat vectorised scan, which has a fixed, small cost per entry.
 
-Memory per stored image: 8 bytes of hash, 8 of id, 1 of liveness and 4x4 of tables.
+Memory per stored image: 8 bytes of hash, 8 of id, 1 of liveness and 4 per chunk table,
+plus the tables' offsets (fixed: 2 MiB for 16-bit chunks, 96 MiB for the wide ones).
 """
 
 from __future__ import annotations
@@ -24,8 +26,12 @@ from itertools import combinations
 import numpy as np
 import numpy.typing as npt
 
-CHUNKS = 4
-CHUNK_BITS = 64 // CHUNKS
+#: Chunk widths: four 16-bit chunks, or three wider ones for very large indexes, where
+#: 16-bit buckets hold too many entries (10^7 / 65,536 = 150 per key) and verifying the
+#: candidates dominates; with 21-22 bits a bucket holds a few entries.
+SMALL_LAYOUT = (16, 16, 16, 16)
+LARGE_LAYOUT = (22, 21, 21)
+LARGE_MIN_ENTRIES = 1 << 22
 #: Below this many entries a flat scan is as fast as the tables: none are built.
 MIH_MIN_ENTRIES = 32_768
 #: Flat-scan instead when the tables would yield more than this share of the entries.
@@ -56,28 +62,42 @@ def to_unsigned(value: int) -> int:
 
 
 @cache
-def _chunk_masks(radius: int) -> npt.NDArray[np.int64]:
-    """All 16-bit XOR masks with at most ``radius`` bits set."""
+def _chunk_masks(width: int, radius: int) -> npt.NDArray[np.int64]:
+    """All ``width``-bit XOR masks with at most ``radius`` bits set."""
     masks = [0]
     for r in range(1, radius + 1):
-        for bits in combinations(range(CHUNK_BITS), r):
+        for bits in combinations(range(width), r):
             masks.append(sum(1 << b for b in bits))
     return np.array(masks, dtype=np.int64)
+
+
+def _stable_order(keys: npt.NDArray[np.uint16] | npt.NDArray[np.uint32]) -> npt.NDArray[np.int32]:
+    """Positions sorting ``keys``, stable: numpy radix-sorts 16-bit keys, so wider keys go
+    through two 16-bit passes (low half, then high half) instead of a comparison sort."""
+    if keys.dtype == np.uint16:
+        return np.argsort(keys, kind="stable").astype(np.int32)
+    low = (keys & 0xFFFF).astype(np.uint16)
+    high = (keys >> 16).astype(np.uint16)
+    first = np.argsort(low, kind="stable")
+    return first[np.argsort(high[first], kind="stable")].astype(np.int32)
 
 
 class _Tables:
     """One sorted table per chunk: entry positions grouped by chunk value."""
 
-    __slots__ = ("offsets", "order")
+    __slots__ = ("layout", "offsets", "order", "shifts")
 
     def __init__(self, hashes: U64) -> None:
+        self.layout = LARGE_LAYOUT if len(hashes) >= LARGE_MIN_ENTRIES else SMALL_LAYOUT
+        self.shifts = [sum(self.layout[:c]) for c in range(len(self.layout))]
         self.order: list[npt.NDArray[np.int32]] = []
         self.offsets: list[npt.NDArray[np.int64]] = []
-        for c in range(CHUNKS):
-            keys = ((hashes >> np.uint64(c * CHUNK_BITS)) & np.uint64(0xFFFF)).astype(np.uint16)
-            self.order.append(np.argsort(keys, kind="stable").astype(np.int32))
-            counts = np.bincount(keys, minlength=1 << CHUNK_BITS)
-            offsets = np.zeros((1 << CHUNK_BITS) + 1, dtype=np.int64)
+        for width, shift in zip(self.layout, self.shifts, strict=True):
+            keys = (hashes >> np.uint64(shift)) & np.uint64((1 << width) - 1)
+            keys = keys.astype(np.uint16 if width <= 16 else np.uint32)
+            self.order.append(_stable_order(keys))
+            counts = np.bincount(keys, minlength=1 << width)
+            offsets = np.zeros((1 << width) + 1, dtype=np.int64)
             np.cumsum(counts, out=offsets[1:])
             self.offsets.append(offsets)
 
@@ -85,15 +105,18 @@ class _Tables:
         self, queries: U64, radius: int, budget: int
     ) -> tuple[npt.NDArray[np.int32], npt.NDArray[np.int64]] | None:
         """Positions (and which query found them) to verify, or None if over ``budget``."""
-        masks = _chunk_masks(radius // CHUNKS)
+        chunk_radius = radius // len(self.layout)
+        masks = [_chunk_masks(width, chunk_radius) for width in self.layout]
+        if sum(len(m) for m in masks) * len(queries) > budget:
+            return None  # even looking the keys up would cost more than a flat scan
         starts_all: list[npt.NDArray[np.int64]] = []
         counts_all: list[npt.NDArray[np.int64]] = []
         owners: list[npt.NDArray[np.int64]] = []
         tables: list[int] = []
         total = 0
         for qi, q in enumerate(queries.tolist()):
-            for c in range(CHUNKS):
-                keys = ((q >> (c * CHUNK_BITS)) & 0xFFFF) ^ masks
+            for c, (width, shift) in enumerate(zip(self.layout, self.shifts, strict=True)):
+                keys = ((q >> shift) & ((1 << width) - 1)) ^ masks[c]
                 offsets = self.offsets[c]
                 starts = offsets[keys]
                 counts = offsets[keys + 1] - starts

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import numpy as np
+import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
@@ -45,8 +46,11 @@ def test_small_index_matches_brute_force(
     assert as_dict(index.search(queries, radius)) == brute_force(entries, queries, radius)
 
 
-def test_multi_index_tables_match_brute_force_on_clustered_data(monkeypatch) -> None:  # type: ignore[no-untyped-def]
+@pytest.mark.parametrize("layout", ["four 16-bit chunks", "three wide chunks"])
+def test_multi_index_tables_match_brute_force_on_clustered_data(monkeypatch, layout) -> None:  # type: ignore[no-untyped-def]
     monkeypatch.setattr(index_module, "MIH_MIN_ENTRIES", 100)
+    if layout == "three wide chunks":
+        monkeypatch.setattr(index_module, "LARGE_MIN_ENTRIES", 100)
     rng = np.random.default_rng(7)
     base = [int(x) for x in rng.integers(0, 1 << 63, 3000, dtype=np.int64)]
     # 30% of entries are near-duplicates of a few originals, as in a real guild.
@@ -54,6 +58,7 @@ def test_multi_index_tables_match_brute_force_on_clustered_data(monkeypatch) -> 
     entries = dict(enumerate(base + clustered))
     index = HammingIndex(entries.keys(), entries.values())
     assert index._tables is not None
+    assert len(index._tables.layout) == (3 if layout == "three wide chunks" else 4)
     for trial in range(30):
         q0 = near(entries[int(rng.integers(0, len(entries)))], rng, trial % 9)
         queries = [q0, *(int(x) for x in rng.integers(0, 1 << 63, 7, dtype=np.int64))]
