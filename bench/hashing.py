@@ -62,7 +62,7 @@ from bench.common import (
     write_results,
 )
 from bot import hashing
-from bot.hashing import fingerprint, fingerprint_image
+from bot.hashing import ImageError, fingerprint, fingerprint_image
 
 #: Words of the rendered screenshot's text.
 TEXT = (
@@ -330,6 +330,7 @@ def _dist(a: bytes, b: bytes) -> int:
 def measure_accuracy(pictures: list[Picture]) -> dict[str, Any]:
     """seenit (fast path) vs imagehash.phash on the full decode, on each picture."""
     rows: list[dict[str, Any]] = []
+    refused: list[str] = []
     for n, pic in enumerate(pictures, 1):
         print(f"\raccuracy: {n}/{len(pictures)}", end="", file=sys.stderr, flush=True)
         raw = pic.path.read_bytes()
@@ -343,7 +344,11 @@ def measure_accuracy(pictures: list[Picture]) -> dict[str, Any]:
         with Image.open(io.BytesIO(chat)) as im:
             chat_full = im.convert("RGB")
         for variant, data, ref in (("as packaged", raw, full), ("1280px JPEG", chat, chat_full)):
-            fast = fingerprint(data)
+            try:
+                fast = fingerprint(data)
+            except ImageError as exc:
+                refused.append(f"{pic.name} ({variant}, {ref.width}x{ref.height}): {exc}")
+                continue
             exact = fingerprint_image(ref)
             r64 = _bits(imagehash.phash(ref))
             r256 = _bits(imagehash.phash(ref, hash_size=16))
@@ -362,7 +367,7 @@ def measure_accuracy(pictures: list[Picture]) -> dict[str, Any]:
                 }
             )
     print(file=sys.stderr)
-    return {"rows": rows}
+    return {"rows": rows, "refused": refused}
 
 
 def _distribution(values: list[int]) -> list[str]:
@@ -519,6 +524,7 @@ def main(argv: list[str] | None = None) -> int:
         f" {r['d64']}/{r['d256']}"
         for r in worst
     )
+    refused_text = "; ".join(accuracy["refused"]) or "none"
     n_alpha = sum(1 for r in rows if r["alpha"] and r["variant"] == "as packaged")
 
     sources = "; ".join(f"{c.name}: {c.source}" for c in cases)
@@ -564,6 +570,8 @@ Worst five (64/256 bits): {worst_text}.
 
 Control: seenit's hashing on the same full-decode pixels vs imagehash: max {exact_max} bits
 over all {len(rows)} (must be 0).
+
+Refused by `fingerprint` (default `Limits`), left out above: {refused_text}.
 """
     data = {
         "machine": machine,

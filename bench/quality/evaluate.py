@@ -732,11 +732,43 @@ def seenit_report(
             rows,
         )
     )
+    parts.append(_easy_misses_text(main, items, masks, top))
     for r in results:
         if r.name not in worst_for:
             continue
         parts.append(_false_positive_text(r, items, top))
     return "\n\n".join(parts)
+
+
+def _easy_misses_text(r: RuleResult, items: Items, masks: Masks, top: int) -> str:
+    """The originals missed on the most easy transforms (the misses that matter most)."""
+    m = items.n_originals
+    own = items.owner[m:]
+    easy = np.isin(items.transform[m:], [TRANSFORMS.index(t) for t in EASY_TRANSFORMS])
+    missed = easy & masks.scored & ~r.detected
+    counts = np.bincount(own[missed], minlength=m)
+    ranked = [int(i) for i in np.argsort(-counts, kind="stable") if counts[i] > 0]
+    rows = []
+    for o in ranked[:top]:
+        sel = np.flatnonzero(missed & (own == o))
+        reasons = Counter(r.miss[k] for k in sel)
+        dist = r.own_distance[sel]
+        dist = dist[dist >= 0]
+        rows.append(
+            [
+                items.labels[o],
+                items.kind[o],
+                f"{counts[o]}/{len(EASY_TRANSFORMS)}",
+                ", ".join(f"{why} {n}" for why, n in reasons.most_common()),
+                f"{dist.min()}-{dist.max()}" if len(dist) else "-",
+            ]
+        )
+    total = int(missed.sum())
+    return (
+        f"#### Originals `{r.name}` misses on the most easy transforms ({total} easy misses "
+        f"over {int((counts > 0).sum())} originals; the first {min(top, len(ranked))})\n\n"
+        + _table(["original", "kind", "easy missed", "why", "own distance256"], rows, "llrlr")
+    )
 
 
 def _false_positive_text(r: RuleResult, items: Items, top: int) -> str:
