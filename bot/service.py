@@ -92,7 +92,8 @@ class SeenService:
             if index is None:
                 started = time.perf_counter()
                 ids, hashes = await self.store.load_hashes(guild_id)
-                index = HammingIndex.from_arrays(ids, hashes)
+                # Building the tables of a large guild takes seconds: off the event loop.
+                index = await asyncio.to_thread(HammingIndex.from_arrays, ids, hashes)
                 log.info(
                     "loaded %d images of guild %d in %.0f ms",
                     len(index),
