@@ -142,8 +142,34 @@ class _Tables:
         return np.concatenate(positions), np.concatenate(which)
 
 
+@dataclass(frozen=True, slots=True)
+class MainSegment:
+    """The bulk of an index: entries sorted by id, with their chunk tables."""
+
+    ids: I64
+    hashes: U64
+    tables: _Tables | None
+
+
+def build_main(ids: I64, hashes: U64 | I64) -> MainSegment:
+    """Sort entries and build their tables: pure, so it may run in a worker thread."""
+    if len(ids) != len(hashes):
+        raise ValueError("ids and hashes differ in length")
+    order = np.argsort(ids, kind="stable")
+    sorted_ids = np.ascontiguousarray(ids[order], dtype=np.int64)
+    sorted_hashes = np.ascontiguousarray(hashes[order]).view(np.uint64)
+    tables = _Tables(sorted_hashes) if len(sorted_ids) >= MIH_MIN_ENTRIES else None
+    return MainSegment(sorted_ids, sorted_hashes, tables)
+
+
 class HammingIndex:
-    """Image ids with their 64-bit hashes, searchable by Hamming distance."""
+    """Image ids with their 64-bit hashes, searchable by Hamming distance.
+
+    By default a merge of the delta into the main segment happens inside ``add``/``remove``.
+    With ``defer_merges`` the owner runs merges instead (``merge_due``, ``begin_merge``,
+    :func:`build_main` in a thread, ``finish_merge``), so a large merge never blocks an event
+    loop; the index stays searchable and writable meanwhile.
+    """
 
     def __init__(self, ids: Iterable[int] = (), hashes: Iterable[int] = ()) -> None:
         self._ids: I64 = np.empty(0, dtype=np.int64)
@@ -155,6 +181,9 @@ class HammingIndex:
         self._delta_ids: I64 = np.empty(64, dtype=np.int64)
         self._delta_hashes: U64 = np.empty(64, dtype=np.uint64)
         self._delta_n = 0
+        self.defer_merges = False
+        #: While a merge is being built: ids removed since it began (re-applied after).
+        self._merging: set[int] | None = None
         ids_arr = np.fromiter(ids, dtype=np.int64)
         hashes_arr = np.fromiter((to_unsigned(h) for h in hashes), dtype=np.uint64)
         self.load(ids_arr, hashes_arr)
@@ -168,15 +197,44 @@ class HammingIndex:
 
     def load(self, ids: I64, hashes: npt.NDArray[np.uint64] | I64) -> None:
         """Replace the contents with these entries."""
-        if len(ids) != len(hashes):
-            raise ValueError("ids and hashes differ in length")
-        order = np.argsort(ids, kind="stable")
-        self._ids = np.ascontiguousarray(ids[order], dtype=np.int64)
-        self._hashes = np.ascontiguousarray(hashes[order]).view(np.uint64)
+        self._delta_n = 0
+        self._set_main(build_main(ids, hashes))
+
+    def _set_main(self, main: MainSegment) -> None:
+        self._ids, self._hashes, self._tables = main.ids, main.hashes, main.tables
         self._alive = np.ones(len(self._ids), dtype=np.bool_)
         self._dead = 0
-        self._delta_n = 0
-        self._tables = _Tables(self._hashes) if len(self._ids) >= MIH_MIN_ENTRIES else None
+
+    def merge_due(self) -> bool:
+        """Whether the delta or the dead entries have grown enough to merge."""
+        return self._merging is None and (
+            self._delta_n > max(4096, len(self._ids) // 8) or self._dead > len(self._ids) // 4
+        )
+
+    def begin_merge(self) -> tuple[I64, U64, int]:
+        """Copies of the live entries to build a new main segment from, and the delta count."""
+        n = self._delta_n
+        ids = np.concatenate([self._ids[self._alive], self._delta_ids[:n]])
+        hashes = np.concatenate([self._hashes[self._alive], self._delta_hashes[:n]])
+        self._merging = set()
+        return ids, hashes, n
+
+    def finish_merge(self, main: MainSegment, consumed: int) -> None:
+        """Install a segment built from ``begin_merge``'s entries."""
+        removed, self._merging = self._merging or set(), None
+        self._set_main(main)
+        rest = self._delta_n - consumed
+        self._delta_ids[:rest] = self._delta_ids[consumed : self._delta_n]
+        self._delta_hashes[:rest] = self._delta_hashes[consumed : self._delta_n]
+        self._delta_n = rest
+        if removed:
+            self.remove(removed)
+
+    def abort_merge(self) -> None:
+        """Give up a merge that failed to build; removals made meanwhile are applied."""
+        removed, self._merging = self._merging or set(), None
+        if removed:
+            self.remove(removed)
 
     def __len__(self) -> int:
         return len(self._ids) - self._dead + self._delta_n
@@ -198,7 +256,7 @@ class HammingIndex:
         self._delta_ids[n] = image_id
         self._delta_hashes[n] = to_unsigned(hash64)
         self._delta_n = n + 1
-        if self._delta_n > max(4096, len(self._ids) // 8):
+        if not self.defer_merges and self.merge_due():
             self._merge()
 
     def remove(self, image_ids: Iterable[int]) -> int:
@@ -207,7 +265,12 @@ class HammingIndex:
         if len(wanted) == 0:
             return 0
         removed = 0
-        if self._delta_n:
+        if self._merging is not None:
+            # A merge is being built from copies: remember the ids and leave the delta's
+            # positions alone (the merge consumes a prefix of it); the owner's store lookup
+            # drops hits on rows already deleted until the merge is installed.
+            self._merging.update(int(x) for x in wanted)
+        elif self._delta_n:
             n = self._delta_n
             keep = ~np.isin(self._delta_ids[:n], wanted)
             kept = int(keep.sum())
@@ -223,7 +286,7 @@ class HammingIndex:
             self._alive[pos] = False
             self._dead += len(pos)
             removed += len(pos)
-            if self._dead > len(self._ids) // 4:
+            if not self.defer_merges and self.merge_due():
                 self._merge()
         return removed
 
@@ -236,11 +299,8 @@ class HammingIndex:
         return pos < len(self._ids) and self._ids[pos] == image_id and bool(self._alive[pos])
 
     def _merge(self) -> None:
-        alive = self._alive
-        n = self._delta_n
-        ids = np.concatenate([self._ids[alive], self._delta_ids[:n]])
-        hashes = np.concatenate([self._hashes[alive], self._delta_hashes[:n]])
-        self.load(ids, hashes)
+        ids, hashes, consumed = self.begin_merge()
+        self.finish_merge(build_main(ids, hashes), consumed)
 
     def search(self, queries: Sequence[int], radius: int, limit: int | None = None) -> list[Hit]:
         """Entries within ``radius`` of any query hash, nearest first, one hit per id."""

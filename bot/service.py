@@ -17,7 +17,7 @@ from dataclasses import dataclass
 from bot.guild_settings import GuildSettings
 from bot.hasher import Hasher
 from bot.hashing import Fingerprint
-from bot.index import HammingIndex
+from bot.index import HammingIndex, build_main
 from bot.matching import (
     Match,
     PostContext,
@@ -77,6 +77,7 @@ class SeenService:
         self._allowed: dict[int, list[AllowedImage]] = {}
         self._allowed_generation = 0
         self._not_reposts: dict[int, list[tuple[int, bytes]]] = {}
+        self._merges: set[asyncio.Task[None]] = set()
 
     # indexes
 
@@ -94,6 +95,7 @@ class SeenService:
                 ids, hashes = await self.store.load_hashes(guild_id)
                 # Building the tables of a large guild takes seconds: off the event loop.
                 index = await asyncio.to_thread(HammingIndex.from_arrays, ids, hashes)
+                index.defer_merges = True
                 log.info(
                     "loaded %d images of guild %d in %.0f ms",
                     len(index),
@@ -105,6 +107,29 @@ class SeenService:
                     evicted, _ = self._indexes.popitem(last=False)
                     log.debug("dropped the index of guild %d from memory", evicted)
         return index
+
+    def _merge_if_due(self, index: HammingIndex) -> None:
+        """Fold recent inserts into the index's tables in a worker thread when it is time."""
+        if not index.merge_due():
+            return
+        ids, hashes, consumed = index.begin_merge()
+
+        async def merge() -> None:
+            try:
+                main = await asyncio.to_thread(build_main, ids, hashes)
+            except BaseException:
+                index.abort_merge()
+                raise
+            index.finish_merge(main, consumed)
+
+        task = asyncio.create_task(merge(), name="seenit-index-merge")
+        self._merges.add(task)
+        task.add_done_callback(self._merges.discard)
+
+    async def wait_for_merges(self) -> None:
+        """Let index merges in progress finish (tests, shutdown)."""
+        while self._merges:
+            await asyncio.gather(*self._merges, return_exceptions=True)
 
     def loaded_guilds(self) -> list[int]:
         return list(self._indexes)
@@ -166,6 +191,7 @@ class SeenService:
             record = stored[0] if stored else None
             if record is not None:
                 index.add(record.id, record.phash64)
+                self._merge_if_due(index)
             if record is None or exempt or is_allowlisted(fp, allowed, rule):
                 # A replayed event (already stored) never alerts twice.
                 alert: list[Match] = []
@@ -204,6 +230,7 @@ class SeenService:
             targets = [found] if found is not None else []
         for index in targets:
             index.remove(image_ids)
+            self._merge_if_due(index)
 
     async def forget_messages(self, guild_id: int | None, message_ids: Sequence[int]) -> int:
         """Remove the images of deleted messages; returns how many images went."""

@@ -114,3 +114,49 @@ def test_memory_per_image_is_under_64_bytes() -> None:
         np.arange(n, dtype=np.int64), rng.integers(0, 1 << 63, n, dtype=np.int64)
     )
     assert index.nbytes() / n < 64
+
+
+def test_a_deferred_merge_keeps_the_index_usable_and_loses_nothing(monkeypatch) -> None:  # type: ignore[no-untyped-def]
+    monkeypatch.setattr(index_module, "MIH_MIN_ENTRIES", 50)
+    rng = np.random.default_rng(11)
+    hashes = [int(x) for x in rng.integers(0, 1 << 63, 6000, dtype=np.int64)]
+    index = HammingIndex(range(100), hashes[:100])
+    index.defer_merges = True
+    for i in range(100, 5000):
+        index.add(i, hashes[i])
+    assert index.merge_due()
+    ids, stored, consumed = index.begin_merge()
+    assert not index.merge_due()  # one merge at a time
+    # While the new segment is built elsewhere: more inserts, and removals of old and new ids.
+    for i in range(5000, 6000):
+        index.add(i, hashes[i])
+    index.remove([3, 4000, 5500])
+    index.finish_merge(index_module.build_main(ids, stored), consumed)
+    expected = {i: hashes[i] for i in range(6000) if i not in (3, 4000, 5500)}
+    assert len(index) == len(expected)
+    for probe in (3, 4000, 5500, 7, 4999, 5999):
+        found = {h.image_id for h in index.search([hashes[probe]], 0)}
+        assert found == ({probe} if probe in expected else set())
+    assert index._tables is not None and index._delta_n == 999  # 5500 left the delta
+
+
+async def test_the_service_merges_off_the_event_loop(tmp_path) -> None:  # type: ignore[no-untyped-def]
+    from bot.hasher import Hasher
+    from bot.records import NewImage
+    from bot.service import SeenService
+    from bot.store import SQLiteStore
+
+    async with SQLiteStore(f"sqlite:///{tmp_path / 'm.db'}") as store, Hasher(0) as hasher:
+        service = SeenService(store, hasher)
+        index = await service.index(1)
+        assert index.defer_merges
+        rng = np.random.default_rng(5)
+        rows = [
+            NewImage(1, 10, m, 100, 0, m, int(h), b"\0" * 32, 90)
+            for m, h in enumerate(rng.integers(0, 1 << 63, 4200, dtype=np.int64).tolist())
+        ]
+        for row in await store.add_images(rows):
+            index.add(row.id, row.phash64)
+            service._merge_if_due(index)
+        await service.wait_for_merges()
+        assert index._delta_n < 4096 and len(index) == 4200
