@@ -350,18 +350,12 @@ def _oriented_bits(block: npt.NDArray[np.float64]) -> list[npt.NDArray[np.bool_]
     mirror = block * sign[np.newaxis, :]  # pixels reversed left-right
     flip = block * sign[:, np.newaxis]  # pixels reversed top-bottom
     both = mirror * sign[:, np.newaxis]
-    variants = [
-        block,
-        mirror,
-        flip,
-        both,
-        block.T,
-        # rot90 (counter-clockwise, as Image.ROTATE_90) = transpose then flip top-bottom
-        (block.T * sign[:, np.newaxis]),
-        (block.T * sign[np.newaxis, :]),
-        both.T,
-    ]
-    return [v > np.median(v) for v in variants]
+    # A transposed block holds the same values, so four medians serve all eight.
+    bits = [v > np.median(v) for v in (block, mirror, flip, both)]
+    plain, mirrored, flipped, rotated = bits
+    # transpose; rot90 (counter-clockwise, as Image.ROTATE_90) = transpose of the mirror;
+    # rot270 = transpose of the flip; transverse = transpose of the 180-degree rotation.
+    return [plain, mirrored, flipped, rotated, plain.T, mirrored.T, flipped.T, rotated.T]
 
 
 def _bits_to_int(bits: npt.NDArray[np.bool_]) -> int:
