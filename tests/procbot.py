@@ -238,6 +238,11 @@ class BotProcess:
         # A zombie (exited, not yet reaped) is not running anything.
         return [p for p in alive if not _zombie(p)]
 
+    async def stop(self, wait: float = 10.0) -> int:
+        """SIGTERM, then the exit code (TimeoutError after ``wait`` seconds)."""
+        self.proc.send_signal(signal.SIGTERM)
+        return await asyncio.wait_for(self.proc.wait(), wait)
+
     async def sigkill(self, *, group: bool = True) -> int:
         """SIGKILL the bot; returns its exit code.
 
