@@ -91,6 +91,9 @@ MIGRATIONS: tuple[str, ...] = (
     """,
 )
 
+#: Rows fetched at a time when loading a guild's hashes.
+LOAD_SLICE = 65_536
+
 IMAGE_COLUMNS = (
     "id, guild_id, channel_id, message_id, author_id, slot, posted_at, phash64, phash256, quality"
 )
@@ -284,13 +287,17 @@ class SQLiteStore:
     async def load_hashes(
         self, guild_id: int
     ) -> tuple[npt.NDArray[np.int64], npt.NDArray[np.int64]]:
-        rows = await self._fetchall(
+        # In slices: a million rows as one list of tuples costs ~180 MiB at its peak.
+        chunks: list[npt.NDArray[np.int64]] = []
+        async with self.db.execute(
             "SELECT id, phash64 FROM images WHERE guild_id = ? ORDER BY id", (guild_id,)
-        )
-        if not rows:
+        ) as cur:
+            while rows := await cur.fetchmany(LOAD_SLICE):
+                chunks.append(np.array(rows, dtype=np.int64).reshape(-1, 2))
+        if not chunks:
             empty = np.empty(0, dtype=np.int64)
             return empty, empty.copy()
-        table = np.array(rows, dtype=np.int64)
+        table = np.concatenate(chunks)
         return np.ascontiguousarray(table[:, 0]), np.ascontiguousarray(table[:, 1])
 
     async def count_images(self, guild_id: int) -> int:
