@@ -4,16 +4,39 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from types import TracebackType
-from typing import Protocol, Self
+from typing import Any, Protocol, Self
 
 import numpy as np
 import numpy.typing as npt
 
 from bot.guild_settings import GuildSettings
+from bot.index import to_unsigned
 from bot.records import AlertRecord, AllowedImage, GuildStats, ImageRecord, NewImage
 
 #: The schema version this code writes; each engine migrates forward to it at start.
 SCHEMA_VERSION = 2
+
+
+#: The images columns in the order :func:`image_from_row` reads them, for every engine.
+IMAGE_COLUMNS = (
+    "id, guild_id, channel_id, message_id, author_id, slot, posted_at, phash64, phash256, quality"
+)
+
+
+def image_from_row(row: Sequence[Any]) -> ImageRecord:
+    """A row selected with :data:`IMAGE_COLUMNS` -> an ImageRecord (hash back to unsigned)."""
+    return ImageRecord(
+        id=row[0],
+        guild_id=row[1],
+        channel_id=row[2],
+        message_id=row[3],
+        author_id=row[4],
+        slot=row[5],
+        posted_at=row[6],
+        phash64=to_unsigned(row[7]),
+        phash256=bytes(row[8]),
+        quality=row[9],
+    )
 
 
 class StoreError(Exception):

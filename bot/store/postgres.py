@@ -38,7 +38,7 @@ import numpy.typing as npt
 from bot.guild_settings import GuildSettings
 from bot.index import to_signed, to_unsigned
 from bot.records import AlertRecord, AllowedImage, GuildStats, ImageRecord, NewImage
-from bot.store.base import SCHEMA_VERSION, StoreError
+from bot.store.base import IMAGE_COLUMNS, SCHEMA_VERSION, StoreError, image_from_row
 
 log = logging.getLogger(__name__)
 
@@ -133,10 +133,6 @@ TABLES = (
 #: Tables with a guild_id column, emptied by delete_guild.
 GUILD_TABLES = ("guild_settings", "channel_cursors", "alerts", "allowed_images", "not_reposts")
 
-IMAGE_COLUMNS = (
-    "id, guild_id, channel_id, message_id, author_id, slot, posted_at, phash64, phash256, quality"
-)
-
 INSERT_IMAGES = f"""
     INSERT INTO images (guild_id, channel_id, message_id, author_id, slot, posted_at,
                         phash64, phash256, quality)
@@ -191,21 +187,6 @@ def redacted(url: str) -> str:
         host = f"{host}:{parts.port}"
     user = f"{parts.username}:***@" if parts.username else ":***@"
     return urlunsplit(parts._replace(netloc=user + host))
-
-
-def _image(row: Any) -> ImageRecord:
-    return ImageRecord(
-        id=row[0],
-        guild_id=row[1],
-        channel_id=row[2],
-        message_id=row[3],
-        author_id=row[4],
-        slot=row[5],
-        posted_at=row[6],
-        phash64=to_unsigned(row[7]),
-        phash256=bytes(row[8]),
-        quality=row[9],
-    )
 
 
 def _alert(row: Any) -> AlertRecord:
@@ -417,7 +398,7 @@ class PostgresStore:
                     f"SELECT {IMAGE_COLUMNS} FROM images WHERE id = ANY($1::bigint[])", tried
                 )
             tried.extend(r[0] for r in rows)
-            return [_image(r) for r in rows]
+            return [image_from_row(r) for r in rows]
 
         stored = await self._run("add_images", work, _Mode.WRITE)
         by_key = {(r.guild_id, r.message_id, r.slot): r for r in stored}
@@ -432,7 +413,7 @@ class PostgresStore:
             rows = await conn.fetch(
                 f"SELECT {IMAGE_COLUMNS} FROM images WHERE id = ANY($1::bigint[]) ORDER BY id", ids
             )
-            return [_image(r) for r in rows]
+            return [image_from_row(r) for r in rows]
 
         return await self._run("get_images", work)
 
@@ -444,7 +425,7 @@ class PostgresStore:
                 guild_id,
                 message_id,
             )
-            return [_image(r) for r in rows]
+            return [image_from_row(r) for r in rows]
 
         return await self._run("images_in_message", work)
 
@@ -721,7 +702,7 @@ class PostgresStore:
                 guild_id,
             )
             originals = {
-                int(r[0]): _image(r)
+                int(r[0]): image_from_row(r)
                 for r in await conn.fetch(
                     f"SELECT {IMAGE_COLUMNS} FROM images WHERE id = ANY($1::bigint[])",
                     [r[0] for r in reposted],

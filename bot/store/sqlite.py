@@ -17,7 +17,7 @@ import numpy.typing as npt
 from bot.guild_settings import GuildSettings
 from bot.index import HammingIndex, to_signed, to_unsigned
 from bot.records import AlertRecord, AllowedImage, GuildStats, ImageRecord, NewImage
-from bot.store.base import SCHEMA_VERSION, StoreError
+from bot.store.base import IMAGE_COLUMNS, SCHEMA_VERSION, StoreError, image_from_row
 
 log = logging.getLogger(__name__)
 
@@ -94,10 +94,6 @@ MIGRATIONS: tuple[str, ...] = (
 #: Rows fetched at a time when loading a guild's hashes.
 LOAD_SLICE = 65_536
 
-IMAGE_COLUMNS = (
-    "id, guild_id, channel_id, message_id, author_id, slot, posted_at, phash64, phash256, quality"
-)
-
 
 def sqlite_path(url: str) -> Path:
     """``sqlite:///rel.db`` -> rel.db; ``sqlite:////abs.db`` -> /abs.db."""
@@ -105,21 +101,6 @@ def sqlite_path(url: str) -> Path:
     if not url.startswith(prefix):
         raise StoreError(f"not a sqlite URL: {url!r}")
     return Path(url[len(prefix) :])
-
-
-def _image(row: Sequence[Any]) -> ImageRecord:
-    return ImageRecord(
-        id=row[0],
-        guild_id=row[1],
-        channel_id=row[2],
-        message_id=row[3],
-        author_id=row[4],
-        slot=row[5],
-        posted_at=row[6],
-        phash64=to_unsigned(row[7]),
-        phash256=bytes(row[8]),
-        quality=row[9],
-    )
 
 
 def _alert(row: Sequence[Any]) -> AlertRecord:
@@ -272,7 +253,7 @@ class SQLiteStore:
                 f"SELECT {IMAGE_COLUMNS} FROM images WHERE id IN ({_placeholders(len(chunk))})",
                 chunk,
             )
-            found.extend(_image(r) for r in rows)
+            found.extend(image_from_row(r) for r in rows)
         found.sort(key=lambda r: r.id)
         return found
 
@@ -282,7 +263,7 @@ class SQLiteStore:
             " ORDER BY slot",
             (guild_id, message_id),
         )
-        return [_image(r) for r in rows]
+        return [image_from_row(r) for r in rows]
 
     async def load_hashes(
         self, guild_id: int
