@@ -81,8 +81,8 @@ from bench.common import (
 from bot.client import SeenitBot
 from bot.config import Config
 from bot.fetch import Fetcher
-from bot.hasher import Hasher
 from bot.hashing import Fingerprint, Limits, fingerprint
+from bot.hashing_pool import Hasher
 from bot.index import HammingIndex
 from bot.matching import DEFAULT, judge, query_hashes
 from bot.records import NewImage

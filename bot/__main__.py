@@ -14,8 +14,8 @@ import yarl
 from bot.client import SeenitBot
 from bot.config import Config, ConfigError
 from bot.fetch import Fetcher
-from bot.hasher import Hasher
 from bot.hashing import Limits
+from bot.hashing_pool import Hasher
 from bot.service import SeenService
 from bot.store import StoreError, open_store
 

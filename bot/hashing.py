@@ -30,7 +30,7 @@ import numpy.typing as npt
 import scipy.fftpack
 from PIL import Image, ImageFile, ImageOps, UnidentifiedImageError
 
-from bot.views import candidate_views
+from bot.regions import candidate_views
 
 # Pillow's own bomb check would warn or raise on its own schedule; seenit checks the
 # declared size itself before decoding anything.

@@ -15,8 +15,8 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 
 from bot.guild_settings import GuildSettings
-from bot.hasher import Hasher
 from bot.hashing import Fingerprint
+from bot.hashing_pool import Hasher
 from bot.index import HammingIndex, build_main
 from bot.matching import (
     Match,

@@ -11,7 +11,7 @@ from typing import Any
 from bot.client import SeenitBot
 from bot.config import Config
 from bot.fetch import Fetcher
-from bot.hasher import Hasher
+from bot.hashing_pool import Hasher
 from bot.service import SeenService
 from bot.store import open_store
 from tests.fakediscord import Channel, FakeDiscord, Guild, Member, Overwrite, running_bot

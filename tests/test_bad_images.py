@@ -26,8 +26,8 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from bot.hasher import Hasher, HashingCrashed
 from bot.hashing import Fingerprint, ImageError, fingerprint
+from bot.hashing_pool import Hasher, HashingCrashed
 from tests.badimages import corpus
 from tests.badimages.corpus import CASES, KNOWN_ISSUES, Case, Expect
 

@@ -22,7 +22,7 @@ import pytest
 from bot.client import SeenitBot
 from bot.config import Config
 from bot.fetch import DISCORD_ATTEMPTS, Fetcher
-from bot.hasher import Hasher
+from bot.hashing_pool import Hasher
 from bot.service import SeenService
 from bot.store import open_store
 from tests.botworld import World, jump, text_of

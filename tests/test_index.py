@@ -141,7 +141,7 @@ def test_a_deferred_merge_keeps_the_index_usable_and_loses_nothing(monkeypatch) 
 
 
 async def test_the_service_merges_off_the_event_loop(tmp_path) -> None:  # type: ignore[no-untyped-def]
-    from bot.hasher import Hasher
+    from bot.hashing_pool import Hasher
     from bot.records import NewImage
     from bot.service import SeenService
     from bot.store import SQLiteStore

@@ -8,7 +8,7 @@ from pathlib import Path
 import pytest
 
 from bot.guild_settings import GuildSettings
-from bot.hasher import Hasher
+from bot.hashing_pool import Hasher
 from bot.matching import PostContext
 from bot.service import SeenService
 from bot.store import SQLiteStore

@@ -7,7 +7,7 @@ from pathlib import Path
 from bot.client import SeenitBot
 from bot.config import Config
 from bot.fetch import Fetcher
-from bot.hasher import Hasher
+from bot.hashing_pool import Hasher
 from bot.service import SeenService
 from bot.store import SQLiteStore
 
