@@ -42,7 +42,8 @@ class Search(commands.Cog):
         self.service = self.bot.service
         self.menu = app_commands.ContextMenu(name="Find similar", callback=self.find_similar_menu)
         self.menu.guild_only = True
-        self.menu_cooldown: commands.CooldownMapping[discord.Interaction] = (
+        # One budget per member for the command and the menu together.
+        self.cooldown: commands.CooldownMapping[discord.Interaction] = (
             commands.CooldownMapping.from_cooldown(
                 FINDS_PER_MINUTE, 60.0, lambda i: (i.guild_id, i.user.id)
             )
@@ -56,7 +57,6 @@ class Search(commands.Cog):
 
     @app_commands.command(name="findsimilar")
     @app_commands.guild_only()
-    @app_commands.checks.cooldown(FINDS_PER_MINUTE, 60.0, key=lambda i: (i.guild_id, i.user.id))
     @app_commands.describe(
         image="An image to look up",
         url="A link to an image on the web",
@@ -72,6 +72,8 @@ class Search(commands.Cog):
         public: bool = False,
     ) -> None:
         """Find earlier posts of an image in this server."""
+        if await self._slowed_down(interaction):
+            return
         await interaction.response.defer(ephemeral=not public, thinking=True)
         try:
             if sum(x is not None for x in (image, url, message)) != 1:
@@ -100,12 +102,7 @@ class Search(commands.Cog):
         self, interaction: discord.Interaction, message: discord.Message
     ) -> None:
         """Find earlier posts of this message's images."""
-        bucket = self.menu_cooldown.get_bucket(interaction)
-        retry = bucket.update_rate_limit() if bucket is not None else None
-        if retry:
-            await interaction.response.send_message(
-                f"Slow down: try again in {retry:.0f} s.", ephemeral=True
-            )
+        if await self._slowed_down(interaction):
             return
         await interaction.response.defer(ephemeral=True, thinking=True)
         try:
@@ -114,6 +111,17 @@ class Search(commands.Cog):
             await interaction.followup.send(str(exc), ephemeral=True)
             return
         await self._answer(interaction, matches, data)
+
+    async def _slowed_down(self, interaction: discord.Interaction) -> bool:
+        """Count a search against the member's budget; past it, say when to try again."""
+        bucket = self.cooldown.get_bucket(interaction)
+        retry = bucket.update_rate_limit() if bucket is not None else None
+        if not retry:
+            return False
+        await interaction.response.send_message(
+            f"Slow down: try again in {retry:.0f} s.", ephemeral=True
+        )
+        return True
 
     async def _attachment_bytes(self, attachment: discord.Attachment) -> bytes:
         if attachment.size > self.bot.config.max_image_bytes:
