@@ -20,6 +20,11 @@ class NewImage:
     phash64: int
     phash256: bytes
     quality: int
+    #: Local features (``LocalFeatures.to_bytes()``), read back only to verify a candidate;
+    #: None for low-texture images, which the global hashes alone describe.
+    local_data: bytes | None = None
+    #: The same features' visual words, loaded into the guild's in-memory local index.
+    local_words: bytes | None = None
 
 
 @dataclass(frozen=True, slots=True)

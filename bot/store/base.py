@@ -14,7 +14,7 @@ from bot.index import to_unsigned
 from bot.records import AlertRecord, AllowedImage, GuildStats, ImageRecord, NewImage
 
 #: The schema version this code writes; each engine migrates forward to it at start.
-SCHEMA_VERSION = 2
+SCHEMA_VERSION = 3
 
 
 #: The images columns in the order :func:`image_from_row` reads them, for every engine.
@@ -75,6 +75,25 @@ class Store(Protocol):
         ...
 
     async def count_images(self, guild_id: int) -> int: ...
+
+    # local features: words for the in-memory index, the full features for verification
+    async def load_local_words(self, guild_id: int) -> tuple[list[int], list[bytes]]:
+        """(image ids, visual words) of a guild's images that have local features, by id."""
+        ...
+
+    async def local_features(self, image_ids: Sequence[int]) -> dict[int, bytes]:
+        """Image id -> stored local features of those images that have them."""
+        ...
+
+    async def add_local_features(
+        self, guild_id: int, features: Sequence[tuple[int, bytes, bytes]]
+    ) -> list[int]:
+        """Store (image id, features, words) for stored images of the guild lacking them.
+
+        Returns the ids that got features; images that already had them, or that are not
+        (or no longer) stored in this guild, are left alone.
+        """
+        ...
 
     async def search_hamming(
         self, guild_id: int, hashes: Sequence[int], radius: int, limit: int

@@ -118,6 +118,20 @@ MIGRATIONS: tuple[str, ...] = (
     );
     CREATE INDEX not_reposts_guild ON not_reposts (guild_id, image_id);
     """,
+    # Local features in two tables: loading a guild's index reads only the small words;
+    # the large features are read for the few candidates a query verifies.
+    """
+    CREATE TABLE local_words (
+        image_id bigint PRIMARY KEY REFERENCES images (id) ON DELETE CASCADE,
+        guild_id bigint NOT NULL,
+        words bytea NOT NULL
+    );
+    CREATE INDEX local_words_guild ON local_words (guild_id, image_id);
+    CREATE TABLE local_features (
+        image_id bigint PRIMARY KEY REFERENCES images (id) ON DELETE CASCADE,
+        data bytea NOT NULL
+    );
+    """,
 )
 
 #: Tables whose indexes integrity_check inspects.
@@ -129,6 +143,8 @@ TABLES = (
     "allowed_images",
     "meta",
     "not_reposts",
+    "local_words",
+    "local_features",
 )
 #: Tables with a guild_id column, emptied by delete_guild.
 GUILD_TABLES = ("guild_settings", "channel_cursors", "alerts", "allowed_images", "not_reposts")
@@ -140,6 +156,19 @@ INSERT_IMAGES = f"""
                          $6::bigint[], $7::bigint[], $8::bytea[], $9::int[])
     ON CONFLICT (guild_id, message_id, slot) DO NOTHING
     RETURNING {IMAGE_COLUMNS}
+"""
+
+#: Local features of images: (image id, guild id, words) and (image id, features).
+INSERT_LOCAL_WORDS = """
+    INSERT INTO local_words (image_id, guild_id, words)
+    SELECT * FROM unnest($1::bigint[], $2::bigint[], $3::bytea[])
+    ON CONFLICT (image_id) DO NOTHING
+    RETURNING image_id
+"""
+INSERT_LOCAL_FEATURES = """
+    INSERT INTO local_features (image_id, data)
+    SELECT * FROM unnest($1::bigint[], $2::bytea[])
+    ON CONFLICT (image_id) DO UPDATE SET data = excluded.data
 """
 
 #: One row of ``COPY (SELECT id, phash64 ...) TO STDOUT (FORMAT binary)``: the field
@@ -393,6 +422,14 @@ class PostgresStore:
 
         async def work(conn: Connection) -> list[ImageRecord]:
             rows = list(await conn.fetch(INSERT_IMAGES, *columns))
+            await self._insert_local(
+                conn,
+                [
+                    (int(r[0]), firsts[(int(r[1]), int(r[3]), int(r[5]))])
+                    for r in rows
+                    if firsts[(int(r[1]), int(r[3]), int(r[5]))].local_data is not None
+                ],
+            )
             if tried:
                 rows += await conn.fetch(
                     f"SELECT {IMAGE_COLUMNS} FROM images WHERE id = ANY($1::bigint[])", tried
@@ -457,6 +494,83 @@ class PostgresStore:
             )
 
         return await self._run("count_images", work)
+
+    # local features
+
+    @staticmethod
+    async def _insert_local(conn: Connection, rows: Sequence[tuple[int, NewImage]]) -> None:
+        """Store the local features of images just inserted (in the same transaction)."""
+        if not rows:
+            return
+        await conn.execute(
+            INSERT_LOCAL_WORDS,
+            [image_id for image_id, _ in rows],
+            [img.guild_id for _, img in rows],
+            [img.local_words for _, img in rows],
+        )
+        await conn.execute(
+            INSERT_LOCAL_FEATURES,
+            [image_id for image_id, _ in rows],
+            [img.local_data for _, img in rows],
+        )
+
+    async def load_local_words(self, guild_id: int) -> tuple[list[int], list[bytes]]:
+        async def work(conn: Connection) -> tuple[list[int], list[bytes]]:
+            rows = await conn.fetch(
+                "SELECT image_id, words FROM local_words WHERE guild_id = $1 ORDER BY image_id",
+                guild_id,
+            )
+            return [int(r[0]) for r in rows], [bytes(r[1]) for r in rows]
+
+        return await self._run("load_local_words", work)
+
+    async def local_features(self, image_ids: Sequence[int]) -> dict[int, bytes]:
+        if not image_ids:
+            return {}
+        ids = list(image_ids)
+
+        async def work(conn: Connection) -> dict[int, bytes]:
+            rows = await conn.fetch(
+                "SELECT image_id, data FROM local_features WHERE image_id = ANY($1::bigint[])",
+                ids,
+            )
+            return {int(r[0]): bytes(r[1]) for r in rows}
+
+        return await self._run("local_features", work)
+
+    async def add_local_features(
+        self, guild_id: int, features: Sequence[tuple[int, bytes, bytes]]
+    ) -> list[int]:
+        if not features:
+            return []
+        wanted = {image_id: (data, words) for image_id, data, words in features}
+        # Ids an earlier attempt inserted: they have words now if, and only if, it committed.
+        tried: list[int] = []
+
+        async def work(conn: Connection) -> list[int]:
+            present = await conn.fetch(
+                "SELECT id FROM images WHERE id = ANY($1::bigint[]) AND guild_id = $2",
+                list(wanted),
+                guild_id,
+            )
+            ids = [int(r[0]) for r in present]
+            inserted = await conn.fetch(
+                INSERT_LOCAL_WORDS,
+                ids,
+                [guild_id] * len(ids),
+                [wanted[i][1] for i in ids],
+            )
+            added = [int(r[0]) for r in inserted]
+            await conn.execute(INSERT_LOCAL_FEATURES, added, [wanted[i][0] for i in added])
+            if tried:
+                earlier = await conn.fetch(
+                    "SELECT image_id FROM local_words WHERE image_id = ANY($1::bigint[])", tried
+                )
+                added = list(dict.fromkeys([*(int(r[0]) for r in earlier), *added]))
+            tried.extend(added)
+            return sorted(added)
+
+        return await self._run("add_local_features", work, _Mode.WRITE)
 
     async def search_hamming(
         self, guild_id: int, hashes: Sequence[int], radius: int, limit: int

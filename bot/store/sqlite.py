@@ -89,6 +89,20 @@ MIGRATIONS: tuple[str, ...] = (
     );
     CREATE INDEX not_reposts_guild ON not_reposts (guild_id, image_id);
     """,
+    # Local features in two tables: loading a guild's index reads only the small words;
+    # the large features are read for the few candidates a query verifies.
+    """
+    CREATE TABLE local_words (
+        image_id INTEGER PRIMARY KEY REFERENCES images (id) ON DELETE CASCADE,
+        guild_id INTEGER NOT NULL,
+        words BLOB NOT NULL
+    );
+    CREATE INDEX local_words_guild ON local_words (guild_id, image_id);
+    CREATE TABLE local_features (
+        image_id INTEGER PRIMARY KEY REFERENCES images (id) ON DELETE CASCADE,
+        data BLOB NOT NULL
+    );
+    """,
 )
 
 #: Rows fetched at a time when loading a guild's hashes.
@@ -134,6 +148,8 @@ class SQLiteStore:
             await self._db.execute("PRAGMA journal_mode=WAL")
             await self._db.execute("PRAGMA synchronous=NORMAL")
             await self._db.execute("PRAGMA busy_timeout=5000")
+            # Local features go with their image, whichever statement deletes it.
+            await self._db.execute("PRAGMA foreign_keys=ON")
             await self._migrate()
         except BaseException:
             await self._db.close()
@@ -230,6 +246,10 @@ class SQLiteStore:
                     ),
                 ) as cur:
                     if cur.rowcount == 1 and cur.lastrowid is not None:
+                        if img.local_data is not None and img.local_words is not None:
+                            await self._insert_local(
+                                db, img.guild_id, cur.lastrowid, img.local_data, img.local_words
+                            )
                         stored.append(
                             ImageRecord(
                                 cur.lastrowid,
@@ -284,6 +304,67 @@ class SQLiteStore:
     async def count_images(self, guild_id: int) -> int:
         row = await self._fetchone("SELECT count(*) FROM images WHERE guild_id = ?", (guild_id,))
         return int(row[0])
+
+    # local features
+
+    @staticmethod
+    async def _insert_local(
+        db: aiosqlite.Connection, guild_id: int, image_id: int, data: bytes, words: bytes
+    ) -> bool:
+        async with db.execute(
+            "INSERT INTO local_words (image_id, guild_id, words) VALUES (?,?,?)"
+            " ON CONFLICT (image_id) DO NOTHING",
+            (image_id, guild_id, words),
+        ) as cur:
+            if cur.rowcount != 1:
+                return False
+        await db.execute(
+            "INSERT INTO local_features (image_id, data) VALUES (?,?)"
+            " ON CONFLICT (image_id) DO UPDATE SET data = excluded.data",
+            (image_id, data),
+        )
+        return True
+
+    async def load_local_words(self, guild_id: int) -> tuple[list[int], list[bytes]]:
+        ids: list[int] = []
+        words: list[bytes] = []
+        async with self.db.execute(
+            "SELECT image_id, words FROM local_words WHERE guild_id = ? ORDER BY image_id",
+            (guild_id,),
+        ) as cur:
+            while rows := await cur.fetchmany(LOAD_SLICE):
+                for image_id, w in rows:
+                    ids.append(int(image_id))
+                    words.append(bytes(w))
+        return ids, words
+
+    async def local_features(self, image_ids: Sequence[int]) -> dict[int, bytes]:
+        found: dict[int, bytes] = {}
+        for chunk in _chunks(list(image_ids)):
+            rows = await self._fetchall(
+                "SELECT image_id, data FROM local_features"
+                f" WHERE image_id IN ({_placeholders(len(chunk))})",
+                chunk,
+            )
+            found.update((int(r[0]), bytes(r[1])) for r in rows)
+        return found
+
+    async def add_local_features(
+        self, guild_id: int, features: Sequence[tuple[int, bytes, bytes]]
+    ) -> list[int]:
+        if not features:
+            return []
+        added: list[int] = []
+        async with self._transaction() as db:
+            for image_id, data, words in features:
+                async with db.execute(
+                    "SELECT 1 FROM images WHERE id = ? AND guild_id = ?", (image_id, guild_id)
+                ) as cur:
+                    if await cur.fetchone() is None:
+                        continue
+                if await self._insert_local(db, guild_id, image_id, data, words):
+                    added.append(image_id)
+        return added
 
     async def search_hamming(
         self, guild_id: int, hashes: Sequence[int], radius: int, limit: int
