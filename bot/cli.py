@@ -160,22 +160,28 @@ def cmd_compare(args: argparse.Namespace) -> int:
 
 
 def find_pairs(hashed: Sequence[Hashed], rule: Thresholds) -> list[tuple[int, int, int]]:
-    """(i, j, distance) for every pair the rule calls reposts, i < j, nearest first."""
+    """(i, j, distance) for every pair the rule calls reposts, i < j, nearest first.
+
+    Each pair is judged both ways, as the bot would see it whichever was posted first: the
+    views (caption removed, inner picture) of a query apply only when it is the new post.
+    """
     fps = [h.fingerprint for h in hashed]
     usable = [i for i, fp in enumerate(fps) if fp is not None]
     index = HammingIndex(usable, (fps[i].phash64 for i in usable))  # type: ignore[union-attr]
-    pairs = []
+    best: dict[tuple[int, int], int] = {}
     for i in usable:
         fp = fps[i]
         assert fp is not None
         for hit in index.search(query_hashes(fp), rule.radius64):
             j = hit.image_id
             other = fps[j]
-            if j <= i or other is None:
+            if j == i or other is None:
                 continue
             verdict = judge(fp, other, rule)
             if verdict.repost:
-                pairs.append((i, j, verdict.distance))
+                key = (min(i, j), max(i, j))
+                best[key] = min(best.get(key, verdict.distance), verdict.distance)
+    pairs = [(i, j, d) for (i, j), d in best.items()]
     pairs.sort(key=lambda p: (p[2], p[0], p[1]))
     return pairs
 

@@ -10,11 +10,13 @@ WatchMode = Literal["all", "listed"]
 Sensitivity = Literal["strict", "normal", "loose"]
 AlertStyle = Literal["reply", "reaction", "log", "silent"]
 Scope = Literal["guild", "channel"]
+Templates = Literal["alert", "ignore"]
 
 WATCH_MODES: tuple[str, ...] = get_args(WatchMode)
 SENSITIVITIES: tuple[str, ...] = get_args(Sensitivity)
 ALERT_STYLES: tuple[str, ...] = get_args(AlertStyle)
 SCOPES: tuple[str, ...] = get_args(Scope)
+TEMPLATES: tuple[str, ...] = get_args(Templates)
 
 
 @dataclass(frozen=True, slots=True)
@@ -50,6 +52,9 @@ class GuildSettings:
     ignore_bots: bool = True
     #: Attach a side-by-side comparison picture to alerts.
     alert_pictures: bool = False
+    #: The same picture under a different caption (a meme template reused): "ignore" raises
+    #: no alert, "alert" treats it as a repost.
+    templates: Templates = "ignore"
 
     def is_watched(self, channel_id: int, parent_ids: tuple[int, ...] = ()) -> bool:
         """Whether a channel (with its parent thread channel / category ids) is watched."""

@@ -81,6 +81,10 @@ def settings_fields(settings: GuildSettings) -> list[tuple[str, str]]:
             + (", expert threshold" if settings.threshold is not None else "")
             + ")",
         ),
+        (
+            "Meme templates",
+            "alerted" if settings.templates == "alert" else "ignored (same picture, new caption)",
+        ),
         ("Alerts", style),
         ("Ping the author", "yes" if settings.mention_author else "no"),
         ("Delete reposts", "yes" if settings.delete_reposts else "no"),

@@ -86,15 +86,25 @@ class Admin(commands.GroupCog, group_name="repost"):
     @app_commands.describe(
         level="strict: fewer alerts; normal: the default; loose: catches more edits",
         threshold="Experts: the largest 256-bit distance still called a repost (0-64)",
+        templates="The same picture with a different caption: ignore (default) or alert",
     )
     async def sensitivity(
         self,
         interaction: discord.Interaction,
-        level: Literal["strict", "normal", "loose"],
+        level: Literal["strict", "normal", "loose"] | None = None,
         threshold: app_commands.Range[int, 0, 64] | None = None,
+        templates: Literal["alert", "ignore"] | None = None,
     ) -> None:
         """Set how alike two images must be to count as a repost."""
-        await self._update(interaction, sensitivity=level, threshold=threshold)
+        assert interaction.guild is not None
+        s = await self.service.settings(interaction.guild.id)
+        await self._update(
+            interaction,
+            sensitivity=level or s.sensitivity,
+            # A new level without a threshold goes back to the level's own threshold.
+            threshold=threshold if threshold is not None or level else s.threshold,
+            templates=templates or s.templates,
+        )
 
     @app_commands.command()
     @app_commands.describe(

@@ -8,7 +8,10 @@ import sys
 from pathlib import Path
 
 import pytest
+from PIL import Image, ImageDraw, ImageFont
 
+from bot.cli import find_pairs, hash_files
+from bot.matching import PRESETS
 from tests.conftest import DATA, VARIANTS, encode, photo
 
 
@@ -106,3 +109,27 @@ def test_dupes_text_output_and_relative_paths(album: Path) -> None:
 def test_missing_folder_is_a_clear_error(tmp_path: Path) -> None:
     result = seenit("dupes", str(tmp_path / "nope"))
     assert result.returncode == 2 and "not a folder" in result.stderr
+
+
+def captioned(image: Image.Image, text: str = "WHEN THE CAT SEES IT") -> Image.Image:
+    """The picture under a white caption bar, as meme generators make them."""
+    bar = image.height * 22 // 100
+    out = Image.new("RGB", (image.width, image.height + bar), "white")
+    out.paste(image, (0, bar))
+    font = ImageFont.load_default(size=max(12, bar // 3))
+    ImageDraw.Draw(out).text((10, bar // 4), text, fill="black", font=font)
+    return out
+
+
+def test_dupes_pairs_a_caption_whichever_file_sorts_first(tmp_path: Path) -> None:
+    # The captioned file sorts after its original: the caption's view is only tried when
+    # it is the query, as when it is posted after the original.
+    for name in ("chelsea.jpg", "rocket.jpg"):
+        (tmp_path / f"a_{name}").write_bytes((DATA / name).read_bytes())
+        (tmp_path / f"b_{name}").write_bytes(encode(captioned(photo(name))))
+    hashed = hash_files(sorted(str(p) for p in tmp_path.iterdir()), workers=1, progress=None)
+    pairs = {(hashed[i].path, hashed[j].path) for i, j, _ in find_pairs(hashed, PRESETS["normal"])}
+    assert pairs == {
+        (str(tmp_path / f"a_{name}"), str(tmp_path / f"b_{name}"))
+        for name in ("chelsea.jpg", "rocket.jpg")
+    }
