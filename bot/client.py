@@ -18,6 +18,7 @@ from bot.service import SeenService
 log = logging.getLogger(__name__)
 
 EXTENSIONS = (
+    "cogs.access",
     "cogs.reposts",
     "cogs.alert_actions",
     "cogs.scanner",
@@ -25,6 +26,7 @@ EXTENSIONS = (
     "cogs.admin",
     "cogs.privacy",
     "cogs.owner",
+    "cogs.help",
 )
 COMMAND_HASH_KEY = "synced_commands_sha256"
 
@@ -71,6 +73,10 @@ class SeenitBot(commands.AutoShardedBot):
     """seenit's client. Runs the shards given by SHARD_IDS, or all of them."""
 
     def __init__(self, *, config: Config, service: SeenService, fetcher: Fetcher) -> None:
+        # seenit never joins voice: the "PyNaCl / davey is not installed" warnings discord.py
+        # logs at every start are noise for it.
+        discord.VoiceClient.warn_nacl = False
+        discord.VoiceClient.warn_dave = False
         options: dict[str, Any] = {}
         if config.shard_count is not None:
             options["shard_count"] = config.shard_count

@@ -8,6 +8,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 DEFAULT_DATABASE_URL = "sqlite:///data/seenit.db"
+DEFAULT_DOCS_URL = "https://github.com/seenit-bot/seenit#using-seenit-in-a-server"
 
 
 class ConfigError(Exception):
@@ -77,6 +78,13 @@ class Config:
     #: Point the client at a Discord-compatible server other than discord.com (testing).
     discord_api_base: str | None = None
     discord_gateway: str | None = None
+    #: Where /help and the welcome message send people for the full guide.
+    docs_url: str = DEFAULT_DOCS_URL
+    #: When seenit joins a server it indexes each watched channel's recent history: the
+    #: newest messages up to this many per channel (0: no indexing on join)...
+    onboard_messages: int = 1000
+    #: ...and no older than this many days, whichever stops first.
+    onboard_days: int = 30
 
     @classmethod
     def from_env(
@@ -144,6 +152,9 @@ class Config:
             shard_ids=shard_ids,
             discord_api_base=text("DISCORD_API_BASE"),
             discord_gateway=text("DISCORD_GATEWAY"),
+            docs_url=text("DOCS_URL", DEFAULT_DOCS_URL) or DEFAULT_DOCS_URL,
+            onboard_messages=number("ONBOARD_MESSAGES", 1000),
+            onboard_days=number("ONBOARD_DAYS", 30),
         )
 
     def require_token(self) -> str:

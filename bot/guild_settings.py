@@ -55,6 +55,11 @@ class GuildSettings:
     #: The same picture under a different caption (a meme template reused): "ignore" raises
     #: no alert, "alert" treats it as a repost.
     templates: Templates = "ignore"
+    #: Roles whose members may use the admin commands and the moderator buttons.
+    moderator_roles: frozenset[int] = field(default_factory=frozenset)
+    #: With deletion on, only reposts this close (256-bit distance) are deleted; looser ones
+    #: only get an alert. None: the strict preset's distance.
+    delete_threshold: int | None = None
 
     def is_watched(self, channel_id: int, parent_ids: tuple[int, ...] = ()) -> bool:
         """Whether a channel (with its parent thread channel / category ids) is watched."""

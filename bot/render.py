@@ -92,6 +92,7 @@ def settings_fields(settings: GuildSettings) -> list[tuple[str, str]]:
         ("Own earlier posts", "ignored" if settings.ignore_own_posts else "alerted"),
         ("Exempt roles", _ids(settings.exempt_roles, "@&")),
         ("Exempt members", _ids(settings.exempt_users, "@")),
+        ("Moderator roles", _ids(settings.moderator_roles, "@&")),
         ("Remove alert with its message", "yes" if settings.delete_alert_with_message else "no"),
     ]
 

@@ -10,11 +10,13 @@ import discord
 from discord import app_commands
 from discord.ext import commands
 
+from bot import guide
 from bot.fetch import FetchError
 from bot.guild_settings import GuildSettings
 from bot.hashing import ImageError
 from bot.render import plural, scan_progress, settings_fields
 from cogs._discord import bot_of, embed, image_refs, parse_message_ref, stats_file
+from cogs.access import MANAGE_SERVER_ONLY, access_of
 from cogs.scanner import Scanner
 
 log = logging.getLogger(__name__)
@@ -34,18 +36,25 @@ class Admin(commands.GroupCog, group_name="repost"):
         super().__init__()
 
     async def interaction_check(self, interaction: discord.Interaction) -> bool:
-        # Discord hides the group from members without Manage Server, but the bot checks
-        # the invoking member's permissions itself too.
+        # Discord hides the group from members without Manage Server unless the server's
+        # Integrations settings say otherwise; the bot checks the member itself too.
         if interaction.guild is None:
             await interaction.response.send_message("This works only in a server.", ephemeral=True)
             return False
-        if not interaction.permissions.manage_guild:
-            await interaction.response.send_message(
-                "You need the Manage Server permission to change repost settings.",
-                ephemeral=True,
+        access = access_of(self.bot)
+        command_id = command_id_of(interaction)
+        command = interaction.command
+        if command is not None and command.name in MANAGE_SERVER_ONLY:
+            allowed = interaction.permissions.manage_guild or (
+                command_id is not None and await access.integrations_allow(interaction, command_id)
             )
-            return False
-        return True
+            refusal = guide.NEED_MANAGE_SERVER
+        else:
+            allowed = await access.may_administer(interaction, command_id)
+            refusal = guide.NEED_ADMIN
+        if not allowed:
+            await interaction.response.send_message(refusal, ephemeral=True)
+        return allowed
 
     async def _update(self, interaction: discord.Interaction, **changes: object) -> None:
         assert interaction.guild is not None
@@ -118,16 +127,17 @@ class Admin(commands.GroupCog, group_name="repost"):
     async def alerts(
         self,
         interaction: discord.Interaction,
-        style: Literal["reply", "reaction", "log", "silent"],
+        style: Literal["reply", "reaction", "log", "silent"] | None = None,
         log_channel: discord.TextChannel | None = None,
         mention_author: bool | None = None,
         delete_reposts: bool | None = None,
         delete_with_message: bool | None = None,
         pictures: bool | None = None,
     ) -> None:
-        """Choose how repost alerts look."""
+        """Choose how repost alerts look; options left out keep their current value."""
         assert interaction.guild is not None
         s = await self.service.settings(interaction.guild.id)
+        style = style or s.alert_style
         if style == "log" and log_channel is None and s.log_channel_id is None:
             await interaction.response.send_message(
                 "Pick a log channel for log-style alerts.", ephemeral=True
@@ -239,6 +249,26 @@ class Admin(commands.GroupCog, group_name="repost"):
             ephemeral=True,
         )
 
+    @app_commands.command()
+    @app_commands.describe(
+        role="A role whose members may use /repost and the moderator buttons",
+        remove="Take the role off the moderator list",
+    )
+    async def moderators(
+        self, interaction: discord.Interaction, role: discord.Role, remove: bool = False
+    ) -> None:
+        """Let a role use the admin commands and the moderator buttons (or undo that)."""
+        assert interaction.guild is not None
+        s = await self.service.settings(interaction.guild.id)
+        roles = s.moderator_roles - {role.id} if remove else s.moderator_roles | {role.id}
+        await self.service.save_settings(
+            interaction.guild.id, dataclasses.replace(s, moderator_roles=roles)
+        )
+        done = guide.MODERATORS_REMOVED if remove else guide.MODERATORS_ADDED
+        listed = ", ".join(f"<@&{r}>" for r in sorted(roles)) or guide.MODERATORS_NONE
+        text = done.format(role=role.mention) + "\n" + guide.MODERATORS_NOW.format(roles=listed)
+        await interaction.response.send_message(text, ephemeral=True)
+
     @app_commands.command(name="settings")
     async def show_settings(self, interaction: discord.Interaction) -> None:
         """Show this server's repost settings."""
@@ -344,6 +374,13 @@ class Admin(commands.GroupCog, group_name="repost"):
         await interaction.response.send_message(
             f"Deleted {count} images and all settings of this server.", ephemeral=True
         )
+
+
+def command_id_of(interaction: discord.Interaction) -> int | None:
+    """The id of the top-level command an interaction invoked."""
+    data: dict[str, object] = dict(interaction.data or {})
+    raw = data.get("id")
+    return int(raw) if isinstance(raw, str | int) else None
 
 
 def settings_embed(settings: GuildSettings, title: str) -> discord.Embed:

@@ -12,10 +12,12 @@ from typing import Any
 import discord
 from discord.ext import commands
 
+from bot import guide
 from bot.explain import explanation
 from bot.hashing import Fingerprint, ImageError
 from bot.matching import judge, thresholds_for
 from cogs._discord import bot_of, fetch_image_of, image_refs
+from cogs.access import access_of
 
 log = logging.getLogger(__name__)
 
@@ -91,11 +93,9 @@ class AlertActions(commands.Cog):
         guild = interaction.guild
         if guild is None or not isinstance(interaction.channel, discord.abc.Messageable):
             return
-        moderator = interaction.permissions.manage_messages
+        moderator = await access_of(self.bot).may_moderate(interaction)
         if button.action in MODERATOR_ONLY and not moderator:
-            await interaction.response.send_message(
-                "Only moderators (Manage Messages) can do that.", ephemeral=True
-            )
+            await interaction.response.send_message(guide.NEED_MODERATOR, ephemeral=True)
             return
         await interaction.response.defer(ephemeral=True, thinking=True)
         repost = await self._repost(interaction.channel, button.message_id)

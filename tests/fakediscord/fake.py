@@ -88,6 +88,9 @@ class FakeDiscord(UserActions, InteractionTriggers):
         self.global_commands: list[JSON] = []
         self.guild_commands: dict[int, list[JSON]] = {}
         self.command_syncs: list[CommandSync] = []
+        #: guild id -> command id (or the application id: every command) -> overrides, as set
+        #: in Server Settings -> Integrations; each ``{"id", "type", "permission"}``
+        self.command_permissions: dict[int, dict[int, list[JSON]]] = {}
         self._adhoc_command_ids: dict[tuple[str, int], int] = {}
         self._waiters: list[asyncio.Future[None]] = []
         self._runner: web.AppRunner | None = None
@@ -418,6 +421,56 @@ class FakeDiscord(UserActions, InteractionTriggers):
         """The bot's computed permissions in a channel."""
         ch = self.channel(channel)
         return self.guilds[ch.guild_id].permissions_for(self.bot_user.id, ch.id)
+
+    # ================================================= application commands
+
+    def command_id(self, name: str) -> int:
+        """The id of a global command the bot synced (by top-level name)."""
+        for cmd in self.global_commands:
+            if cmd["name"] == name:
+                return int(cmd["id"])
+        raise KeyError(f"the bot has not synced a command named {name!r}")
+
+    def command_permissions_payload(self, guild_id: int, target_id: int) -> JSON:
+        """A GuildApplicationCommandPermissions object."""
+        return {
+            "id": str(target_id),
+            "application_id": str(self.application_id),
+            "guild_id": str(guild_id),
+            "permissions": copy.deepcopy(self.command_permissions[guild_id][target_id]),
+        }
+
+    def set_command_permissions(
+        self,
+        guild: object,
+        command: str | None,
+        *,
+        roles: Sequence[tuple[object, bool]] = (),
+        users: Sequence[tuple[object, bool]] = (),
+        channels: Sequence[tuple[object, bool]] = (),
+    ) -> None:
+        """What an admin sets in Server Settings -> Integrations for a command (by name), or
+        for every command of the bot when ``command`` is None.
+
+        Each entry is (role / member / channel, allowed); the guild itself is @everyone in
+        ``roles``, and ``guild.id - 1`` in ``channels`` means all channels. Dispatches
+        APPLICATION_COMMAND_PERMISSIONS_UPDATE. The fake still delivers any member's
+        interaction (a test stands for any client): the bot must check for itself.
+        """
+        g = self.guild(guild)
+        target = self.application_id if command is None else self.command_id(command)
+        entries = [
+            {"id": str(as_id(key)), "type": kind, "permission": allowed}
+            for kind, table in ((1, roles), (2, users), (3, channels))
+            for key, allowed in table
+        ]
+        self.command_permissions.setdefault(g.id, {})[target] = entries
+        self.gateway.dispatch(
+            "APPLICATION_COMMAND_PERMISSIONS_UPDATE",
+            self.command_permissions_payload(g.id, target),
+            intent=None,
+        )
+        self._notify()
 
     # ======================================================= gateway payloads
 

@@ -46,6 +46,17 @@ def register_routes(fake: FakeDiscord, router: web.UrlDispatcher) -> None:
         "/applications/{app_id:\\d+}/guilds/{guild_id:\\d+}/commands/{command_id:\\d+}",
         routes.delete_command,
     )
+    # application command permissions (a server's Server Settings -> Integrations overrides)
+    add(
+        "GET",
+        "/applications/{app_id:\\d+}/guilds/{guild_id:\\d+}/commands/permissions",
+        routes.get_guild_command_permissions,
+    )
+    add(
+        "GET",
+        "/applications/{app_id:\\d+}/guilds/{guild_id:\\d+}/commands/{command_id:\\d+}/permissions",
+        routes.get_command_permissions,
+    )
     # guilds
     add("GET", "/guilds/{guild_id:\\d+}", routes.get_guild)
     add("GET", "/guilds/{guild_id:\\d+}/channels", routes.get_guild_channels)
@@ -181,6 +192,20 @@ class RestRoutes:
         if guild_id is not None:
             cmd["guild_id"] = str(guild_id)
         return cmd
+
+    async def get_guild_command_permissions(self, ctx: Ctx) -> web.StreamResponse:
+        gid = self._check_app(ctx)
+        assert gid is not None
+        found = self.fake.command_permissions.get(gid, {})
+        return json_response([self.fake.command_permissions_payload(gid, t) for t in found])
+
+    async def get_command_permissions(self, ctx: Ctx) -> web.StreamResponse:
+        gid = self._check_app(ctx)
+        assert gid is not None
+        target = ctx.param("command_id")
+        if target not in self.fake.command_permissions.get(gid, {}):
+            raise FakeDiscordError(404, 10066, "Unknown application command permissions")
+        return json_response(self.fake.command_permissions_payload(gid, target))
 
     async def get_commands(self, ctx: Ctx) -> web.StreamResponse:
         gid = self._check_app(ctx)

@@ -1,0 +1,131 @@
+"""The admin experience end to end: /help, moderator roles, Integrations overrides."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import pytest
+
+from tests.botworld import World, seenit_running, text_of
+from tests.conftest import DATA, VARIANTS, photo
+from tests.fakediscord import permissions as perms
+
+pytestmark = pytest.mark.usefixtures("no_logged_errors")
+
+CHELSEA = ("chelsea.jpg", (DATA / "chelsea.jpg").read_bytes())
+DOCS = "https://docs.example/seenit"
+
+
+def variant(name: str, edit: str) -> tuple[str, bytes]:
+    return (f"{edit.replace(' ', '_')}.jpg", VARIANTS[edit](photo(name)))
+
+
+async def run(world: World, who: Any, command: str, options: dict[str, Any] | None = None) -> str:
+    """``who`` runs a command in #general; what they read (the answer must be private)."""
+    rec = await world.fake.slash_command(world.guild, world.general, who, command, options)
+    answer = await rec.wait_final(timeout=10)
+    assert rec.ephemeral
+    return text_of(answer)
+
+
+def buttons(message: dict[str, Any]) -> dict[str, str]:
+    return {
+        c["label"]: c["custom_id"]
+        for row in message.get("components") or []
+        for c in row.get("components") or []
+    }
+
+
+async def press(world: World, who: Any, alert: dict[str, Any], label: str) -> str:
+    rec = await world.fake.press_button(
+        world.guild, world.general, who, message=alert, custom_id=buttons(alert)[label]
+    )
+    return text_of(await rec.wait_final(timeout=10))
+
+
+async def test_help_shows_members_their_commands_and_admins_the_settings(world: World) -> None:
+    async with seenit_running(world, docs_url=DOCS):
+        member = await run(world, world.alice, "help")
+        assert "reposts" in member and DOCS in member
+        assert "`/findsimilar`" in member and "`/forgetme`" in member and "Find similar" in member
+        assert "/repost" not in member
+        assert "Watching every channel I can read · alerts: reply · sensitivity: normal" in member
+        admin = await run(world, world.mod, "help")
+        assert "`/repost watch`" in admin
+        assert "`/repost moderators`" in admin and "`/findsimilar`" in admin
+        await run(world, world.mod, "repost alerts", {"delete_reposts": True})
+        assert "reposts deleted" in await run(world, world.alice, "help")
+
+
+async def test_a_moderator_role_may_use_admin_commands_and_moderator_buttons(
+    world: World,
+) -> None:
+    fake = world.fake
+    helpers = fake.add_role(world.guild, "helpers")
+    async with seenit_running(world):
+        fake.set_member_roles(world.guild, world.carol, [helpers])
+        refused = await run(world, world.carol, "repost sensitivity", {"level": "strict"})
+        assert "Manage Server" in refused and "moderator roles" in refused
+        said = await run(world, world.mod, "repost moderators", {"role": helpers})
+        assert f"<@&{helpers.id}>" in said
+        await run(world, world.carol, "repost sensitivity", {"level": "strict"})
+        assert (await world.bot.service.settings(world.guild.id)).sensitivity == "strict"
+        # Naming moderators and purging stay with Manage Server.
+        refused = await run(world, world.carol, "repost moderators", {"role": helpers})
+        assert "Manage Server" in refused
+        assert "`/repost sensitivity`" in await run(world, world.carol, "help")
+        # The moderator buttons under an alert.
+        await world.post(world.general, world.alice, CHELSEA)
+        await world.settled(1)
+        await world.post(world.general, world.bob, variant("chelsea.jpg", "mirrored"))
+        alert = await fake.wait_for_message(world.general)
+        assert "Thanks" in await press(world, world.carol, alert, "Not a repost")
+        assert len(await world.bot.service.store.not_reposts(world.guild.id)) == 1
+        # Taking the role away (from the member, then from the list) takes the rights away.
+        fake.set_member_roles(world.guild, world.carol, [])
+        refused = await run(world, world.carol, "repost sensitivity", {"level": "loose"})
+        assert "moderator roles" in refused
+        fake.set_member_roles(world.guild, world.carol, [helpers])
+        await run(world, world.mod, "repost moderators", {"role": helpers, "remove": True})
+        refused = await run(world, world.carol, "repost sensitivity", {"level": "loose"})
+        assert "moderator roles" in refused
+        assert (await world.bot.service.settings(world.guild.id)).sensitivity == "strict"
+
+
+async def test_integrations_overrides_let_a_member_use_repost(world: World) -> None:
+    fake = world.fake
+    async with seenit_running(world):
+        refused = await run(world, world.alice, "repost sensitivity", {"level": "strict"})
+        assert "Manage Server" in refused
+        # Server Settings -> Integrations -> seenit -> /repost: alice allowed, but not in #memes.
+        fake.set_command_permissions(
+            world.guild,
+            "repost",
+            users=[(world.alice, True)],
+            channels=[(world.memes, False)],
+        )
+        await run(world, world.alice, "repost sensitivity", {"level": "strict"})
+        assert (await world.bot.service.settings(world.guild.id)).sensitivity == "strict"
+        rec = await fake.slash_command(
+            world.guild, world.memes, world.alice, "repost sensitivity", {"level": "loose"}
+        )
+        assert "Manage Server" in text_of(await rec.wait_final(timeout=10))
+        assert (await world.bot.service.settings(world.guild.id)).sensitivity == "strict"
+        # An override for everyone on the whole bot, then taken back on /repost for bob.
+        fake.set_command_permissions(world.guild, None, roles=[(world.guild, True)])
+        fake.set_command_permissions(world.guild, "repost", users=[(world.bob, False)])
+        refused = await run(world, world.bob, "repost sensitivity", {"level": "loose"})
+        assert "Manage Server" in refused
+        await run(world, world.carol, "repost sensitivity", {"level": "loose"})
+        assert (await world.bot.service.settings(world.guild.id)).sensitivity == "loose"
+
+
+async def test_members_role_changes_reach_the_permission_checks(world: World) -> None:
+    fake = world.fake
+    async with seenit_running(world):
+        staff = fake.add_role(world.guild, "staff", perms.MANAGE_GUILD)
+        refused = await run(world, world.bob, "repost mode", {"mode": "listed"})
+        assert "Manage Server" in refused
+        fake.set_member_roles(world.guild, world.bob, [staff])
+        await run(world, world.bob, "repost mode", {"mode": "listed"})
+        assert (await world.bot.service.settings(world.guild.id)).watch_mode == "listed"
