@@ -13,6 +13,8 @@ from bot.matching import Match, chronological, thresholds_for
 
 #: Earlier posts listed in one alert; the rest are counted.
 ALERT_LINES = 3
+#: An alert whose earlier posts are all in channels some of its readers cannot open.
+HIDDEN_EARLIER = "Posted before, in a channel not everyone here can see."
 
 
 def when(posted_at_ms: int) -> str:

@@ -118,17 +118,35 @@ def post_context(message: discord.Message) -> PostContext:
     )
 
 
-def can_view(member: discord.Member, guild: discord.Guild, channel_id: int) -> bool:
-    """Whether a member may read a channel (or thread) of the guild."""
+def can_view(
+    member: discord.Member, guild: discord.Guild, channel_id: int, *, here: int | None = None
+) -> bool:
+    """Whether a member may read a channel (or thread) of the guild, asked from channel ``here``.
+
+    A private thread is open to its members and to those with Manage Threads; the member list
+    needs a privileged intent, so it is shown only to the latter, or inside that thread.
+    """
     channel = guild.get_channel_or_thread(channel_id)
     if channel is None:
         return False
+    # Thread.permissions_for is the parent's and ignores thread membership.
     permissions = channel.permissions_for(member)
+    if (
+        isinstance(channel, discord.Thread)
+        and channel.type == discord.ChannelType.private_thread
+        and channel_id != here
+        and not permissions.manage_threads
+    ):
+        return False
     return permissions.view_channel and permissions.read_message_history
 
 
 def visible_to(
-    member: discord.Member, guild: discord.Guild, matches: Sequence[Match]
+    member: discord.Member,
+    guild: discord.Guild,
+    matches: Sequence[Match],
+    *,
+    here: int | None = None,
 ) -> list[Match]:
     """Matches the member may see; filtered before any cut so hidden ones take no place."""
     seen: dict[int, bool] = {}
@@ -136,7 +154,7 @@ def visible_to(
     for m in matches:
         channel_id = m.image.channel_id
         if channel_id not in seen:
-            seen[channel_id] = can_view(member, guild, channel_id)
+            seen[channel_id] = can_view(member, guild, channel_id, here=here)
         if seen[channel_id]:
             kept.append(m)
     return kept

@@ -16,9 +16,10 @@ from bot.guild_settings import GuildSettings
 from bot.hashing import Fingerprint, ImageError
 from bot.matching import Match, chronological
 from bot.records import AlertRecord
-from bot.render import alert_text
+from bot.render import HIDDEN_EARLIER, alert_text
 from bot.service import SlotOutcome
 from bot.store import StoreError
+from cogs._audience import everyone_reads, readable_by_all
 from cogs._discord import (
     ALERT_COLOUR,
     MediaRef,
@@ -255,12 +256,20 @@ class Reposts(commands.Cog):
     ) -> None:
         assert message.guild is not None
         author = message.author
+        guild = message.guild
         if isinstance(author, discord.Member):
-            # An alert is public: never point at a channel the poster cannot read.
-            matches = [m for m in matches if can_view(author, message.guild, m.image.channel_id)]
+            # Never tell the poster about a channel they cannot read.
+            here = message.channel.id
+            matches = [m for m in matches if can_view(author, guild, m.image.channel_id, here=here)]
         if not matches:
             return
-        text = alert_text(matches)
+        # Everyone who reads the alert's channel reads the alert: it links only what all of
+        # them may open, and otherwise says no more than that the image was posted before.
+        log_style = settings.alert_style == "log" and settings.log_channel_id is not None
+        audience = settings.log_channel_id if log_style else message.channel.id
+        assert audience is not None
+        shown = readable_by_all(guild, audience, matches)
+        text = alert_text(shown) if shown else HIDDEN_EARLIER
         sent: discord.Message | None = None
         quiet = settings.alert_style in ("reply", "reaction", "log") and not self.alert_limit.allow(
             message.channel.id
@@ -278,7 +287,7 @@ class Reposts(commands.Cog):
                 notice = embed("Repost", text, colour=ALERT_COLOUR)
                 files: list[discord.File] = []
                 if settings.alert_pictures:
-                    best = sorted(matches, key=lambda m: m.distance)
+                    best = sorted(shown, key=lambda m: m.distance)
                     picture = await comparison_file(self.bot, message.guild, image, best)
                     if picture is not None:
                         notice.set_image(url=f"attachment://{picture.filename}")
@@ -297,12 +306,14 @@ class Reposts(commands.Cog):
             elif settings.alert_style == "log" and settings.log_channel_id:
                 log_channel = message.guild.get_channel(settings.log_channel_id)
                 if isinstance(log_channel, discord.TextChannel):
-                    report = embed(
-                        "Repost",
-                        f"[This post]({message.jump_url}) by {author.mention}"
-                        f" in {channel.mention if hasattr(channel, 'mention') else ''}\n{text}",
-                        colour=ALERT_COLOUR,
-                    )
+                    if everyone_reads(guild, log_channel.id, channel.id):
+                        where = (
+                            f"[This post]({message.jump_url}) by {author.mention}"
+                            f" in {channel.mention if hasattr(channel, 'mention') else ''}"
+                        )
+                    else:
+                        where = "A post in a channel not everyone here can see"
+                    report = embed("Repost", f"{where}\n{text}", colour=ALERT_COLOUR)
                     sent = await log_channel.send(embed=report, view=buttons)
         except discord.HTTPException as exc:
             log.warning("could not post the alert for %s: %s", message.id, exc)

@@ -12,6 +12,7 @@ from bot.fetch import FetchError
 from bot.hashing import ImageError
 from bot.matching import Match
 from bot.render import results_text
+from cogs._audience import readable_by_all
 from cogs._discord import (
     bot_of,
     can_view,
@@ -80,16 +81,20 @@ class Search(commands.Cog):
                 raise Refusal("Give exactly one of: an image, a URL or a message link.")
             if image is not None:
                 data = await self._attachment_bytes(image)
-                matches = await self._search(interaction, [data], exclude_message=None)
+                matches = await self._search(
+                    interaction, [data], exclude_message=None, public=public
+                )
             elif url is not None:
                 if not is_url(url):
                     raise Refusal("That does not look like a link (it should start with https://).")
                 data = await self.bot.fetcher.user_url(url)
-                matches = await self._search(interaction, [data], exclude_message=None)
+                matches = await self._search(
+                    interaction, [data], exclude_message=None, public=public
+                )
             else:
                 assert message is not None
                 target = await self._resolve_message(interaction, message)
-                data, matches = await self._message_search(interaction, target)
+                data, matches = await self._message_search(interaction, target, public=public)
         except Refusal as exc:
             await interaction.followup.send(str(exc), ephemeral=True)
             return
@@ -147,7 +152,7 @@ class Search(commands.Cog):
         if (
             channel is None
             or not isinstance(member, discord.Member)
-            or not can_view(member, interaction.guild, channel.id)
+            or not can_view(member, interaction.guild, channel.id, here=interaction.channel_id)
             or not isinstance(channel, discord.abc.Messageable)
         ):
             raise Refusal("I cannot find that message in a channel you can see.")
@@ -159,7 +164,7 @@ class Search(commands.Cog):
             raise Refusal("I am not allowed to read that channel.") from None
 
     async def _message_search(
-        self, interaction: discord.Interaction, message: discord.Message
+        self, interaction: discord.Interaction, message: discord.Message, *, public: bool = False
     ) -> tuple[bytes, list[Match]]:
         """The message's first image and the earlier posts of any of its images."""
         refs = image_refs(message)
@@ -173,10 +178,17 @@ class Search(commands.Cog):
                 log.info("could not download %s: %s", ref.url, exc)
         if not blobs:
             raise Refusal("I could not download that message's images.")
-        return blobs[0], await self._search(interaction, blobs, exclude_message=message.id)
+        return blobs[0], await self._search(
+            interaction, blobs, exclude_message=message.id, public=public
+        )
 
     async def _search(
-        self, interaction: discord.Interaction, blobs: list[bytes], *, exclude_message: int | None
+        self,
+        interaction: discord.Interaction,
+        blobs: list[bytes],
+        *,
+        exclude_message: int | None,
+        public: bool = False,
     ) -> list[Match]:
         guild = interaction.guild
         member = interaction.user
@@ -198,7 +210,12 @@ class Search(commands.Cog):
             raise Refusal(f"I could not read that image: {errors[0]}.")
         ranked = sorted(best.values(), key=lambda m: (m.distance, m.image.posted_at))
         # Privacy first, then the cut: hidden results never take a visible one's place.
-        return visible_to(member, guild, ranked)
+        here = interaction.channel_id
+        shown = visible_to(member, guild, ranked, here=here)
+        if public and here is not None:
+            # Everyone in the channel reads a public answer, not only the member who asked.
+            shown = readable_by_all(guild, here, shown)
+        return shown
 
     async def _answer(
         self, interaction: discord.Interaction, matches: list[Match], query: bytes

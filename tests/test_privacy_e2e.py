@@ -4,13 +4,16 @@ from __future__ import annotations
 
 import pytest
 
-from tests.botworld import World, seenit_running, text_of
-from tests.conftest import DATA
+from tests.botworld import World, jump, seenit_running, text_of
+from tests.conftest import DATA, VARIANTS, photo
+from tests.fakediscord import Channel, Member, Role
+from tests.fakediscord import permissions as perms
 
 pytestmark = pytest.mark.usefixtures("no_logged_errors")
 
 CHELSEA = ("chelsea.jpg", (DATA / "chelsea.jpg").read_bytes())
 COFFEE = ("coffee.jpg", (DATA / "coffee.jpg").read_bytes())
+ROCKET = ("rocket.jpg", (DATA / "rocket.jpg").read_bytes())
 
 
 async def test_findsimilar_and_the_menu_share_one_limit(world: World) -> None:
@@ -43,3 +46,157 @@ async def test_findsimilar_and_the_menu_share_one_limit(world: World) -> None:
             world.guild, world.general, world.bob, "findsimilar", {"image": CHELSEA}
         )
         assert "Slow down" not in text_of(await rec.wait_final(timeout=10))
+
+
+def owner(world: World) -> Member:
+    return world.guild.members[world.guild.owner_id]
+
+
+def chelsea(edit: str) -> tuple[str, bytes]:
+    return (f"{edit.replace(' ', '_')}.jpg", VARIANTS[edit](photo("chelsea.jpg")))
+
+
+async def test_a_public_alert_never_links_a_channel_some_of_its_readers_cannot_open(
+    world: World,
+) -> None:
+    async with seenit_running(world):
+        hidden = await world.post(world.staff, owner(world), CHELSEA)
+        await world.settled(1)
+        # The moderator can read #staff, but everyone reading #general sees the alert.
+        await world.post(world.general, world.mod, chelsea("mirrored"))
+        alert = text_of(await world.fake.wait_for_message(world.general, timeout=10))
+        assert "not everyone here can see" in alert
+        assert jump(world, world.staff, hidden) not in alert
+        assert f"<#{world.staff.id}>" not in alert
+        assert f"<@{world.mod.user.id}>" not in alert
+        assert "<t:" not in alert
+        # In #staff, whose readers all read #general, an alert links a #general post.
+        public = await world.post(world.general, world.alice, COFFEE)
+        await world.settled(3)
+        await world.post(world.staff, world.mod, ("c.webp", VARIANTS["webp"](photo("coffee.jpg"))))
+        alert = text_of(await world.fake.wait_for_message(world.staff, timeout=10))
+        assert jump(world, world.general, public) in alert
+
+
+async def test_a_public_answer_shows_only_what_the_whole_channel_may_open(world: World) -> None:
+    async with seenit_running(world):
+        hidden = await world.post(world.staff, world.mod, CHELSEA)
+        shown = await world.post(world.memes, world.alice, chelsea("grayscale"))
+        await world.settled(2)
+        query = {"image": chelsea("half size")}
+        rec = await world.fake.slash_command(
+            world.guild, world.general, world.mod, "findsimilar", {**query, "public": True}
+        )
+        answer = text_of(await rec.wait_final(timeout=10))
+        assert not rec.ephemeral
+        assert jump(world, world.memes, shown) in answer
+        assert jump(world, world.staff, hidden) not in answer
+        # Asked privately, the moderator's own permissions count.
+        rec = await world.fake.slash_command(
+            world.guild, world.general, world.mod, "findsimilar", query
+        )
+        assert jump(world, world.staff, hidden) in text_of(await rec.wait_final(timeout=10))
+
+
+async def test_a_log_channel_report_follows_the_log_channels_readers(world: World) -> None:
+    async with seenit_running(world):
+        rec = await world.fake.slash_command(
+            world.guild,
+            world.general,
+            world.mod,
+            "repost alerts",
+            {"style": "log", "log_channel": world.memes},
+        )
+        await rec.wait_response()
+        hidden = await world.post(world.staff, owner(world), CHELSEA)
+        await world.settled(1)
+        repost = await world.post(world.staff, world.mod, chelsea("jpeg q40"))
+        report = text_of(await world.fake.wait_for_message(world.memes, timeout=10))
+        assert "not everyone here can see" in report
+        assert jump(world, world.staff, hidden) not in report
+        assert jump(world, world.staff, repost) not in report
+        assert f"<#{world.staff.id}>" not in report
+
+
+@pytest.fixture
+def thread_mods(world: World) -> Role:
+    return world.fake.add_role(world.guild, "thread mods", perms.MANAGE_THREADS)
+
+
+async def test_private_thread_posts_are_shown_only_to_thread_moderators_or_inside(
+    world: World, thread_mods: Role
+) -> None:
+    dave = world.fake.add_member(world.guild, "dave", roles=[thread_mods])
+    secret = world.fake.add_thread(
+        world.general,
+        "secret",
+        owner=world.alice,
+        private=True,
+        members=[world.carol, world.fake.bot_user],
+    )
+    async with seenit_running(world):
+        inside = await world.post(secret, world.alice, CHELSEA)
+        public = await world.post(world.general, world.alice, COFFEE)
+        await world.settled(2)
+        link = jump(world, secret, inside)
+        query = {"image": chelsea("half size")}
+
+        async def answer(channel: Channel, member: Member, **extra: object) -> str:
+            rec = await world.fake.slash_command(
+                world.guild, channel, member, "findsimilar", {**query, **extra}
+            )
+            return text_of(await rec.wait_final(timeout=10))
+
+        # bob is not in the thread; Thread.permissions_for would say he can read it.
+        assert link not in await answer(world.general, world.bob)
+        assert link not in await answer(world.general, world.mod)  # Manage Messages is not enough
+        assert link in await answer(world.general, dave)
+        assert link in await answer(secret, world.carol)
+        assert link in await answer(secret, world.carol, public=True)
+        assert link not in await answer(world.general, dave, public=True)
+
+        # The menu, on a post of the same picture in #general.
+        again = await world.post(world.general, world.bob, chelsea("webp"))
+        await world.settled(3)
+        rec = await world.fake.context_menu(
+            world.guild, world.general, world.bob, "Find similar", target_message=again
+        )
+        assert link not in text_of(await rec.wait_final(timeout=10))
+        rec = await world.fake.context_menu(
+            world.guild, world.general, dave, "Find similar", target_message=again
+        )
+        assert link in text_of(await rec.wait_final(timeout=10))
+
+        # Alerts: bob's repost in #general is not told about the thread; carol's inside is.
+        assert not [m for m in world.fake.bot_messages_in(world.general) if link in text_of(m)]
+        await world.post(secret, world.carol, chelsea("grayscale"))
+        alert = text_of(await world.fake.wait_for_message(secret, timeout=10))
+        assert link in alert
+        assert jump(world, world.general, public) not in alert
+
+
+async def test_the_bot_reads_a_private_thread_only_once_it_is_added(world: World) -> None:
+    secret = world.fake.add_thread(world.general, "secret", owner=world.alice, private=True)
+
+    def delivered(message: dict[str, object]) -> bool:
+        return any(
+            event["t"] == "MESSAGE_CREATE" and event["d"]["id"] == message["id"]
+            for session in world.fake.gateway.sessions.values()
+            for event in session.log
+        )
+
+    async with seenit_running(world):
+        before = await world.post(secret, world.alice, CHELSEA)
+        await world.post(world.general, world.alice, COFFEE)
+        await world.settled(1)
+        assert not delivered(before)
+        world.fake.add_thread_member(secret, world.fake.bot_user)
+        await world.post(secret, world.alice, ROCKET)
+        await world.settled(2)
+        world.fake.remove_thread_member(secret, world.fake.bot_user)
+        after = await world.post(
+            secret, world.alice, ("a.jpg", (DATA / "astronaut.jpg").read_bytes())
+        )
+        await world.post(world.general, world.bob, chelsea("webp"))
+        await world.settled(3)
+        assert not delivered(after)

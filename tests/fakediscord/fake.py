@@ -34,7 +34,7 @@ from .interactions import FakeDiscordError, InteractionManager
 from .messaging import Messaging
 from .permissions import Overwrite, as_id
 from .records import CommandSync, Fault, RecordedRequest, normalize_pattern
-from .snowflake import SnowflakeFactory
+from .snowflake import SnowflakeFactory, now_iso
 from .state import (
     GUILD_CATEGORY,
     GUILD_TEXT,
@@ -240,7 +240,7 @@ class FakeDiscord(UserActions, InteractionTriggers):
         )
         self.guilds[gid] = guild
         # A guild joined while connected: no "unavailable" key, so discord.py fires on_guild_join.
-        join_payload = guild.to_create_payload()
+        join_payload = guild.to_create_payload(self.bot_user.id)
         join_payload.pop("unavailable")
         self.gateway.dispatch("GUILD_CREATE", join_payload, intent=None)
         self._notify()
@@ -313,7 +313,9 @@ class FakeDiscord(UserActions, InteractionTriggers):
         if channel.is_thread:
             payload = channel.to_payload()
             payload["newly_created"] = True
-            self.gateway.dispatch("THREAD_CREATE", payload, intent=INTENT_GUILDS)
+            # Like Discord: a private thread only reaches a bot that may open it.
+            if g.can_view(self.bot_user.id, channel.id):
+                self.gateway.dispatch("THREAD_CREATE", payload, intent=INTENT_GUILDS)
         else:
             self.gateway.dispatch("CHANNEL_CREATE", channel.to_payload(), intent=INTENT_GUILDS)
         self._notify()
@@ -370,20 +372,80 @@ class FakeDiscord(UserActions, InteractionTriggers):
         owner: object | None = None,
         private: bool = False,
         archived: bool = False,
+        members: Iterable[object] = (),
     ) -> Channel:
-        """A thread under a text channel (permissions come from the parent)."""
+        """A thread under a text channel (permissions come from the parent).
+
+        Its members are the owner and ``members``; a private thread is open only to them
+        and to those with Manage Threads in the parent.
+        """
         parent_channel = self.channel(parent)
         g = self.guild(parent_channel.guild_id)
+        owner_id = as_id(owner) if owner is not None else g.owner_id
         channel = Channel(
             id=self.snowflakes.next(),
             guild_id=g.id,
             name=name,
             type=PRIVATE_THREAD if private else PUBLIC_THREAD,
             parent_id=parent_channel.id,
-            owner_id=as_id(owner) if owner is not None else g.owner_id,
+            owner_id=owner_id,
             archived=archived,
+            member_ids={owner_id, *(as_id(x) for x in members)},
         )
         return self._add_channel(g, channel)
+
+    def _thread_member_payload(self, thread: Channel, user_id: int) -> JSON:
+        return {
+            "id": str(thread.id),
+            "user_id": str(user_id),
+            "join_timestamp": now_iso(),
+            "flags": 0,
+        }
+
+    def add_thread_member(self, thread: object, member: object) -> None:
+        """Add someone to a thread (THREAD_MEMBERS_UPDATE; THREAD_CREATE when it is the bot).
+
+        Without the members intent a bot hears only of its own joins and leaves, as on Discord.
+        """
+        ch = self.channel(thread)
+        g = self.guilds[ch.guild_id]
+        uid = as_id(member)
+        bot_could_view = g.can_view(self.bot_user.id, ch.id)
+        ch.member_ids.add(uid)
+        if uid == self.bot_user.id and not bot_could_view:
+            self.gateway.dispatch("THREAD_CREATE", ch.to_payload(), intent=INTENT_GUILDS)
+        if g.can_view(self.bot_user.id, ch.id):
+            self.gateway.dispatch(
+                "THREAD_MEMBERS_UPDATE",
+                {
+                    "id": str(ch.id),
+                    "guild_id": str(g.id),
+                    "member_count": len(ch.member_ids),
+                    "added_members": [self._thread_member_payload(ch, uid)],
+                },
+                intent=None if uid == self.bot_user.id else INTENT_GUILD_MEMBERS,
+            )
+        self._notify()
+
+    def remove_thread_member(self, thread: object, member: object) -> None:
+        """Remove someone from a thread (THREAD_MEMBERS_UPDATE)."""
+        ch = self.channel(thread)
+        g = self.guilds[ch.guild_id]
+        uid = as_id(member)
+        bot_could_view = g.can_view(self.bot_user.id, ch.id)
+        ch.member_ids.discard(uid)
+        if bot_could_view:
+            self.gateway.dispatch(
+                "THREAD_MEMBERS_UPDATE",
+                {
+                    "id": str(ch.id),
+                    "guild_id": str(g.id),
+                    "member_count": len(ch.member_ids),
+                    "removed_member_ids": [str(uid)],
+                },
+                intent=None if uid == self.bot_user.id else INTENT_GUILD_MEMBERS,
+            )
+        self._notify()
 
     def set_role_permissions(self, role: Role, permissions: int) -> None:
         """Change a role's permissions (GUILD_ROLE_UPDATE)."""
@@ -495,7 +557,7 @@ class FakeDiscord(UserActions, InteractionTriggers):
         }
 
     def _guild_create_payloads(self) -> list[JSON]:
-        return [g.to_create_payload() for g in self.guilds.values()]
+        return [g.to_create_payload(self.bot_user.id) for g in self.guilds.values()]
 
     def application_info(self) -> JSON:
         """``GET /oauth2/applications/@me``."""

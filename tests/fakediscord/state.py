@@ -157,6 +157,12 @@ class Channel:
     locked: bool = False
     last_message_id: int | None = None
     message_count: int = 0
+    #: A thread's members (user ids); for a private thread, who may open it.
+    member_ids: set[int] = field(default_factory=set)
+
+    @property
+    def is_private_thread(self) -> bool:
+        return self.type == PRIVATE_THREAD
 
     @property
     def is_thread(self) -> bool:
@@ -184,7 +190,7 @@ class Channel:
                     "owner_id": str(self.owner_id or 0),
                     "message_count": self.message_count,
                     "total_message_sent": self.message_count,
-                    "member_count": 1,
+                    "member_count": len(self.member_ids),
                     "thread_metadata": {
                         "archived": self.archived,
                         "auto_archive_duration": 1440,
@@ -220,7 +226,12 @@ class Guild:
         return self.roles[self.id]
 
     def permissions_for(self, member_id: int, channel_id: int | None = None) -> int:
-        """Member's computed permissions, guild-wide or in a channel (threads use their parent)."""
+        """Member's computed permissions, guild-wide or in a channel.
+
+        Threads use their parent's; a private thread is closed (0) to anyone who is neither
+        one of its members nor holds Manage Threads there, as Discord's threads documentation
+        says.
+        """
         member = self.members.get(member_id)
         if member is None:
             return 0
@@ -235,8 +246,9 @@ class Guild:
         channel = self.channels.get(channel_id)
         if channel is None:
             return base
-        if channel.is_thread and channel.parent_id in self.channels:
-            channel = self.channels[channel.parent_id]
+        thread = channel if channel.is_thread else None
+        if thread is not None and thread.parent_id in self.channels:
+            channel = self.channels[thread.parent_id]
         computed = perm.apply_overwrites(
             base,
             guild_id=self.id,
@@ -244,12 +256,33 @@ class Guild:
             member_role_ids=member.role_ids,
             overwrites=channel.overwrites,
         )
-        return perm.apply_implicit(computed)
+        computed = perm.apply_implicit(computed)
+        if (
+            thread is not None
+            and thread.is_private_thread
+            and member_id not in thread.member_ids
+            and not computed & perm.MANAGE_THREADS
+        ):
+            return 0
+        return computed
 
-    def to_create_payload(self) -> JSON:
-        """The GUILD_CREATE payload (all channels, active threads, roles and members)."""
+    def can_view(self, member_id: int, channel_id: int) -> bool:
+        return bool(self.permissions_for(member_id, channel_id) & perm.VIEW_CHANNEL)
+
+    def to_create_payload(self, viewer_id: int | None = None) -> JSON:
+        """The GUILD_CREATE payload (all channels, active threads, roles and members).
+
+        With ``viewer_id``, only the threads that user may open (private ones need membership
+        or Manage Threads).
+        """
         regular = [c for c in self.channels.values() if not c.is_thread]
-        threads = [c for c in self.channels.values() if c.is_thread and not c.archived]
+        threads = [
+            c
+            for c in self.channels.values()
+            if c.is_thread
+            and not c.archived
+            and (viewer_id is None or self.can_view(viewer_id, c.id))
+        ]
         return {
             "id": str(self.id),
             "name": self.name,
