@@ -11,6 +11,7 @@ import discord
 from discord import app_commands
 from discord.ext import commands
 
+from bot import i18n
 from bot.config import Config
 from bot.fetch import Fetcher
 from bot.service import SeenService
@@ -41,25 +42,63 @@ def intents() -> discord.Intents:
     return wanted
 
 
+class SeenitTranslator(app_commands.Translator):
+    """Names and descriptions of commands, options and choices from the catalogues.
+
+    Commands are keyed by their path (``command.repost.watch.description``), options by
+    command and option name, choices by value; see :mod:`bot.i18n`.
+    """
+
+    async def translate(
+        self,
+        string: app_commands.locale_str,
+        locale: discord.Locale,
+        context: app_commands.TranslationContextTypes,
+    ) -> str | None:
+        key = translation_key(context)
+        return None if key is None else i18n.command_text(key, locale.value)
+
+
+def translation_key(context: app_commands.TranslationContextTypes) -> str | None:
+    """The catalogue key of the string discord.py asks to translate."""
+    field = "name" if context.location.name.endswith("_name") else "description"
+    data: object = context.data
+    if isinstance(data, app_commands.ContextMenu):
+        return i18n.command_key("menu", data.qualified_name, field)
+    if isinstance(data, app_commands.Command | app_commands.Group):
+        return i18n.command_key("command", data.qualified_name, field)
+    if isinstance(data, app_commands.Parameter):
+        return i18n.command_key("command", data.command.qualified_name, field, data.display_name)
+    if isinstance(data, app_commands.Choice):
+        return i18n.choice_key(data.value)
+    return None
+
+
+def texts_for(interaction: discord.Interaction) -> i18n.Texts:
+    """The words for the member who used a command or pressed a button (their client's language)."""
+    return i18n.texts(interaction.locale.value)
+
+
 class SeenitTree(app_commands.CommandTree):
     """Answers every failed interaction, so a member is never left with "did not respond"."""
 
     async def on_error(
         self, interaction: discord.Interaction, error: app_commands.AppCommandError
     ) -> None:
+        t = texts_for(interaction)
         if isinstance(error, app_commands.CommandOnCooldown):
-            text = f"Slow down: try again in {error.retry_after:.0f} s."
+            text = t("error.cooldown", seconds=error.retry_after)
         elif isinstance(error, app_commands.CheckFailure):
             if interaction.response.is_done():
                 return  # the check already told the member why
-            text = "You cannot use this command here."
+            text = t("error.not_here")
         else:
             log.error(
                 "command %s failed",
                 interaction.command.qualified_name if interaction.command else "?",
                 exc_info=error,
             )
-            text = "Something went wrong on my side; it has been logged."
+            text = t("error.internal")
         try:
             if interaction.response.is_done():
                 await interaction.followup.send(text, ephemeral=True)
@@ -99,18 +138,27 @@ class SeenitBot(commands.AutoShardedBot):
         self.fetcher = fetcher
 
     async def setup_hook(self) -> None:
+        await self.tree.set_translator(SeenitTranslator())
         for extension in EXTENSIONS:
             await self.load_extension(extension)
         await self.sync_commands(force=False)
 
-    def command_payload_hash(self) -> str:
-        payload = [c.to_dict(self.tree) for c in self.tree.get_commands()]
+    async def command_payload(self) -> list[dict[str, Any]]:
+        """The application commands as synced: with their translations when a translator is set."""
+        translator = self.tree.translator
+        commands = self.tree.get_commands()
+        if translator is None:
+            return [c.to_dict(self.tree) for c in commands]
+        return [await c.get_translated_payload(self.tree, translator) for c in commands]
+
+    async def command_payload_hash(self) -> str:
+        payload = await self.command_payload()
         text = json.dumps(sorted(payload, key=lambda c: (c["type"], c["name"])), sort_keys=True)
         return hashlib.sha256(text.encode()).hexdigest()
 
     async def sync_commands(self, *, force: bool) -> bool:
         """Sync application commands when their definitions changed (or when forced)."""
-        digest = self.command_payload_hash()
+        digest = await self.command_payload_hash()
         if not force and await self.service.store.get_meta(COMMAND_HASH_KEY) == digest:
             log.info("application commands unchanged; not syncing")
             return False

@@ -15,7 +15,7 @@ from urllib.parse import parse_qsl, urlencode, urlsplit, urlunsplit
 
 import discord
 
-from bot import pictures
+from bot import i18n, pictures
 from bot.fetch import FetchError
 from bot.matching import Match, PostContext
 from bot.pictures import MAX_SMALL, Tile
@@ -175,6 +175,16 @@ def parse_message_ref(text: str) -> tuple[int | None, int | None, int] | None:
 def is_url(text: str) -> bool:
     parts = urlsplit(text.strip())
     return bool(parts.scheme and parts.netloc)
+
+
+def user_texts(interaction: discord.Interaction) -> i18n.Texts:
+    """Words for the member who used a command or pressed a button, in their client's language."""
+    return i18n.texts(interaction.locale.value)
+
+
+def guild_texts(guild: discord.Guild | None) -> i18n.Texts:
+    """Words for a post everyone in a server reads (alerts, progress): the server's language."""
+    return i18n.texts(guild.preferred_locale.value if guild is not None else i18n.DEFAULT_LOCALE)
 
 
 def embed(title: str, description: str, *, colour: discord.Colour = COLOUR) -> discord.Embed:

@@ -8,8 +8,7 @@ import discord
 from discord import app_commands
 from discord.ext import commands
 
-from bot.render import plural
-from cogs._discord import bot_of
+from cogs._discord import bot_of, user_texts
 
 log = logging.getLogger(__name__)
 
@@ -27,19 +26,13 @@ class Privacy(commands.Cog):
     async def forget_me(self, interaction: discord.Interaction, confirm: bool = False) -> None:
         """Delete every image of yours that seenit remembers in this server."""
         assert interaction.guild is not None
+        t = user_texts(interaction)
         if not confirm:
-            await interaction.response.send_message(
-                "This deletes the fingerprints of every image you posted here, so your"
-                " earlier posts are never pointed to again. Run `/forgetme confirm:True`"
-                " to go ahead.",
-                ephemeral=True,
-            )
+            await interaction.response.send_message(t("forgetme.confirm_first"), ephemeral=True)
             return
         count = await self.service.forget_author(interaction.guild.id, interaction.user.id)
         log.info("forgot %d images of a member of guild %d", count, interaction.guild.id)
-        await interaction.response.send_message(
-            f"Done: I forgot {plural(count, 'image')} of yours in this server.", ephemeral=True
-        )
+        await interaction.response.send_message(t("forgetme.done", count=count), ephemeral=True)
 
 
 async def setup(bot: commands.Bot) -> None:

@@ -210,16 +210,18 @@ class FakeDiscord(UserActions, InteractionTriggers):
         bot_permissions: int = perm.DEFAULT_BOT_PERMISSIONS,
         manage_messages: bool = False,
         everyone_permissions: int = perm.DEFAULT_EVERYONE_PERMISSIONS,
+        locale: str = "en-US",
     ) -> Guild:
         """A guild with @everyone, an owner, and the bot as a member of its managed role.
 
         The bot's role gets ``bot_permissions`` (plus MANAGE_MESSAGES when
         ``manage_messages``). The owner is a member named ``owner`` unless
-        given. Dispatches GUILD_CREATE when a bot is connected.
+        given. ``locale`` is the server's preferred locale. Dispatches GUILD_CREATE when a
+        bot is connected.
         """
         gid = self.snowflakes.next()
         owner = owner or self.add_user(f"owner-{len(self.guilds) + 1}")
-        guild = Guild(id=gid, name=name, owner_id=owner.id)
+        guild = Guild(id=gid, name=name, owner_id=owner.id, locale=locale)
         guild.roles[gid] = Role(
             id=gid, guild_id=gid, name="@everyone", permissions=everyone_permissions
         )
@@ -245,6 +247,20 @@ class FakeDiscord(UserActions, InteractionTriggers):
         self.gateway.dispatch("GUILD_CREATE", join_payload, intent=None)
         self._notify()
         return guild
+
+    def set_guild_locale(self, guild: object, locale: str) -> None:
+        """An admin changes the server's preferred locale (Server Settings); GUILD_UPDATE."""
+        g = self.guild(guild)
+        g.locale = locale
+        payload = g.to_create_payload()
+        for key in ("members", "channels", "threads", "voice_states", "presences", "joined_at"):
+            payload.pop(key, None)
+        for key in ("large", "unavailable", "member_count", "stage_instances"):
+            payload.pop(key, None)
+        for key in ("guild_scheduled_events", "soundboard_sounds"):
+            payload.pop(key, None)
+        self.gateway.dispatch("GUILD_UPDATE", payload, intent=INTENT_GUILDS)
+        self._notify()
 
     def bot_member(self, guild: object) -> Member:
         """The bot's own member in ``guild``."""

@@ -206,13 +206,15 @@ class InteractionManager:
         user_id: int,
         data: JSON,
         message: JSON | None = None,
-        locale: str = "en-US",
+        locale: str | None = None,
         command_type: int | None = None,
         permissions: int | None = None,
     ) -> InteractionRecord:
         """Build an INTERACTION_CREATE payload and its record (not yet dispatched).
 
-        ``permissions`` overrides the member's computed channel permissions.
+        ``permissions`` overrides the member's computed channel permissions; ``locale`` is the
+        language of the member's client (default: the user's ``locale``). Like Discord, the
+        payload carries it as ``locale`` and the server's preferred locale as ``guild_locale``.
         """
         fake = self._fake
         guild = fake.state_guild(guild_id)
@@ -241,7 +243,7 @@ class InteractionManager:
             "token": token,
             "version": 1,
             "app_permissions": str(guild.permissions_for(fake.bot_user.id, channel_id)),
-            "locale": locale,
+            "locale": locale or member.user.locale,
             "guild_locale": guild.locale,
             "entitlements": [],
             "entitlement_sku_ids": [],

@@ -8,6 +8,7 @@ from aiohttp import web
 
 from . import messages as m
 from . import permissions as perm
+from .commandrules import commands_errors
 from .interactions import FakeDiscordError
 from .messages import public_copy
 from .server import Ctx, Handler, endpoint, json_response, no_content
@@ -17,6 +18,12 @@ if TYPE_CHECKING:
     from .fake import FakeDiscord
 
 API = "/api/v10"
+
+
+def _reject_invalid(commands: list[JSON]) -> None:
+    errors = commands_errors(commands)
+    if errors:
+        raise FakeDiscordError(400, 50035, "Invalid Form Body: " + "; ".join(errors))
 
 
 def register_routes(fake: FakeDiscord, router: web.UrlDispatcher) -> None:
@@ -216,6 +223,7 @@ class RestRoutes:
 
         gid = self._check_app(ctx)
         body = ctx.json if isinstance(ctx.json, list) else []
+        _reject_invalid(body)
         existing = self._pool(gid)
         commands = [self._materialize(gid, raw, existing) for raw in body]
         if gid is None:
@@ -228,6 +236,7 @@ class RestRoutes:
     async def post_command(self, ctx: Ctx) -> web.StreamResponse:
         gid = self._check_app(ctx)
         pool = self._pool(gid)
+        _reject_invalid([ctx.body])
         cmd = self._materialize(gid, ctx.body, pool)
         pool[:] = [c for c in pool if c["id"] != cmd["id"]] + [cmd]
         return json_response(public_copy(cmd), status=201)

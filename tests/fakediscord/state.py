@@ -39,6 +39,9 @@ class User:
     username: str
     bot: bool = False
     global_name: str | None = None
+    #: The language of the user's Discord client: sent as ``locale`` in their interactions,
+    #: never in the user object.
+    locale: str = "en-US"
 
     def to_payload(self) -> JSON:
         data: JSON = {

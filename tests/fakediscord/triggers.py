@@ -88,7 +88,7 @@ class InteractionTriggers:
         options: dict[str, Any] | list[JSON] | None = None,
         *,
         resolved: JSON | None = None,
-        locale: str = "en-US",
+        locale: str | None = None,
         permissions: int | None = None,
     ) -> InteractionRecord:
         """A member runs a chat-input command; ``name`` may hold a subcommand path ("repost watch").
@@ -97,7 +97,8 @@ class InteractionTriggers:
         raw Discord option list for the leaf command; ``resolved`` is merged
         into the computed resolved data. The command id / guild_id come from
         the bot's last sync when it synced that command. ``permissions``
-        overrides the member's computed permissions (``interaction.permissions``).
+        overrides the member's computed permissions (``interaction.permissions``);
+        ``locale`` the language of the member's client (default: the user's ``locale``).
         """
         g = self.guild(guild)
         ch = self.channel(channel)
@@ -143,7 +144,7 @@ class InteractionTriggers:
         *,
         target_message: object | None = None,
         target_user: object | None = None,
-        locale: str = "en-US",
+        locale: str | None = None,
         permissions: int | None = None,
     ) -> InteractionRecord:
         """A member uses a message (``target_message``) or user (``target_user``) context menu."""
@@ -194,7 +195,7 @@ class InteractionTriggers:
         *,
         message: object,
         custom_id: str,
-        locale: str = "en-US",
+        locale: str | None = None,
         permissions: int | None = None,
     ) -> InteractionRecord:
         """A member clicks a button (component type 2) on ``message``."""
@@ -211,7 +212,7 @@ class InteractionTriggers:
         custom_id: str,
         values: Sequence[str],
         component_type: int = 3,
-        locale: str = "en-US",
+        locale: str | None = None,
         permissions: int | None = None,
     ) -> InteractionRecord:
         """A member picks ``values`` in a string select menu (component type 3)."""
@@ -225,7 +226,7 @@ class InteractionTriggers:
         user: object,
         message: object,
         data: JSON,
-        locale: str,
+        locale: str | None,
         permissions: int | None,
     ) -> InteractionRecord:
         g = self.guild(guild)

@@ -1,0 +1,227 @@
+"""Other languages: the catalogues, the lookup, and what Discord and members get."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import discord
+import pytest
+from discord import app_commands
+
+from bot import i18n
+from bot.client import SeenitTranslator
+from tests.botworld import World, seenit_running, text_of
+from tests.fakediscord.commandrules import LOCALES, chat_input_name_error, command_errors
+
+JSON = dict[str, Any]
+#: The languages seenit ships besides English.
+SHIPPED = ("de", "fr", "es-ES", "pt-BR")
+CATALOGUES = i18n.catalogues()
+
+
+def message_keys(catalogue: i18n.Catalogue) -> set[str]:
+    return {k for k in catalogue.messages if not k.startswith(i18n.COMMAND_PREFIXES)}
+
+
+def command_keys(catalogue: i18n.Catalogue) -> set[str]:
+    return {k for k in catalogue.messages if k.startswith(i18n.COMMAND_PREFIXES)}
+
+
+def forms(message: i18n.Message) -> dict[str, str]:
+    return {"": message} if isinstance(message, str) else dict(message)
+
+
+def test_every_shipped_language_has_a_catalogue() -> None:
+    assert set(CATALOGUES) == {i18n.DEFAULT_LOCALE, *SHIPPED}
+    # Files are named after Discord's locales.
+    assert set(CATALOGUES) <= LOCALES
+
+
+@pytest.mark.parametrize("locale", SHIPPED)
+def test_every_message_exists_in_every_language_with_the_same_placeholders(locale: str) -> None:
+    english = CATALOGUES[i18n.DEFAULT_LOCALE]
+    other = CATALOGUES[locale]
+    assert command_keys(english) == set(), "English command texts live in the code"
+    missing = message_keys(english) - message_keys(other)
+    assert not missing, f"{locale} lacks {sorted(missing)}"
+    stale = message_keys(other) - message_keys(english)
+    assert not stale, f"{locale} has messages English does not: {sorted(stale)}"
+    for key in message_keys(english):
+        # A plural form may leave the number out ("Posted before"), but no form uses a
+        # placeholder English lacks, and together the forms use them all.
+        want = set().union(*(i18n.placeholders(t) for t in forms(english.messages[key]).values()))
+        used: set[str] = set()
+        for form, text in forms(other.messages[key]).items():
+            found = i18n.placeholders(text)
+            assert found <= want, f"{locale} {key} {form}: unknown {sorted(found - want)}"
+            used |= found
+        assert used == want, f"{locale} {key} never uses {sorted(want - used)}"
+        if not isinstance(english.messages[key], str):
+            assert not isinstance(other.messages[key], str), f"{locale} {key} needs plural forms"
+            assert {"one", "other"} <= set(other.messages[key]), f"{locale} {key}"
+
+
+def test_every_message_formats_in_every_language() -> None:
+    for locale in CATALOGUES:
+        t = i18n.texts(locale)
+        for key, message in CATALOGUES[i18n.DEFAULT_LOCALE].messages.items():
+            names = i18n.placeholders(next(iter(forms(message).values())))
+            values: dict[str, object] = {n: 1234 for n in names if n != "count"}
+            count = 2 if not isinstance(message, str) else None
+            assert t(key, count=count, **values)
+
+
+@pytest.mark.parametrize("locale", SHIPPED)
+def test_translated_command_names_and_descriptions_obey_discords_rules(locale: str) -> None:
+    for key in command_keys(CATALOGUES[locale]):
+        value = CATALOGUES[locale].messages[key]
+        assert isinstance(value, str), key
+        if key.startswith("command.") and key.endswith(".name"):
+            assert chat_input_name_error(value) is None, f"{locale} {key}: {value!r}"
+        elif key.startswith(("menu.", "choice.")):
+            limit = 32 if key.startswith("menu.") else 100
+            assert 1 <= len(value) <= limit, f"{locale} {key}: {value!r}"
+        elif key.endswith(".description"):
+            assert 1 <= len(value) <= 100, f"{locale} {key}: {len(value)} characters"
+
+
+@pytest.mark.parametrize(
+    ("name", "ok"),
+    [
+        ("findsimilar", True),
+        ("ähnliche-suchen", True),
+        ("max_age_days", True),
+        ("खोज", True),  # Devanagari
+        ("ค้นหา", True),  # Thai, with a combining vowel sign
+        ("Ähnliche", False),  # uppercase
+        ("find similar", False),  # space
+        ("find!", False),
+        ("", False),
+        ("x" * 33, False),
+    ],
+)
+def test_discords_name_rule(name: str, ok: bool) -> None:
+    assert (chat_input_name_error(name) is None) is ok
+
+
+def test_locales_resolve_to_the_nearest_catalogue() -> None:
+    assert i18n.resolve("de") == "de"
+    assert i18n.resolve("es-419") == "es-ES"
+    assert i18n.resolve("en-GB") == "en-US"
+    assert i18n.resolve("ja") == "en-US"
+    assert i18n.texts("ja")("error.not_here") == "You cannot use this command here."
+
+
+@pytest.mark.parametrize(
+    ("locale", "count", "expected"),
+    [
+        ("en-US", 1, "1 image"),
+        ("en-US", 0, "0 images"),
+        ("en-US", 12345, "12,345 images"),
+        ("de", 1, "1 Bild"),
+        ("de", 12345, "12.345 Bilder"),
+        ("fr", 0, "0 image"),  # French: zero is singular
+        ("fr", 12345, "12\u202f345 images"),
+        ("pt-BR", 1, "1 imagem"),
+        ("es-ES", 2, "2 imágenes"),
+    ],
+)
+def test_plurals_and_numbers_follow_the_language(locale: str, count: int, expected: str) -> None:
+    assert i18n.texts(locale)("noun.image", count=count) == expected
+
+
+def test_a_language_missing_a_message_falls_back_to_english(tmp_path: Path) -> None:
+    (tmp_path / "en-US.toml").write_text('a = "Hello {name}"\nb = "Bye"\n', encoding="utf-8")
+    (tmp_path / "de.toml").write_text('a = "Hallo {name}"\n', encoding="utf-8")
+    found = i18n.catalogues(tmp_path)
+    assert found["de"].messages == {"a": "Hallo {name}"}
+    assert i18n.resolve("de", found) == "de"
+    (tmp_path / "bad.toml").write_text("a = [1, 2]\n", encoding="utf-8")
+    with pytest.raises(i18n.CatalogueError, match="a: expected text"):
+        i18n.load_catalogue(tmp_path / "bad.toml")
+
+
+def walk_keys(command: JSON) -> Iterator[tuple[str, JSON, str]]:
+    """(catalogue key prefix, payload object, kind) of a synced command and its parts."""
+    if command.get("type", 1) != 1:
+        yield f"menu.{i18n.slug(command['name'])}", command, "menu"
+        return
+
+    def options(path: str, item: JSON) -> Iterator[tuple[str, JSON, str]]:
+        for option in item.get("options") or []:
+            if option["type"] in (1, 2):  # subcommand, subcommand group
+                yield f"{path}.{option['name']}", option, "command"
+                yield from options(f"{path}.{option['name']}", option)
+            else:
+                yield f"{path}.options.{option['name']}", option, "option"
+                for choice in option.get("choices") or []:
+                    yield f"choice.{choice['value']}", choice, "choice"
+
+    yield f"command.{command['name']}", command, "command"
+    yield from options(f"command.{command['name']}", command)
+
+
+async def test_the_synced_commands_carry_every_translation(world: World) -> None:
+    async with seenit_running(world):
+        payload = world.fake.command_syncs[-1].commands
+    assert payload, "seenit synced no commands"
+    expected: set[str] = set()
+    for command in payload:
+        assert command_errors(command) == []
+        for prefix, item, kind in walk_keys(command):
+            fields = ["name"] if kind in ("menu", "choice") else ["name", "description"]
+            for field in fields:
+                key = prefix if kind == "choice" else f"{prefix}.{field}"
+                expected.add(key)
+                localized = item.get(f"{field}_localizations") or {}
+                for locale in SHIPPED:
+                    assert localized.get(locale) == CATALOGUES[locale].messages.get(key), (
+                        f"{key} is not translated to {locale}"
+                    )
+                # Latin American Spanish clients get the Spanish of Spain, not English.
+                assert localized.get("es-419") == localized.get("es-ES")
+                assert "en-US" not in localized and "en-GB" not in localized
+    for locale in SHIPPED:
+        have = command_keys(CATALOGUES[locale])
+        assert not expected - have, f"{locale} lacks {sorted(expected - have)}"
+        assert not have - expected, (
+            f"{locale} translates commands that do not exist: {sorted(have - expected)}"
+        )
+
+
+async def test_the_translator_keys_on_the_command_path() -> None:
+    translator = SeenitTranslator()
+
+    @app_commands.command(name="findsimilar", description="Find earlier posts")
+    @app_commands.describe(public="Show the answer to everyone")
+    async def findsimilar(interaction: discord.Interaction, public: bool = False) -> None:
+        raise AssertionError
+
+    payload = await findsimilar.get_translated_payload(
+        app_commands.CommandTree(discord.Client(intents=discord.Intents.none())), translator
+    )
+    assert payload["name_localizations"]["de"] == "ähnliche-suchen"
+    assert payload["description_localizations"]["fr"].startswith("Trouver")
+    [public] = payload["options"]
+    assert public["name_localizations"]["pt-BR"] == "público"
+    assert "en-GB" not in payload["name_localizations"]
+
+
+async def test_a_german_member_gets_german_answers(world: World) -> None:
+    world.alice.user.locale = "de"
+    async with seenit_running(world):
+        rec = await world.fake.slash_command(world.guild, world.general, world.alice, "forgetme")
+        assert rec.payload["locale"] == "de" and rec.payload["guild_locale"] == "en-US"
+        german = text_of(await rec.wait_final())
+        assert "/vergiss-mich bestätigen:True" in german
+        rec = await world.fake.slash_command(
+            world.guild, world.general, world.alice, "forgetme", {"confirm": True}
+        )
+        assert "Ich habe 0 Bilder von dir auf diesem Server vergessen" in text_of(
+            await rec.wait_final()
+        )
+        # The same command for an English client answers in English.
+        rec = await world.fake.slash_command(world.guild, world.general, world.bob, "forgetme")
+        assert "Run `/forgetme confirm:True`" in text_of(await rec.wait_final())
