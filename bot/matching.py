@@ -14,10 +14,9 @@ from bot.hashing import (
     hamming64,
     min_oriented_distance,
 )
-from bot.records import AllowedImage, ImageRecord
+from bot.records import DAY_MS, AllowedImage, ImageRecord
 
 HASH256_BITS = HASH256_SIDE * HASH256_SIDE
-DAY_MS = 24 * 3600 * 1000
 
 
 @dataclass(frozen=True, slots=True)

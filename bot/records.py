@@ -4,6 +4,10 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+#: Times in records are milliseconds since the Unix epoch; these are the spans seenit counts in.
+DAY_MS = 24 * 3600 * 1000
+WEEK_MS = 7 * DAY_MS
+
 
 @dataclass(frozen=True, slots=True)
 class NewImage:

@@ -30,7 +30,7 @@ from bot.matching import (
     thresholds_for,
     verify,
 )
-from bot.records import AlertRecord, AllowedImage, GuildStats, ImageRecord, NewImage
+from bot.records import DAY_MS, AlertRecord, AllowedImage, GuildStats, ImageRecord, NewImage
 from bot.store import Store
 
 log = logging.getLogger(__name__)
@@ -290,7 +290,7 @@ class SeenService:
                 "deleted %d images of guild %d, left %d days ago",
                 count,
                 guild_id,
-                (now - departed.pop(guild_id)) // 86_400_000,
+                (now - departed.pop(guild_id)) // DAY_MS,
             )
         if due:
             await self._save_departed(departed)
