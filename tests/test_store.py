@@ -13,7 +13,7 @@ import asyncpg
 import pytest
 
 from bot.guild_settings import GuildSettings
-from bot.records import AlertRecord, NewImage
+from bot.records import WEEK_MS, AlertRecord, NewImage
 from bot.store import SCHEMA_VERSION, StoreError, open_store
 from bot.store.postgres import PostgresStore
 from bot.store.sqlite import SQLiteStore, sqlite_path
@@ -152,6 +152,67 @@ async def test_alerts_and_stats(store_url: str) -> None:
         assert stats.most_reposted[0][0].id == orig.id and stats.most_reposted[0][1] == 3
         assert (await store.alerts_for_message(2))[0].alert_message_id == 902
         assert sum(n for _, n in stats.weekly_alerts) == 3
+
+
+async def test_alerts_for_a_message_come_in_the_order_they_were_recorded(store_url: str) -> None:
+    async with open_store(store_url) as store:
+        # Created-at times run backwards, so only the recording order gives 901, 902, 903.
+        for n, created in ((1, 9_000), (2, 3_000), (3, 6_000)):
+            await store.record_alert(AlertRecord(1, 10, 2, 300, 1, 10, 900 + n, created))
+        await store.record_alert(AlertRecord(1, 10, 5, 300, 1, 10, 999, 1))
+        alerts = await store.alerts_for_message(2)
+        assert [a.alert_message_id for a in alerts] == [901, 902, 903]
+        assert alerts[1] == AlertRecord(1, 10, 2, 300, 1, 10, 902, 3_000)
+        assert await store.alerts_for_message(404) == []
+
+
+async def test_deleting_a_channel_takes_its_images_and_cursor_only(store_url: str) -> None:
+    async with open_store(store_url) as store:
+        kept = await store.add_images([image(1, channel=10)])
+        gone = await store.add_images([image(2, channel=11), image(2, 1, channel=11)])
+        await store.advance_cursor(1, 10, 1)
+        await store.advance_cursor(1, 11, 2)
+        assert sorted(await store.delete_channel(11)) == sorted(r.id for r in gone)
+        assert await store.get_cursor(11) is None
+        assert await store.get_cursor(10) == 1
+        assert await store.get_images([r.id for r in kept + gone]) == kept
+        assert await store.delete_channel(11) == []
+
+
+async def test_stats_buckets_weeks_and_ranks_ties_the_same_on_every_engine(
+    store_url: str,
+) -> None:
+    week = WEEK_MS
+    now = 100 * week
+    async with open_store(store_url) as store:
+        originals = await store.add_images([image(m) for m in range(1, 8)])
+        # Alerts per author: 6 and 7 have three each (tie: lower id first), 1-5 one each.
+        plan = [(6, 0), (6, 0), (6, 0), (7, 1), (7, 1), (7, 1)]
+        plan += [(a, 2 + a % 5) for a in range(1, 6)]
+        # Times: this week, last week (twice), the first of the twelve weeks, and older.
+        times = [now - 1, now - week - 1, now - week - 2, now - 11 * week - 1]
+        times += [now - 12 * week - 1] * (len(plan) - len(times))
+        for n, ((author, original), created) in enumerate(zip(plan, times, strict=True)):
+            alert = AlertRecord(
+                1, 10, 100 + n, author, originals[original].id, 10, 500 + n, created
+            )
+            await store.record_alert(alert)
+        await store.record_alert(AlertRecord(2, 10, 99, 6, originals[0].id, 10, 1, now - 1))
+        await store.delete_messages(1, [originals[2].message_id])  # left out of the ranking
+
+        stats = await store.stats(1, now_ms=now)
+
+    assert stats.images == 6 and stats.alerts == len(plan)
+    assert stats.top_reposters == ((6, 3), (7, 3), (1, 1), (2, 1), (3, 1))
+    assert [(r.id, n) for r, n in stats.most_reposted] == [
+        (originals[0].id, 3),
+        (originals[1].id, 3),
+        (originals[3].id, 1),
+        (originals[4].id, 1),
+    ]
+    start = now - 12 * week
+    assert [t for t, _ in stats.weekly_alerts] == [start + w * week for w in range(12)]
+    assert [n for _, n in stats.weekly_alerts] == [1] + [0] * 9 + [2, 1]
 
 
 async def test_allowlist(store_url: str) -> None:

@@ -11,7 +11,7 @@ import numpy.typing as npt
 
 from bot.guild_settings import GuildSettings
 from bot.index import to_unsigned
-from bot.records import AlertRecord, AllowedImage, GuildStats, ImageRecord, NewImage
+from bot.records import WEEK_MS, AlertRecord, AllowedImage, GuildStats, ImageRecord, NewImage
 
 #: The schema version this code writes; each engine migrates forward to it at start.
 SCHEMA_VERSION = 3
@@ -36,6 +36,71 @@ def image_from_row(row: Sequence[Any]) -> ImageRecord:
         phash64=to_unsigned(row[7]),
         phash256=bytes(row[8]),
         quality=row[9],
+    )
+
+
+#: The alerts columns in the order :func:`alert_from_row` reads them.
+ALERT_COLUMNS = (
+    "guild_id, channel_id, message_id, author_id, original_image_id,"
+    " alert_channel_id, alert_message_id, created_at"
+)
+
+
+def alert_from_row(row: Sequence[Any]) -> AlertRecord:
+    """A row selected with :data:`ALERT_COLUMNS` -> an AlertRecord."""
+    return AlertRecord(*row)
+
+
+#: The allowed_images columns in the order :func:`allowed_from_row` reads them.
+ALLOWED_COLUMNS = "id, guild_id, phash64, phash256, added_by"
+
+
+def allowed_from_row(row: Sequence[Any]) -> AllowedImage:
+    """A row selected with :data:`ALLOWED_COLUMNS` -> an AllowedImage (hash back to unsigned)."""
+    return AllowedImage(int(row[0]), int(row[1]), to_unsigned(row[2]), bytes(row[3]), int(row[4]))
+
+
+#: Tables besides images that hold a guild_id column: emptied when a guild is deleted.
+GUILD_TABLES = ("guild_settings", "channel_cursors", "alerts", "allowed_images", "not_reposts")
+
+#: ``stats`` counts alerts per week over this many weeks, and lists this many top
+#: reposters and most reposted images.
+STATS_WEEKS = 12
+STATS_TOP = 5
+
+
+def stats_start(now_ms: int) -> int:
+    """Start of the first week ``stats`` counts alerts in."""
+    return now_ms - STATS_WEEKS * WEEK_MS
+
+
+def guild_stats(
+    *,
+    images: int,
+    alerts: int,
+    reposters: Sequence[Sequence[Any]],
+    reposted: Sequence[Sequence[Any]],
+    originals: Sequence[ImageRecord],
+    weeks: Sequence[Sequence[Any]],
+    start: int,
+) -> GuildStats:
+    """Assemble GuildStats from the rows every engine selects the same way.
+
+    ``reposters`` are (author id, alerts), ``reposted`` (original image id, alerts), both
+    most first; ``weeks`` are (week number since ``start``, alerts), weeks without alerts
+    missing; ``originals`` the images ``reposted`` names (deleted ones are left out).
+    """
+    by_id = {r.id: r for r in originals}
+    per_week = dict.fromkeys(range(STATS_WEEKS), 0)
+    for week, n in weeks:
+        if 0 <= week < STATS_WEEKS:
+            per_week[int(week)] = int(n)
+    return GuildStats(
+        images=images,
+        alerts=alerts,
+        top_reposters=tuple((int(a), int(n)) for a, n in reposters),
+        most_reposted=tuple((by_id[int(i)], int(n)) for i, n in reposted if int(i) in by_id),
+        weekly_alerts=tuple((start + w * WEEK_MS, n) for w, n in sorted(per_week.items())),
     )
 
 
@@ -66,8 +131,6 @@ class Store(Protocol):
 
     async def get_images(self, image_ids: Sequence[int]) -> list[ImageRecord]: ...
 
-    async def images_in_message(self, guild_id: int, message_id: int) -> list[ImageRecord]: ...
-
     async def load_hashes(
         self, guild_id: int
     ) -> tuple[npt.NDArray[np.int64], npt.NDArray[np.int64]]:
@@ -95,21 +158,13 @@ class Store(Protocol):
         """
         ...
 
-    async def search_hamming(
-        self, guild_id: int, hashes: Sequence[int], radius: int, limit: int
-    ) -> list[tuple[int, int]]:
-        """(image id, distance) of a guild's images within ``radius`` of any of ``hashes``.
-
-        Distance to the nearest query hash, nearest first, ties by id, at most ``limit``.
-        For the rare paths where the guild's index is not in memory.
-        """
-        ...
-
     async def delete_messages(self, guild_id: int | None, message_ids: Sequence[int]) -> list[int]:
         """Delete the images of these messages; returns the deleted image ids."""
         ...
 
-    async def delete_channel(self, channel_id: int) -> list[int]: ...
+    async def delete_channel(self, channel_id: int) -> list[int]:
+        """Delete a channel's images and its cursor, in one transaction; returns the image ids."""
+        ...
 
     async def delete_author(self, guild_id: int, author_id: int) -> list[int]: ...
 
@@ -139,11 +194,13 @@ class Store(Protocol):
     # alerts
     async def record_alert(self, alert: AlertRecord) -> None: ...
 
-    async def alerts_for_message(self, message_id: int) -> list[AlertRecord]: ...
+    async def alerts_for_message(self, message_id: int) -> list[AlertRecord]:
+        """The alerts raised for a message, in the order they were recorded."""
+        ...
 
-    async def delete_alerts_for_message(self, message_id: int) -> None: ...
-
-    async def stats(self, guild_id: int, now_ms: int) -> GuildStats: ...
+    async def stats(self, guild_id: int, now_ms: int) -> GuildStats:
+        """Counts, top reposters, most reposted images, alerts per week up to ``now_ms``."""
+        ...
 
     # allowlist
     async def allow_image(

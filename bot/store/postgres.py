@@ -36,17 +36,28 @@ import numpy as np
 import numpy.typing as npt
 
 from bot.guild_settings import GuildSettings
-from bot.index import to_signed, to_unsigned
-from bot.records import AlertRecord, AllowedImage, GuildStats, ImageRecord, NewImage
-from bot.store.base import IMAGE_COLUMNS, SCHEMA_VERSION, StoreError, image_from_row
+from bot.index import to_signed
+from bot.records import WEEK_MS, AlertRecord, AllowedImage, GuildStats, ImageRecord, NewImage
+from bot.store.base import (
+    ALERT_COLUMNS,
+    ALLOWED_COLUMNS,
+    GUILD_TABLES,
+    IMAGE_COLUMNS,
+    SCHEMA_VERSION,
+    STATS_TOP,
+    StoreError,
+    alert_from_row,
+    allowed_from_row,
+    guild_stats,
+    image_from_row,
+    stats_start,
+)
 
 log = logging.getLogger(__name__)
 
 T = TypeVar("T")
 #: An asyncpg connection (asyncpg ships no type information).
 Connection = Any
-
-WEEK_MS = 7 * 24 * 3600 * 1000
 
 #: Key of the advisory lock taken while migrating ("seenit01" as a big-endian integer).
 MIGRATION_LOCK = int.from_bytes(b"seenit01", "big")
@@ -146,8 +157,6 @@ TABLES = (
     "local_words",
     "local_features",
 )
-#: Tables with a guild_id column, emptied by delete_guild.
-GUILD_TABLES = ("guild_settings", "channel_cursors", "alerts", "allowed_images", "not_reposts")
 
 INSERT_IMAGES = f"""
     INSERT INTO images (guild_id, channel_id, message_id, author_id, slot, posted_at,
@@ -216,10 +225,6 @@ def redacted(url: str) -> str:
         host = f"{host}:{parts.port}"
     user = f"{parts.username}:***@" if parts.username else ":***@"
     return urlunsplit(parts._replace(netloc=user + host))
-
-
-def _alert(row: Any) -> AlertRecord:
-    return AlertRecord(*row)
 
 
 def parse_binary_copy(
@@ -454,18 +459,6 @@ class PostgresStore:
 
         return await self._run("get_images", work)
 
-    async def images_in_message(self, guild_id: int, message_id: int) -> list[ImageRecord]:
-        async def work(conn: Connection) -> list[ImageRecord]:
-            rows = await conn.fetch(
-                f"SELECT {IMAGE_COLUMNS} FROM images WHERE guild_id = $1 AND message_id = $2"
-                " ORDER BY slot",
-                guild_id,
-                message_id,
-            )
-            return [image_from_row(r) for r in rows]
-
-        return await self._run("images_in_message", work)
-
     async def load_hashes(
         self, guild_id: int
     ) -> tuple[npt.NDArray[np.int64], npt.NDArray[np.int64]]:
@@ -571,31 +564,6 @@ class PostgresStore:
             return sorted(added)
 
         return await self._run("add_local_features", work, _Mode.WRITE)
-
-    async def search_hamming(
-        self, guild_id: int, hashes: Sequence[int], radius: int, limit: int
-    ) -> list[tuple[int, int]]:
-        """(image id, distance) of a guild's images within ``radius`` of any query hash.
-
-        Computed inside the database, for when the guild's index is not in memory: the
-        distance to the nearest query hash, nearest first, ties by id (as HammingIndex).
-        """
-        queries = [to_signed(to_unsigned(h)) for h in dict.fromkeys(hashes)]
-        if radius < 0 or limit <= 0 or not queries:
-            return []
-        distances = ", ".join(
-            f"bit_count((phash64 # ${n})::bit(64))" for n in range(4, 4 + len(queries))
-        )
-        sql = (
-            f"SELECT id, d FROM (SELECT id, least({distances})::integer AS d FROM images"
-            " WHERE guild_id = $1) AS scored WHERE d <= $2 ORDER BY d, id LIMIT $3"
-        )
-
-        async def work(conn: Connection) -> list[tuple[int, int]]:
-            rows = await conn.fetch(sql, guild_id, radius, limit, *queries)
-            return [(int(r[0]), int(r[1])) for r in rows]
-
-        return await self._run("search_hamming", work)
 
     async def _delete_images(
         self, what: str, where: str, params: Sequence[Any], *also: tuple[str, Sequence[Any]]
@@ -780,23 +748,14 @@ class PostgresStore:
     async def alerts_for_message(self, message_id: int) -> list[AlertRecord]:
         async def work(conn: Connection) -> list[AlertRecord]:
             rows = await conn.fetch(
-                "SELECT guild_id, channel_id, message_id, author_id, original_image_id,"
-                " alert_channel_id, alert_message_id, created_at FROM alerts"
-                " WHERE message_id = $1 ORDER BY id",
-                message_id,
+                f"SELECT {ALERT_COLUMNS} FROM alerts WHERE message_id = $1 ORDER BY id", message_id
             )
-            return [_alert(r) for r in rows]
+            return [alert_from_row(r) for r in rows]
 
         return await self._run("alerts_for_message", work)
 
-    async def delete_alerts_for_message(self, message_id: int) -> None:
-        async def work(conn: Connection) -> None:
-            await conn.execute("DELETE FROM alerts WHERE message_id = $1", message_id)
-
-        await self._run("delete_alerts_for_message", work, _Mode.WRITE)
-
     async def stats(self, guild_id: int, now_ms: int) -> GuildStats:
-        start = now_ms - 12 * WEEK_MS
+        start = stats_start(now_ms)
 
         async def work(conn: Connection) -> GuildStats:
             images = int(
@@ -807,21 +766,20 @@ class PostgresStore:
             )
             reposters = await conn.fetch(
                 "SELECT author_id, count(*) AS n FROM alerts WHERE guild_id = $1"
-                " GROUP BY author_id ORDER BY n DESC, author_id LIMIT 5",
+                " GROUP BY author_id ORDER BY n DESC, author_id LIMIT $2",
                 guild_id,
+                STATS_TOP,
             )
             reposted = await conn.fetch(
                 "SELECT original_image_id, count(*) AS n FROM alerts WHERE guild_id = $1"
-                " GROUP BY original_image_id ORDER BY n DESC, original_image_id LIMIT 5",
+                " GROUP BY original_image_id ORDER BY n DESC, original_image_id LIMIT $2",
                 guild_id,
+                STATS_TOP,
             )
-            originals = {
-                int(r[0]): image_from_row(r)
-                for r in await conn.fetch(
-                    f"SELECT {IMAGE_COLUMNS} FROM images WHERE id = ANY($1::bigint[])",
-                    [r[0] for r in reposted],
-                )
-            }
+            originals = await conn.fetch(
+                f"SELECT {IMAGE_COLUMNS} FROM images WHERE id = ANY($1::bigint[])",
+                [r[0] for r in reposted],
+            )
             weeks = await conn.fetch(
                 "SELECT (created_at - $1) / $2 AS week, count(*) FROM alerts"
                 " WHERE guild_id = $3 AND created_at >= $1 GROUP BY week",
@@ -829,18 +787,14 @@ class PostgresStore:
                 WEEK_MS,
                 guild_id,
             )
-            per_week = dict.fromkeys(range(12), 0)
-            for week, n in weeks:
-                if 0 <= week < 12:
-                    per_week[int(week)] = int(n)
-            return GuildStats(
+            return guild_stats(
                 images=images,
                 alerts=alerts,
-                top_reposters=tuple((int(a), int(n)) for a, n in reposters),
-                most_reposted=tuple(
-                    (originals[int(i)], int(n)) for i, n in reposted if int(i) in originals
-                ),
-                weekly_alerts=tuple((start + w * WEEK_MS, n) for w, n in sorted(per_week.items())),
+                reposters=reposters,
+                reposted=reposted,
+                originals=[image_from_row(r) for r in originals],
+                weeks=weeks,
+                start=start,
             )
 
         return await self._run("stats", work, _Mode.SNAPSHOT)
@@ -876,14 +830,10 @@ class PostgresStore:
     async def allowed_images(self, guild_id: int) -> list[AllowedImage]:
         async def work(conn: Connection) -> list[AllowedImage]:
             rows = await conn.fetch(
-                "SELECT id, guild_id, phash64, phash256, added_by FROM allowed_images"
-                " WHERE guild_id = $1 ORDER BY id",
+                f"SELECT {ALLOWED_COLUMNS} FROM allowed_images WHERE guild_id = $1 ORDER BY id",
                 guild_id,
             )
-            return [
-                AllowedImage(int(r[0]), int(r[1]), to_unsigned(r[2]), bytes(r[3]), int(r[4]))
-                for r in rows
-            ]
+            return [allowed_from_row(r) for r in rows]
 
         return await self._run("allowed_images", work)
 

@@ -15,13 +15,24 @@ import numpy as np
 import numpy.typing as npt
 
 from bot.guild_settings import GuildSettings
-from bot.index import HammingIndex, to_signed, to_unsigned
-from bot.records import AlertRecord, AllowedImage, GuildStats, ImageRecord, NewImage
-from bot.store.base import IMAGE_COLUMNS, SCHEMA_VERSION, StoreError, image_from_row
+from bot.index import to_signed
+from bot.records import WEEK_MS, AlertRecord, AllowedImage, GuildStats, ImageRecord, NewImage
+from bot.store.base import (
+    ALERT_COLUMNS,
+    ALLOWED_COLUMNS,
+    GUILD_TABLES,
+    IMAGE_COLUMNS,
+    SCHEMA_VERSION,
+    STATS_TOP,
+    StoreError,
+    alert_from_row,
+    allowed_from_row,
+    guild_stats,
+    image_from_row,
+    stats_start,
+)
 
 log = logging.getLogger(__name__)
-
-WEEK_MS = 7 * 24 * 3600 * 1000
 
 #: Forward migrations; entry N brings the schema from version N to N + 1.
 MIGRATIONS: tuple[str, ...] = (
@@ -115,10 +126,6 @@ def sqlite_path(url: str) -> Path:
     if not url.startswith(prefix):
         raise StoreError(f"not a sqlite URL: {url!r}")
     return Path(url[len(prefix) :])
-
-
-def _alert(row: Sequence[Any]) -> AlertRecord:
-    return AlertRecord(*row)
 
 
 def _placeholders(n: int) -> str:
@@ -277,14 +284,6 @@ class SQLiteStore:
         found.sort(key=lambda r: r.id)
         return found
 
-    async def images_in_message(self, guild_id: int, message_id: int) -> list[ImageRecord]:
-        rows = await self._fetchall(
-            f"SELECT {IMAGE_COLUMNS} FROM images WHERE guild_id = ? AND message_id = ?"
-            " ORDER BY slot",
-            (guild_id, message_id),
-        )
-        return [image_from_row(r) for r in rows]
-
     async def load_hashes(
         self, guild_id: int
     ) -> tuple[npt.NDArray[np.int64], npt.NDArray[np.int64]]:
@@ -366,21 +365,16 @@ class SQLiteStore:
                     added.append(image_id)
         return added
 
-    async def search_hamming(
-        self, guild_id: int, hashes: Sequence[int], radius: int, limit: int
-    ) -> list[tuple[int, int]]:
-        # SQLite has no popcount: load the guild's hashes and scan them vectorised.
-        if radius < 0 or limit <= 0 or not hashes:
-            return []
-        ids, stored = await self.load_hashes(guild_id)
-        hits = HammingIndex.from_arrays(ids, stored).search(list(hashes), radius, limit)
-        return [(h.image_id, h.distance) for h in hits]
-
-    async def _delete_where(self, where: str, params: Sequence[Any]) -> list[int]:
+    async def _delete_where(
+        self, where: str, params: Sequence[Any], *also: tuple[str, Sequence[Any]]
+    ) -> list[int]:
+        """Delete the images matching ``where`` (then run ``also``); returns their ids."""
         async with self._transaction() as db:
             async with db.execute(f"SELECT id FROM images WHERE {where}", params) as cur:
                 rows = list(await cur.fetchall())
             await db.execute(f"DELETE FROM images WHERE {where}", params)
+            for sql, args in also:
+                await db.execute(sql, args)
         return [r[0] for r in rows]
 
     async def delete_messages(self, guild_id: int | None, message_ids: Sequence[int]) -> list[int]:
@@ -395,9 +389,11 @@ class SQLiteStore:
         return deleted
 
     async def delete_channel(self, channel_id: int) -> list[int]:
-        deleted = await self._delete_where("channel_id = ?", (channel_id,))
-        await self._write("DELETE FROM channel_cursors WHERE channel_id = ?", (channel_id,))
-        return deleted
+        return await self._delete_where(
+            "channel_id = ?",
+            (channel_id,),
+            ("DELETE FROM channel_cursors WHERE channel_id = ?", (channel_id,)),
+        )
 
     async def delete_author(self, guild_id: int, author_id: int) -> list[int]:
         return await self._delete_where("guild_id = ? AND author_id = ?", (guild_id, author_id))
@@ -406,13 +402,7 @@ class SQLiteStore:
         async with self._transaction() as db:
             async with db.execute("DELETE FROM images WHERE guild_id = ?", (guild_id,)) as cur:
                 count = cur.rowcount
-            for table in (
-                "guild_settings",
-                "channel_cursors",
-                "alerts",
-                "allowed_images",
-                "not_reposts",
-            ):
+            for table in GUILD_TABLES:
                 await db.execute(f"DELETE FROM {table} WHERE guild_id = ?", (guild_id,))
         return count
 
@@ -483,45 +473,37 @@ class SQLiteStore:
 
     async def alerts_for_message(self, message_id: int) -> list[AlertRecord]:
         rows = await self._fetchall(
-            "SELECT guild_id, channel_id, message_id, author_id, original_image_id,"
-            " alert_channel_id, alert_message_id, created_at FROM alerts WHERE message_id = ?",
-            (message_id,),
+            f"SELECT {ALERT_COLUMNS} FROM alerts WHERE message_id = ? ORDER BY id", (message_id,)
         )
-        return [_alert(r) for r in rows]
-
-    async def delete_alerts_for_message(self, message_id: int) -> None:
-        await self._write("DELETE FROM alerts WHERE message_id = ?", (message_id,))
+        return [alert_from_row(r) for r in rows]
 
     async def stats(self, guild_id: int, now_ms: int) -> GuildStats:
         images = await self.count_images(guild_id)
         row = await self._fetchone("SELECT count(*) FROM alerts WHERE guild_id = ?", (guild_id,))
         reposters = await self._fetchall(
             "SELECT author_id, count(*) AS n FROM alerts WHERE guild_id = ?"
-            " GROUP BY author_id ORDER BY n DESC, author_id LIMIT 5",
-            (guild_id,),
+            " GROUP BY author_id ORDER BY n DESC, author_id LIMIT ?",
+            (guild_id, STATS_TOP),
         )
         reposted = await self._fetchall(
             "SELECT original_image_id, count(*) AS n FROM alerts WHERE guild_id = ?"
-            " GROUP BY original_image_id ORDER BY n DESC, original_image_id LIMIT 5",
-            (guild_id,),
+            " GROUP BY original_image_id ORDER BY n DESC, original_image_id LIMIT ?",
+            (guild_id, STATS_TOP),
         )
-        originals = {r.id: r for r in await self.get_images([r[0] for r in reposted])}
-        start = now_ms - 12 * WEEK_MS
+        start = stats_start(now_ms)
         weeks = await self._fetchall(
             "SELECT (created_at - ?) / ? AS week, count(*) FROM alerts"
             " WHERE guild_id = ? AND created_at >= ? GROUP BY week",
             (start, WEEK_MS, guild_id, start),
         )
-        per_week = dict.fromkeys(range(12), 0)
-        for week, n in weeks:
-            if 0 <= week < 12:
-                per_week[int(week)] = int(n)
-        return GuildStats(
+        return guild_stats(
             images=images,
             alerts=int(row[0]),
-            top_reposters=tuple((int(a), int(n)) for a, n in reposters),
-            most_reposted=tuple((originals[i], int(n)) for i, n in reposted if i in originals),
-            weekly_alerts=tuple((start + w * WEEK_MS, n) for w, n in sorted(per_week.items())),
+            reposters=reposters,
+            reposted=reposted,
+            originals=await self.get_images([r[0] for r in reposted]),
+            weeks=weeks,
+            start=start,
         )
 
     # allowlist
@@ -543,11 +525,10 @@ class SQLiteStore:
 
     async def allowed_images(self, guild_id: int) -> list[AllowedImage]:
         rows = await self._fetchall(
-            "SELECT id, guild_id, phash64, phash256, added_by FROM allowed_images"
-            " WHERE guild_id = ? ORDER BY id",
+            f"SELECT {ALLOWED_COLUMNS} FROM allowed_images WHERE guild_id = ? ORDER BY id",
             (guild_id,),
         )
-        return [AllowedImage(r[0], r[1], to_unsigned(r[2]), bytes(r[3]), r[4]) for r in rows]
+        return [allowed_from_row(r) for r in rows]
 
     async def disallow_image(self, guild_id: int, allowed_id: int) -> bool:
         n = await self._write(
