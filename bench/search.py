@@ -51,7 +51,7 @@ from bench.common import (
     write_results,
 )
 from bot import index as index_module
-from bot.index import HammingIndex
+from bot.index import DELTA_MIN, DELTA_SHARE, HammingIndex
 
 U64 = npt.NDArray[np.uint64]
 RADII = (10, 11, 15)
@@ -274,7 +274,7 @@ def run_delta(n: int, n_queries: int, seed: int) -> dict[str, Any]:
     """Search latency with the delta segment just under its merge threshold, and the merge."""
     data = make_dataset("uniform", n, seed)
     index = HammingIndex.from_arrays(data.ids, data.hashes)
-    threshold = max(4096, n // 8)
+    threshold = max(DELTA_MIN, n // DELTA_SHARE)
     rng = np.random.default_rng(seed + 7)
     extra = random_u64(rng, threshold).tolist()
     start = time.perf_counter()
@@ -506,9 +506,9 @@ arrays passed in not included).
 
 `add()` puts an entry in a delta segment that every search scans flat (all query hashes
 against all delta entries); it is merged into the main segment, rebuilding the tables,
-synchronously, when it exceeds max(4096, n/8) entries. Uniform data, radius 11, the same
-{meta["delta_queries"]} queries against a freshly built index and against one holding a delta
-just under the threshold:
+synchronously, when it exceeds max({DELTA_MIN}, n/{DELTA_SHARE}) entries. Uniform data,
+radius 11, the same {meta["delta_queries"]} queries against a freshly built index and against
+one holding a delta just under the threshold:
 
 {delta_table}
 

@@ -30,6 +30,7 @@ import numpy.typing as npt
 import scipy.fftpack
 from PIL import Image, ImageFile, ImageOps, UnidentifiedImageError
 
+from bot.config import Config
 from bot.regions import candidate_views
 
 # Pillow's own bomb check would warn or raise on its own schedule; seenit checks the
@@ -39,10 +40,12 @@ ImageFile.LOAD_TRUNCATED_IMAGES = False
 
 #: Formats seenit decodes. Anything else is refused as "not an image".
 FORMATS = ("JPEG", "PNG", "GIF", "WEBP", "BMP", "TIFF")
-#: Default cap on declared pixels (width x height); 50 MP covers phone cameras.
-DEFAULT_MAX_PIXELS = 50_000_000
-#: Default cap on encoded size.
-DEFAULT_MAX_BYTES = 25 * 1024 * 1024
+#: Default caps on declared pixels (width x height) and on encoded size: the bot's
+#: defaults for MAX_IMAGE_PIXELS and MAX_IMAGE_BYTES (only the defaults are read here,
+#: never the environment), so that ``seenit`` on files and the bot refuse the same inputs.
+#: 50 MP covers phone cameras.
+DEFAULT_MAX_PIXELS = Config().max_image_pixels
+DEFAULT_MAX_BYTES = Config().max_image_bytes
 #: Smallest side the fast decode path may shrink an image to; below it hashes shift.
 DECODE_MIN_SIDE = 128
 #: Background that transparent pixels are composited on.

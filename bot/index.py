@@ -34,9 +34,14 @@ LARGE_LAYOUT = (22, 21, 21)
 LARGE_MIN_ENTRIES = 1 << 22
 #: Below this many entries a flat scan is as fast as the tables: none are built.
 MIH_MIN_ENTRIES = 32_768
-#: The delta is merged once it holds more than 1/DELTA_SHARE of the main segment: every
-#: search scans it flat, and merges run in a worker thread for the bot.
+#: The delta is merged once it holds more than 1/DELTA_SHARE of the main segment (and
+#: more than DELTA_MIN entries): every search scans it flat, and merges run in a worker
+#: thread for the bot.
 DELTA_SHARE = 32
+DELTA_MIN = 4096
+#: Removed entries stay in the main segment, marked dead, until more than 1/DEAD_SHARE of
+#: it is dead; then a merge rebuilds it without them.
+DEAD_SHARE = 4
 #: Flat-scan instead when the tables would yield more than this share of the entries.
 MAX_CANDIDATE_SHARE = 0.25
 
@@ -212,7 +217,7 @@ class HammingIndex:
         """Whether the delta or the dead entries have grown enough to merge."""
         main = len(self._ids)
         return self._merging is None and (
-            self._delta_n > max(4096, main // DELTA_SHARE) or self._dead > main // 4
+            self._delta_n > max(DELTA_MIN, main // DELTA_SHARE) or self._dead > main // DEAD_SHARE
         )
 
     def begin_merge(self) -> tuple[I64, U64, int]:

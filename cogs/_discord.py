@@ -38,6 +38,9 @@ PICTURE_SECONDS = 6.0
 #: Slots of images found in embeds and stickers start here (attachments use 0..99).
 EMBED_SLOT = 100
 STICKER_SLOT = 200
+#: Discord's limits, in characters, on an embed's description and on one field's value.
+EMBED_DESCRIPTION_LIMIT = 4096
+EMBED_FIELD_LIMIT = 1024
 
 
 @dataclass(frozen=True, slots=True)
@@ -188,7 +191,9 @@ def guild_texts(guild: discord.Guild | None) -> i18n.Texts:
 
 
 def embed(title: str, description: str, *, colour: discord.Colour = COLOUR) -> discord.Embed:
-    return discord.Embed(title=title, description=description[:4000], colour=colour)
+    return discord.Embed(
+        title=title, description=description[:EMBED_DESCRIPTION_LIMIT], colour=colour
+    )
 
 
 def bot_of(client: discord.Client) -> SeenitBot:

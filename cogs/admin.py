@@ -15,7 +15,14 @@ from bot.fetch import FetchError
 from bot.guild_settings import GuildSettings
 from bot.hashing import ImageError
 from bot.render import plural, scan_progress, settings_fields
-from cogs._discord import bot_of, embed, image_refs, parse_message_ref, stats_file
+from cogs._discord import (
+    EMBED_FIELD_LIMIT,
+    bot_of,
+    embed,
+    image_refs,
+    parse_message_ref,
+    stats_file,
+)
 from cogs.access import MANAGE_SERVER_ONLY, access_of
 from cogs.scanner import Scanner
 
@@ -386,7 +393,7 @@ def command_id_of(interaction: discord.Interaction) -> int | None:
 def settings_embed(settings: GuildSettings, title: str) -> discord.Embed:
     e = embed(f"Repost {title.lower()}" if title != "Saved" else "Saved", "")
     for name, value in settings_fields(settings):
-        e.add_field(name=name, value=value[:1000], inline=False)
+        e.add_field(name=name, value=value[:EMBED_FIELD_LIMIT], inline=False)
     return e
 
 

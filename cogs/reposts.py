@@ -15,7 +15,7 @@ from bot.flow import FairGate, RateLimit, Shed
 from bot.guild_settings import GuildSettings
 from bot.hashing import Fingerprint, ImageError
 from bot.matching import Match, chronological
-from bot.records import AlertRecord
+from bot.records import DAY_MS, AlertRecord
 from bot.render import HIDDEN_EARLIER, alert_text
 from bot.service import SlotOutcome
 from bot.store import StoreError
@@ -405,7 +405,7 @@ class Reposts(commands.Cog):
         await self.service.guild_returned(guild.id)
 
     async def purge_departed(self) -> None:
-        grace_ms = int(self.bot.config.guild_data_grace_days * 86_400_000)
+        grace_ms = int(self.bot.config.guild_data_grace_days * DAY_MS)
         await self.service.purge_departed(grace_ms)
 
     # catch-up

@@ -8,7 +8,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from bot import index as index_module
-from bot.index import HammingIndex, Hit, to_signed, to_unsigned
+from bot.index import DELTA_MIN, HammingIndex, Hit, to_signed, to_unsigned
 
 U64 = st.integers(min_value=0, max_value=(1 << 64) - 1)
 
@@ -159,4 +159,4 @@ async def test_the_service_merges_off_the_event_loop(tmp_path) -> None:  # type:
             index.add(row.id, row.phash64)
             service._merge_if_due(index)
         await service.wait_for_merges()
-        assert index._delta_n < 4096 and len(index) == 4200
+        assert index._delta_n < DELTA_MIN and len(index) == 4200
