@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from bot.hashing import Fingerprint
+from bot.i18n import ENGLISH, Texts, slug
 from bot.matching import VIEW_MARGIN, Thresholds, Verdict
 
 #: Sizes within this share of each other count as the same size.
@@ -10,52 +11,58 @@ SIZE_TOLERANCE = 0.02
 #: Aspect ratios further apart than this mean something was cut off.
 ASPECT_TOLERANCE = 0.03
 
-ORIENTATION_WORDS = {
-    "identity": "",
-    "mirrored": "mirrored (flipped left to right)",
-    "flipped": "flipped upside down",
-    "rotated 180": "rotated by 180°",
-    "transposed": "rotated and mirrored",
-    "rotated 90": "rotated by 90°",
-    "rotated 270": "rotated by 90° the other way",
-    "transversed": "rotated and mirrored",
-}
-VIEW_WORDS = {
-    "captioned": "a caption bar was added",
-    "screenshot of an image": "it is a screenshot of the picture, on a larger canvas",
-}
+#: Orientations and views are worded by the catalogue's ``why.orientation.<name>`` and
+#: ``why.view.<name>`` (names with ``_`` for spaces).
+TURNED = frozenset(
+    {"mirrored", "flipped", "rotated 180", "transposed", "rotated 90", "rotated 270", "transversed"}
+)
 
 
-def edits(new: Fingerprint, original: Fingerprint, verdict: Verdict) -> list[str]:
+def edits(
+    new: Fingerprint, original: Fingerprint, verdict: Verdict, t: Texts = ENGLISH
+) -> list[str]:
     """The edits between an original and its repost, as short phrases."""
     found: list[str] = []
     if verdict.view:
-        found.append(VIEW_WORDS.get(verdict.view, verdict.view))
-    turned = ORIENTATION_WORDS.get(verdict.orientation_name, "")
-    if turned:
-        found.append(turned)
+        key = f"why.view.{slug(verdict.view)}"
+        found.append(t(key) if t.has(key) else verdict.view)
+    if verdict.orientation_name in TURNED:
+        found.append(t(f"why.orientation.{slug(verdict.orientation_name)}"))
     new_w, new_h = new.width, new.height
     if verdict.orientation_name in ("transposed", "rotated 90", "rotated 270", "transversed"):
         new_w, new_h = new_h, new_w
     if not verdict.view:
         aspect_new, aspect_old = new_w / new_h, original.width / original.height
         if abs(aspect_new / aspect_old - 1) > ASPECT_TOLERANCE:
-            found.append("cropped")
+            found.append(t("why.cropped"))
     if abs(new_w / original.width - 1) > SIZE_TOLERANCE and not verdict.view:
-        found.append(f"resized from {original.width}×{original.height} to {new.width}×{new.height}")
+        found.append(
+            t(
+                "why.resized",
+                old_width=original.width,
+                old_height=original.height,
+                new_width=new.width,
+                new_height=new.height,
+            )
+        )
     if verdict.distance == 0 and not found:
-        found.append("the same picture")
+        found.append(t("why.same"))
     elif not found or verdict.distance > 0:
-        found.append("recompressed or lightly retouched")
+        found.append(t("why.recompressed"))
     return found
 
 
-def explanation(new: Fingerprint, original: Fingerprint, verdict: Verdict, rule: Thresholds) -> str:
+def explanation(
+    new: Fingerprint,
+    original: Fingerprint,
+    verdict: Verdict,
+    rule: Thresholds,
+    t: Texts = ENGLISH,
+) -> str:
     """A few lines for the "Why?" answer."""
     limit = rule.max256 - VIEW_MARGIN if verdict.view else rule.max256
     lines = [
-        "What changed: " + "; ".join(edits(new, original, verdict)) + ".",
-        f"Fingerprint distance {verdict.distance} of 256 bits"
-        f" (this server calls ≤ {limit} a repost), {verdict.similarity:.0f}% similar.",
+        t("why.changed", edits=t("why.separator").join(edits(new, original, verdict, t))),
+        t("why.distance", distance=verdict.distance, limit=limit, similarity=verdict.similarity),
     ]
     return "\n".join(lines)

@@ -160,6 +160,15 @@ class Texts:
             values["count"] = count
         return self._formatter.format(template, **values)
 
+    def has(self, key: str) -> bool:
+        """Whether this language or English has a message."""
+        return key in self._own or key in self._english
+
+    def choice(self, value: str) -> str:
+        """A choice's name as this language shows it (English shows the value itself)."""
+        message = self._own.get(f"choice.{value}")
+        return message if isinstance(message, str) else value
+
     def number(self, value: int) -> str:
         """An integer with the language's thousands separator."""
         return self._formatter.format_field(value, "n")

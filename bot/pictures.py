@@ -37,6 +37,10 @@ class Tile:
     label: str
 
 
+#: Written where an image can no longer be read (the cogs pass the reader's language).
+GONE = "image gone"
+
+
 def _font(size: int) -> ImageFont.FreeTypeFont | ImageFont.ImageFont:
     try:
         return ImageFont.truetype("DejaVuSans.ttf", size)
@@ -44,7 +48,7 @@ def _font(size: int) -> ImageFont.FreeTypeFont | ImageFont.ImageFont:
         return ImageFont.load_default(size)
 
 
-def _thumbnail(data: bytes | None, side: int) -> Image.Image:
+def _thumbnail(data: bytes | None, side: int, gone: str = GONE) -> Image.Image:
     """The image fitted in a ``side`` square, or a placeholder when it cannot be read."""
     box = Image.new("RGB", (side, side), BACKGROUND)
     if data is not None:
@@ -58,13 +62,13 @@ def _thumbnail(data: bytes | None, side: int) -> Image.Image:
             box.paste(picture, ((side - picture.width) // 2, (side - picture.height) // 2))
             return box
     draw = ImageDraw.Draw(box)
-    draw.text((side // 2, side // 2), "image gone", fill=MUTED, font=_font(14), anchor="mm")
+    draw.text((side // 2, side // 2), gone, fill=MUTED, font=_font(14), anchor="mm")
     return box
 
 
-def _labelled(tile: Tile, side: int, *, highlight: bool) -> Image.Image:
+def _labelled(tile: Tile, side: int, *, highlight: bool, gone: str = GONE) -> Image.Image:
     out = Image.new("RGB", (side, side + LABEL_HEIGHT), BACKGROUND)
-    out.paste(_thumbnail(tile.data, side), (0, 0))
+    out.paste(_thumbnail(tile.data, side, gone), (0, 0))
     draw = ImageDraw.Draw(out)
     draw.text(
         (side // 2, side + LABEL_HEIGHT // 2),
@@ -76,8 +80,11 @@ def _labelled(tile: Tile, side: int, *, highlight: bool) -> Image.Image:
     return out
 
 
-def comparison(new: Tile, earlier: Sequence[Tile]) -> bytes:
-    """The new image beside the best earlier match, further matches as small tiles below."""
+def comparison(new: Tile, earlier: Sequence[Tile], *, gone: str = GONE) -> bytes:
+    """The new image beside the best earlier match, further matches as small tiles below.
+
+    ``gone`` is written where an image can no longer be read.
+    """
     if not earlier:
         raise ValueError("a comparison needs at least one earlier image")
     best, rest = earlier[0], list(earlier[1 : 1 + MAX_SMALL])
@@ -86,24 +93,35 @@ def comparison(new: Tile, earlier: Sequence[Tile]) -> bytes:
     if rest:
         height += SMALL_SIDE + LABEL_HEIGHT + PAD
     canvas = Image.new("RGB", (width, height), BACKGROUND)
-    canvas.paste(_labelled(new, MAIN_SIDE, highlight=True), (PAD, PAD))
-    canvas.paste(_labelled(best, MAIN_SIDE, highlight=False), (2 * PAD + MAIN_SIDE, PAD))
+    canvas.paste(_labelled(new, MAIN_SIDE, highlight=True, gone=gone), (PAD, PAD))
+    canvas.paste(_labelled(best, MAIN_SIDE, highlight=False, gone=gone), (2 * PAD + MAIN_SIDE, PAD))
     top = PAD + MAIN_SIDE + LABEL_HEIGHT + PAD
     for i, tile in enumerate(rest):
         canvas.paste(
-            _labelled(tile, SMALL_SIDE, highlight=False), (PAD + i * (SMALL_SIDE + PAD), top)
+            _labelled(tile, SMALL_SIDE, highlight=False, gone=gone),
+            (PAD + i * (SMALL_SIDE + PAD), top),
         )
     return _encode(canvas)
 
 
-def stats_chart(weekly: Sequence[tuple[int, int]], thumbnails: Sequence[Tile]) -> bytes:
-    """Reposts caught per week (bars) and the most reposted images (tiles)."""
+def stats_chart(
+    weekly: Sequence[tuple[int, int]],
+    thumbnails: Sequence[Tile],
+    *,
+    title: str = "Reposts caught per week",
+    week_labels: Sequence[str] | None = None,
+    gone: str = GONE,
+) -> bytes:
+    """Reposts caught per week (bars) and the most reposted images (tiles).
+
+    ``week_labels`` name the weeks under the bars (default: day and English month).
+    """
     width, chart_height = 720, 260
     thumbs = list(thumbnails[:5])
     height = chart_height + (SMALL_SIDE - 30 + LABEL_HEIGHT + 2 * PAD if thumbs else 0)
     canvas = Image.new("RGB", (width, height), BACKGROUND)
     draw = ImageDraw.Draw(canvas)
-    draw.text((PAD, PAD), "Reposts caught per week", fill=TEXT, font=_font(16))
+    draw.text((PAD, PAD), title, fill=TEXT, font=_font(16))
     peak = max((n for _, n in weekly), default=0) or 1
     left, bottom, top = 40, chart_height - 34, 40
     slot = (width - left - PAD) / max(len(weekly), 1)
@@ -113,11 +131,15 @@ def stats_chart(weekly: Sequence[tuple[int, int]], thumbnails: Sequence[Tile]) -
         y0 = bottom - (bottom - top) * count / peak
         draw.rectangle((x0, y0, x1, bottom), fill=BAR)
         draw.text(((x0 + x1) / 2, y0 - 4), str(count), fill=TEXT, font=_font(12), anchor="mb")
-        day = datetime.fromtimestamp(week_ms / 1000, tz=UTC).strftime("%d %b")
+        day = (
+            week_labels[i]
+            if week_labels is not None
+            else datetime.fromtimestamp(week_ms / 1000, tz=UTC).strftime("%d %b")
+        )
         draw.text(((x0 + x1) / 2, bottom + 6), day, fill=MUTED, font=_font(11), anchor="mt")
     for i, tile in enumerate(thumbs):
         canvas.paste(
-            _labelled(tile, SMALL_SIDE - 30, highlight=False),
+            _labelled(tile, SMALL_SIDE - 30, highlight=False, gone=gone),
             (PAD + i * (SMALL_SIDE - 30 + PAD), chart_height + PAD),
         )
     return _encode(canvas)

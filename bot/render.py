@@ -1,7 +1,8 @@
 """Words seenit shows people: alert and result lines, settings summary. Plain text only.
 
 Discord markup used here (``<@id>``, ``<#id>``, ``<t:seconds:R>``) is just text; the cogs
-wrap these lines in embeds.
+wrap these lines in embeds. The words come from the catalogues (:mod:`bot.i18n`): every
+function takes the :class:`~bot.i18n.Texts` of the reader's language, English by default.
 """
 
 from __future__ import annotations
@@ -9,93 +10,119 @@ from __future__ import annotations
 from collections.abc import Sequence
 
 from bot.guild_settings import GuildSettings
+from bot.i18n import ENGLISH, Texts
 from bot.matching import Match, chronological, thresholds_for
 
 #: Earlier posts listed in one alert; the rest are counted.
 ALERT_LINES = 3
-#: An alert whose earlier posts are all in channels some of its readers cannot open.
-HIDDEN_EARLIER = "Posted before, in a channel not everyone here can see."
 
 
 def when(posted_at_ms: int) -> str:
     return f"<t:{posted_at_ms // 1000}:R>"
 
 
-def match_line(match: Match, *, label: str = "") -> str:
+def match_line(match: Match, *, label: str = "", t: Texts = ENGLISH) -> str:
     image = match.image
     prefix = f"**{label}** " if label else ""
-    return (
-        f"{prefix}[{when(image.posted_at)} by <@{image.author_id}> in <#{image.channel_id}>]"
-        f"({image.jump_url}) · {match.similarity:.0f}% similar"
+    return prefix + t(
+        "match.line",
+        when=when(image.posted_at),
+        author=f"<@{image.author_id}>",
+        channel=f"<#{image.channel_id}>",
+        url=image.jump_url,
+        similarity=match.similarity,
     )
 
 
-def alert_text(matches: Sequence[Match]) -> str:
+def alert_text(matches: Sequence[Match], t: Texts = ENGLISH) -> str:
     """Short, phone-readable alert: the original first, then the latest few, then a count."""
     ordered = chronological(matches)
     if not ordered:
         return ""
-    lines = [match_line(ordered[0], label="Original:")]
+    lines = [match_line(ordered[0], label=t("alert.original"), t=t)]
     rest = ordered[1:]
     for match in rest[-(ALERT_LINES - 1) :] if ALERT_LINES > 1 else []:
-        lines.append(match_line(match))
+        lines.append(match_line(match, t=t))
     hidden = len(rest) - min(len(rest), ALERT_LINES - 1)
     if hidden > 0:
-        lines.append(f"…and {hidden} more")
-    times = len(ordered)
-    head = "Posted before" if times == 1 else f"Posted {times} times before"
+        lines.append(t("match.more", count=hidden))
+    head = t("alert.head", count=len(ordered))
     return head + "\n" + "\n".join(lines)
 
 
-def results_text(matches: Sequence[Match], limit: int = 10) -> str:
+def results_text(matches: Sequence[Match], limit: int = 10, t: Texts = ENGLISH) -> str:
     """Search results, best first."""
     if not matches:
-        return "No earlier posts of this image that you can see."
+        return t("search.none_visible")
     shown = matches[:limit]
-    lines = [f"{i}. {match_line(m)}" for i, m in enumerate(shown, 1)]
+    lines = [f"{i}. {match_line(m, t=t)}" for i, m in enumerate(shown, 1)]
     if len(matches) > limit:
-        lines.append(f"…and {len(matches) - limit} more")
+        lines.append(t("match.more", count=len(matches) - limit))
     return "\n".join(lines)
 
 
-def _ids(values: frozenset[int], mark: str) -> str:
-    return ", ".join(f"<{mark}{v}>" for v in sorted(values)) or "none"
+def _ids(values: frozenset[int], mark: str, t: Texts = ENGLISH) -> str:
+    return ", ".join(f"<{mark}{v}>" for v in sorted(values)) or t("settings.none")
 
 
-def settings_fields(settings: GuildSettings) -> list[tuple[str, str]]:
+def settings_fields(settings: GuildSettings, t: Texts = ENGLISH) -> list[tuple[str, str]]:
     """(name, value) pairs describing a guild's configuration."""
     rule = thresholds_for(settings)
     if settings.watch_mode == "all":
-        watching = "every channel I can read"
+        watching = t("settings.watching_all")
         if settings.unwatched:
-            watching += f", except {_ids(settings.unwatched, '#')}"
+            watching = t("settings.watching_except", channels=_ids(settings.unwatched, "#", t))
     else:
-        watching = f"only {_ids(settings.watched, '#')}"
-    style: str = settings.alert_style
-    if style == "log":
-        style += f" in <#{settings.log_channel_id}>" if settings.log_channel_id else " (no channel)"
-    age = f"{settings.max_age_days} days" if settings.max_age_days else "any age"
+        watching = t("settings.watching_only", channels=_ids(settings.watched, "#", t))
+    style = t.choice(settings.alert_style)
+    if settings.alert_style == "log":
+        style = (
+            t("settings.log_in", style=style, channel=f"<#{settings.log_channel_id}>")
+            if settings.log_channel_id
+            else t("settings.log_nowhere", style=style)
+        )
+    age = (
+        t("settings.age_days", count=settings.max_age_days)
+        if settings.max_age_days
+        else t("settings.age_any")
+    )
+    where = t("settings.scope_guild" if settings.scope == "guild" else "settings.scope_channel")
+
+    def yes(flag: bool) -> str:
+        return t("settings.yes" if flag else "settings.no")
+
     return [
-        ("Watching", watching),
+        (t("settings.field.watching"), watching),
         (
-            "Sensitivity",
-            f"{settings.sensitivity} (distance ≤ {rule.max256} of 256"
-            + (", expert threshold" if settings.threshold is not None else "")
-            + ")",
+            t("settings.field.sensitivity"),
+            t(
+                "settings.sensitivity_expert"
+                if settings.threshold is not None
+                else "settings.sensitivity",
+                level=t.choice(settings.sensitivity),
+                max=rule.max256,
+            ),
         ),
         (
-            "Meme templates",
-            "alerted" if settings.templates == "alert" else "ignored (same picture, new caption)",
+            t("settings.field.templates"),
+            t(
+                "settings.templates_alert"
+                if settings.templates == "alert"
+                else "settings.templates_ignore"
+            ),
         ),
-        ("Alerts", style),
-        ("Ping the author", "yes" if settings.mention_author else "no"),
-        ("Delete reposts", "yes" if settings.delete_reposts else "no"),
-        ("Scope", f"{'whole server' if settings.scope == 'guild' else 'same channel'}, {age}"),
-        ("Own earlier posts", "ignored" if settings.ignore_own_posts else "alerted"),
-        ("Exempt roles", _ids(settings.exempt_roles, "@&")),
-        ("Exempt members", _ids(settings.exempt_users, "@")),
-        ("Moderator roles", _ids(settings.moderator_roles, "@&")),
-        ("Remove alert with its message", "yes" if settings.delete_alert_with_message else "no"),
+        (t("settings.field.alerts"), style),
+        (t("settings.field.ping"), yes(settings.mention_author)),
+        (t("settings.field.delete"), yes(settings.delete_reposts)),
+        (t("settings.field.scope"), t("settings.scope_value", where=where, age=age)),
+        (
+            t("settings.field.own"),
+            t("settings.own_ignored" if settings.ignore_own_posts else "settings.own_alerted"),
+        ),
+        (t("settings.field.exempt_roles"), _ids(settings.exempt_roles, "@&", t)),
+        (t("settings.field.exempt_members"), _ids(settings.exempt_users, "@", t)),
+        (t("settings.field.moderators"), _ids(settings.moderator_roles, "@&", t)),
+        (t("settings.field.remove_alert"), yes(settings.delete_alert_with_message)),
     ]
 
 
@@ -120,31 +147,44 @@ def scan_progress(
     limit: int,
     elapsed: float,
     finished: bool,
+    t: Texts = ENGLISH,
 ) -> str:
     """The scan's progress message: a bar, counts, rate and time left; a summary at the end."""
     rate = read / elapsed if elapsed > 0 else 0.0
-    counts = (
-        f"{plural(read, 'message')} read · {plural(indexed, 'image')} indexed"
-        f" · {plural(reposts, 'repost')} found"
+    counts = t(
+        "scan.counts",
+        messages=t("noun.message", count=read),
+        images=t("noun.image", count=indexed),
+        reposts=t("noun.repost", count=reposts),
     )
+    channel = f"<#{channel_id}>"
     if finished:
-        return (
-            f"Scanned <#{channel_id}>: {counts}, in {_duration(elapsed)} ({rate:.0f} messages/s)."
+        return t(
+            "scan.finished",
+            channel=channel,
+            counts=counts,
+            duration=duration(elapsed, t),
+            rate=rate,
         )
     left = (limit - read) / rate if rate > 0 else None
-    eta = f", about {_duration(left)} left at most" if left is not None else ""
-    return (
-        f"Scanning <#{channel_id}>…\n{progress_bar(read, limit)}\n{counts}\n"
-        f"{rate:.0f} messages/s{eta}"
+    eta = t("scan.eta", duration=duration(left, t)) if left is not None else ""
+    return t(
+        "scan.running",
+        channel=channel,
+        bar=progress_bar(read, limit),
+        counts=counts,
+        rate=rate,
+        eta=eta,
     )
 
 
-def _duration(seconds: float) -> str:
+def duration(seconds: float, t: Texts = ENGLISH) -> str:
+    """``45 s``, ``3 min 20 s``, ``2 h 5 min``."""
     seconds = max(0, int(seconds))
     if seconds < 60:
-        return f"{seconds} s"
+        return t("duration.seconds", s=seconds)
     minutes, seconds = divmod(seconds, 60)
     if minutes < 60:
-        return f"{minutes} min {seconds} s"
+        return t("duration.minutes", m=minutes, s=seconds)
     hours, minutes = divmod(minutes, 60)
-    return f"{hours} h {minutes} min"
+    return t("duration.hours", h=hours, m=minutes)

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import functools
 import io
 import logging
 import re
@@ -20,7 +21,6 @@ from bot.fetch import FetchError
 from bot.matching import Match, PostContext
 from bot.pictures import MAX_SMALL, Tile
 from bot.records import ImageRecord
-from bot.render import plural
 
 if TYPE_CHECKING:
     from bot.client import SeenitBot
@@ -221,13 +221,23 @@ async def fetch_image_of(bot: SeenitBot, guild: discord.Guild, image: ImageRecor
         return None
 
 
-def match_label(match: Match) -> str:
+def week_label(week_ms: int, t: i18n.Texts = i18n.ENGLISH) -> str:
+    """A week under the stats chart's bar: its first day and month (``07 Dec``)."""
+    day = datetime.fromtimestamp(week_ms / 1000, tz=UTC)
+    return t("picture.week", day=f"{day.day:02d}", month=t(f"month.{day.month}"))
+
+
+def match_label(match: Match, t: i18n.Texts = i18n.ENGLISH) -> str:
     day = datetime.fromtimestamp(match.image.posted_at / 1000, tz=UTC).strftime("%Y-%m-%d")
-    return f"{match.similarity:.0f}% similar · {day}"
+    return t("picture.label", similarity=match.similarity, day=day)
 
 
 async def comparison_file(
-    bot: SeenitBot, guild: discord.Guild, new_image: bytes, matches: Sequence[Match]
+    bot: SeenitBot,
+    guild: discord.Guild,
+    new_image: bytes,
+    matches: Sequence[Match],
+    t: i18n.Texts = i18n.ENGLISH,
 ) -> discord.File | None:
     """A side-by-side picture of the new image and its best earlier matches (None if none)."""
     shown = list(matches[: 1 + MAX_SMALL])
@@ -236,11 +246,15 @@ async def comparison_file(
     try:
         async with asyncio.timeout(PICTURE_SECONDS):
             blobs = await asyncio.gather(*(fetch_image_of(bot, guild, m.image) for m in shown))
-            tiles = [Tile(b, match_label(m)) for b, m in zip(blobs, shown, strict=True)]
+            tiles = [Tile(b, match_label(m, t)) for b, m in zip(blobs, shown, strict=True)]
             loop = asyncio.get_running_loop()
-            data = await loop.run_in_executor(
-                None, pictures.comparison, Tile(new_image, "This image"), tiles
+            draw = functools.partial(
+                pictures.comparison,
+                Tile(new_image, t("picture.this_image")),
+                tiles,
+                gone=t("picture.gone"),
             )
+            data = await loop.run_in_executor(None, draw)
     except (TimeoutError, ValueError, OSError) as exc:
         log.info("no comparison picture: %s", exc)
         return None
@@ -252,6 +266,7 @@ async def stats_file(
     guild: discord.Guild,
     weekly: Sequence[tuple[int, int]],
     most_reposted: Sequence[tuple[ImageRecord, int]],
+    t: i18n.Texts = i18n.ENGLISH,
 ) -> discord.File | None:
     """The stats chart: reposts per week and the most reposted images."""
     try:
@@ -260,10 +275,19 @@ async def stats_file(
                 *(fetch_image_of(bot, guild, image) for image, _ in most_reposted)
             )
             tiles = [
-                Tile(b, plural(n, "repost")) for b, (_, n) in zip(blobs, most_reposted, strict=True)
+                Tile(b, t("noun.repost", count=n))
+                for b, (_, n) in zip(blobs, most_reposted, strict=True)
             ]
             loop = asyncio.get_running_loop()
-            data = await loop.run_in_executor(None, pictures.stats_chart, weekly, tiles)
+            draw = functools.partial(
+                pictures.stats_chart,
+                weekly,
+                tiles,
+                title=t("picture.weekly_title"),
+                week_labels=[week_label(ms, t) for ms, _ in weekly],
+                gone=t("picture.gone"),
+            )
+            data = await loop.run_in_executor(None, draw)
     except (TimeoutError, ValueError, OSError) as exc:
         log.info("no stats picture: %s", exc)
         return None

@@ -14,14 +14,17 @@ from bot import guide
 from bot.fetch import FetchError
 from bot.guild_settings import GuildSettings
 from bot.hashing import ImageError
-from bot.render import plural, scan_progress, settings_fields
+from bot.i18n import ENGLISH, Texts
+from bot.render import scan_progress, settings_fields
 from cogs._discord import (
     EMBED_FIELD_LIMIT,
     bot_of,
     embed,
+    guild_texts,
     image_refs,
     parse_message_ref,
     stats_file,
+    user_texts,
 )
 from cogs.access import MANAGE_SERVER_ONLY, access_of
 from cogs.scanner import Scanner
@@ -46,7 +49,9 @@ class Admin(commands.GroupCog, group_name="repost"):
         # Discord hides the group from members without Manage Server unless the server's
         # Integrations settings say otherwise; the bot checks the member itself too.
         if interaction.guild is None:
-            await interaction.response.send_message("This works only in a server.", ephemeral=True)
+            await interaction.response.send_message(
+                user_texts(interaction)("admin.guild_only"), ephemeral=True
+            )
             return False
         access = access_of(self.bot)
         command_id = command_id_of(interaction)
@@ -69,7 +74,7 @@ class Admin(commands.GroupCog, group_name="repost"):
         updated = dataclasses.replace(current, **changes)  # type: ignore[arg-type]
         await self.service.save_settings(interaction.guild.id, updated)
         await interaction.response.send_message(
-            embed=settings_embed(updated, "Saved"), ephemeral=True
+            embed=settings_embed(updated, "Saved", user_texts(interaction)), ephemeral=True
         )
 
     @app_commands.command()
@@ -147,7 +152,7 @@ class Admin(commands.GroupCog, group_name="repost"):
         style = style or s.alert_style
         if style == "log" and log_channel is None and s.log_channel_id is None:
             await interaction.response.send_message(
-                "Pick a log channel for log-style alerts.", ephemeral=True
+                user_texts(interaction)("admin.pick_log_channel"), ephemeral=True
             )
             return
         await self._update(
@@ -218,6 +223,7 @@ class Admin(commands.GroupCog, group_name="repost"):
     ) -> None:
         """Allow an image (a common reaction image, say) to be posted again without alerts."""
         assert interaction.guild is not None and interaction.channel is not None
+        t = user_texts(interaction)
         await interaction.response.defer(ephemeral=True, thinking=True)
         urls: list[str] = []
         if image is not None:
@@ -228,18 +234,16 @@ class Admin(commands.GroupCog, group_name="repost"):
                 (ref[1] if ref else None) or interaction.channel.id
             )
             if ref is None or not isinstance(channel, discord.abc.Messageable):
-                await interaction.followup.send("I cannot find that message.", ephemeral=True)
+                await interaction.followup.send(t("admin.message_not_found"), ephemeral=True)
                 return
             try:
                 target = await channel.fetch_message(ref[2])
             except discord.HTTPException:
-                await interaction.followup.send("I cannot find that message.", ephemeral=True)
+                await interaction.followup.send(t("admin.message_not_found"), ephemeral=True)
                 return
             urls.extend(r.url for r in image_refs(target))
         if not urls:
-            await interaction.followup.send(
-                "Give an image or a message with images.", ephemeral=True
-            )
+            await interaction.followup.send(t("admin.give_image"), ephemeral=True)
             return
         allowed = 0
         for url in urls:
@@ -250,11 +254,7 @@ class Admin(commands.GroupCog, group_name="repost"):
                 continue
             await self.service.allow(interaction.guild.id, fp, interaction.user.id)
             allowed += 1
-        await interaction.followup.send(
-            f"Allowed {allowed} image{'s' if allowed != 1 else ''}: posting"
-            f" {'it' if allowed == 1 else 'them'} again raises no alert.",
-            ephemeral=True,
-        )
+        await interaction.followup.send(t("admin.allowed", count=allowed), ephemeral=True)
 
     @app_commands.command()
     @app_commands.describe(
@@ -281,32 +281,37 @@ class Admin(commands.GroupCog, group_name="repost"):
         """Show this server's repost settings."""
         assert interaction.guild is not None
         s = await self.service.settings(interaction.guild.id)
-        await interaction.response.send_message(embed=settings_embed(s, "Settings"), ephemeral=True)
+        await interaction.response.send_message(
+            embed=settings_embed(s, "Settings", user_texts(interaction)), ephemeral=True
+        )
 
     @app_commands.command()
     async def stats(self, interaction: discord.Interaction) -> None:
         """Images indexed, reposts caught, top reposters and most reposted images."""
         assert interaction.guild is not None
+        t = user_texts(interaction)
         await interaction.response.defer(ephemeral=True, thinking=True)
         stats = await self.service.stats(interaction.guild.id)
         e = embed(
-            "Repost stats",
-            f"**{stats.images}** images indexed · **{stats.alerts}** reposts caught",
+            t("stats.title"),
+            t("stats.summary", images=stats.images, alerts=stats.alerts),
         )
-        reposters = "\n".join(f"<@{a}>: {n}" for a, n in stats.top_reposters) or "none yet"
-        reposted = (
-            "\n".join(
-                f"[posted <t:{img.posted_at // 1000}:d>]({img.jump_url}): {plural(n, 'repost')}"
-                for img, n in stats.most_reposted
+        reposters = "\n".join(f"<@{a}>: {n}" for a, n in stats.top_reposters) or t("stats.none_yet")
+        reposted = "\n".join(
+            t(
+                "stats.posted",
+                date=f"<t:{img.posted_at // 1000}:d>",
+                url=img.jump_url,
+                reposts=t("noun.repost", count=n),
             )
-            or "none yet"
-        )
+            for img, n in stats.most_reposted
+        ) or t("stats.none_yet")
         weeks = " · ".join(str(n) for _, n in stats.weekly_alerts)
-        e.add_field(name="Top reposters", value=reposters, inline=True)
-        e.add_field(name="Most reposted", value=reposted, inline=True)
-        e.add_field(name="Reposts per week, last 12 weeks", value=weeks or "none", inline=False)
+        e.add_field(name=t("stats.top_reposters"), value=reposters, inline=True)
+        e.add_field(name=t("stats.most_reposted"), value=reposted, inline=True)
+        e.add_field(name=t("stats.weekly"), value=weeks or t("stats.none"), inline=False)
         chart = await stats_file(
-            self.bot, interaction.guild, stats.weekly_alerts, stats.most_reposted
+            self.bot, interaction.guild, stats.weekly_alerts, stats.most_reposted, t
         )
         if chart is None:
             await interaction.followup.send(embed=e, ephemeral=True)
@@ -328,16 +333,17 @@ class Admin(commands.GroupCog, group_name="repost"):
     ) -> None:
         """Index a channel's earlier images so reposts of them are caught."""
         assert interaction.guild is not None
+        t = user_texts(interaction)
         scanner = self.bot.get_cog("Scanner")
         assert isinstance(scanner, Scanner)
         if scanner.is_scanning(channel.id):
             await interaction.response.send_message(
-                f"{channel.mention} is already being scanned.", ephemeral=True
+                t("scan.already", channel=channel.mention), ephemeral=True
             )
             return
         if not channel.permissions_for(interaction.guild.me).read_message_history:
             await interaction.response.send_message(
-                f"I cannot read the history of {channel.mention}.", ephemeral=True
+                t("scan.no_history", channel=channel.mention), ephemeral=True
             )
             return
         where = interaction.channel
@@ -353,17 +359,16 @@ class Admin(commands.GroupCog, group_name="repost"):
                     limit=limit,
                     elapsed=0.0,
                     finished=False,
+                    # Everyone in the channel reads it: the server's language.
+                    t=guild_texts(interaction.guild),
                 )
             )
         except discord.HTTPException:
-            await interaction.response.send_message(
-                "I cannot post the scan's progress in this channel.", ephemeral=True
-            )
+            await interaction.response.send_message(t("scan.cannot_post"), ephemeral=True)
             return
         await scanner.start(channel, limit, progress)
         await interaction.response.send_message(
-            f"Scanning up to {limit:,} messages of {channel.mention}:"
-            f" progress in {progress.jump_url}",
+            t("scan.started", limit=limit, channel=channel.mention, url=progress.jump_url),
             ephemeral=True,
         )
 
@@ -372,15 +377,12 @@ class Admin(commands.GroupCog, group_name="repost"):
     async def purge(self, interaction: discord.Interaction, confirm: str) -> None:
         """Delete everything seenit stored for this server."""
         assert interaction.guild is not None
+        t = user_texts(interaction)
         if confirm != interaction.guild.name:
-            await interaction.response.send_message(
-                "Nothing deleted: type the server's exact name to confirm.", ephemeral=True
-            )
+            await interaction.response.send_message(t("admin.purge_mismatch"), ephemeral=True)
             return
         count = await self.service.forget_guild(interaction.guild.id)
-        await interaction.response.send_message(
-            f"Deleted {count} images and all settings of this server.", ephemeral=True
-        )
+        await interaction.response.send_message(t("admin.purged", count=count), ephemeral=True)
 
 
 def command_id_of(interaction: discord.Interaction) -> int | None:
@@ -390,9 +392,10 @@ def command_id_of(interaction: discord.Interaction) -> int | None:
     return int(raw) if isinstance(raw, str | int) else None
 
 
-def settings_embed(settings: GuildSettings, title: str) -> discord.Embed:
-    e = embed(f"Repost {title.lower()}" if title != "Saved" else "Saved", "")
-    for name, value in settings_fields(settings):
+def settings_embed(settings: GuildSettings, title: str, t: Texts = ENGLISH) -> discord.Embed:
+    """The settings as an embed titled "Saved" (after a change) or "Repost settings"."""
+    e = embed(t("admin.saved") if title == "Saved" else t("admin.settings_title"), "")
+    for name, value in settings_fields(settings, t):
         e.add_field(name=name, value=value[:EMBED_FIELD_LIMIT], inline=False)
     return e
 

@@ -15,17 +15,19 @@ from discord.ext import commands
 from bot import guide
 from bot.explain import explanation
 from bot.hashing import Fingerprint, ImageError
+from bot.i18n import ENGLISH, Texts
 from bot.matching import judge, thresholds_for
-from cogs._discord import bot_of, fetch_image_of, image_refs
+from cogs._discord import bot_of, fetch_image_of, guild_texts, image_refs, user_texts
 from cogs.access import access_of
 
 log = logging.getLogger(__name__)
 
+#: Each button's style; its label is the catalogue's ``button.<action>``.
 ACTIONS = {
-    "why": ("Why?", discord.ButtonStyle.secondary),
-    "notrepost": ("Not a repost", discord.ButtonStyle.secondary),
-    "allow": ("Allow this image", discord.ButtonStyle.secondary),
-    "dismiss": ("Delete alert", discord.ButtonStyle.danger),
+    "why": discord.ButtonStyle.secondary,
+    "notrepost": discord.ButtonStyle.secondary,
+    "allow": discord.ButtonStyle.secondary,
+    "dismiss": discord.ButtonStyle.danger,
 }
 MODERATOR_ONLY = {"notrepost", "allow"}
 
@@ -36,11 +38,12 @@ class AlertButton(
 ):
     """One button of an alert: the action, the repost message and the original image."""
 
-    def __init__(self, action: str, message_id: int, image_id: int) -> None:
-        label, style = ACTIONS[action]
+    def __init__(self, action: str, message_id: int, image_id: int, t: Texts = ENGLISH) -> None:
         super().__init__(
             discord.ui.Button(
-                label=label, style=style, custom_id=f"seenit:{action}:{message_id}:{image_id}"
+                label=t(f"button.{action}"),
+                style=ACTIONS[action],
+                custom_id=f"seenit:{action}:{message_id}:{image_id}",
             )
         )
         self.action = action
@@ -63,16 +66,18 @@ class AlertButton(
         get_cog = getattr(interaction.client, "get_cog", None)
         handle = getattr(get_cog("AlertActions"), "handle", None) if get_cog else None
         if handle is None:
-            await interaction.response.send_message("Not available right now.", ephemeral=True)
+            await interaction.response.send_message(
+                user_texts(interaction)("actions.unavailable"), ephemeral=True
+            )
             return
         await handle(interaction, self)
 
 
-def alert_view(message_id: int, image_id: int) -> discord.ui.View:
+def alert_view(message_id: int, image_id: int, t: Texts = ENGLISH) -> discord.ui.View:
     """The buttons to attach to an alert about ``message_id`` repeating ``image_id``."""
     view = discord.ui.View(timeout=None)
     for action in ACTIONS:
-        view.add_item(AlertButton(action, message_id, image_id))
+        view.add_item(AlertButton(action, message_id, image_id, t))
     return view
 
 
@@ -97,59 +102,50 @@ class AlertActions(commands.Cog):
         if button.action in MODERATOR_ONLY and not moderator:
             await interaction.response.send_message(guide.NEED_MODERATOR, ephemeral=True)
             return
+        t = user_texts(interaction)
         await interaction.response.defer(ephemeral=True, thinking=True)
         repost = await self._repost(interaction.channel, button.message_id)
         if button.action == "dismiss":
             author_id = repost.author.id if repost is not None else None
             if not moderator and interaction.user.id != author_id:
-                await interaction.followup.send(
-                    "Only moderators or the poster can delete this alert.", ephemeral=True
-                )
+                await interaction.followup.send(t("actions.dismiss_denied"), ephemeral=True)
                 return
             if interaction.message is not None:
                 await interaction.message.delete()
-            await interaction.followup.send("Alert deleted.", ephemeral=True)
+            await interaction.followup.send(t("actions.dismissed"), ephemeral=True)
             return
         new_prints = await self._fingerprints(repost)
         if not new_prints:
-            await interaction.followup.send(
-                "The reposted message or its images are gone.", ephemeral=True
-            )
+            await interaction.followup.send(t("actions.gone"), ephemeral=True)
             return
         if button.action == "allow":
             for fp in new_prints:
                 await self.service.allow(guild.id, fp, interaction.user.id)
-            await self._note(interaction, f"{interaction.user.mention} allowed this image.")
-            await interaction.followup.send(
-                "Allowed: posting this image again raises no alert.", ephemeral=True
-            )
+            await self._note(interaction, "actions.allowed_note")
+            await interaction.followup.send(t("actions.allowed"), ephemeral=True)
             return
         (original,) = await self.service.store.get_images([button.image_id]) or (None,)
         if button.action == "notrepost":
             for fp in new_prints:
                 await self.service.not_a_repost(guild.id, button.image_id, fp, interaction.user.id)
-            await self._note(
-                interaction, f"{interaction.user.mention} marked this as not a repost."
-            )
-            await interaction.followup.send(
-                "Thanks: this pair will not raise an alert again.", ephemeral=True
-            )
+            await self._note(interaction, "actions.not_repost_note")
+            await interaction.followup.send(t("actions.not_repost"), ephemeral=True)
             return
         # why
         original_data = await fetch_image_of(self.bot, guild, original) if original else None
         if original_data is None:
-            await interaction.followup.send("The original post is gone.", ephemeral=True)
+            await interaction.followup.send(t("actions.original_gone"), ephemeral=True)
             return
         try:
             original_fp = await self.service.fingerprint(original_data)
         except ImageError:
-            await interaction.followup.send("I cannot read the original any more.", ephemeral=True)
+            await interaction.followup.send(t("actions.original_unreadable"), ephemeral=True)
             return
         rule = thresholds_for(await self.service.settings(guild.id))
         verdicts = [(judge(fp, original_fp, rule), fp) for fp in new_prints]
         verdict, new_fp = min(verdicts, key=lambda v: v[0].distance)
         await interaction.followup.send(
-            explanation(new_fp, original_fp, verdict, rule), ephemeral=True
+            explanation(new_fp, original_fp, verdict, rule, t), ephemeral=True
         )
 
     async def _repost(
@@ -172,13 +168,14 @@ class AlertActions(commands.Cog):
                 log.info("could not read %s: %s", ref.url, exc)
         return prints
 
-    async def _note(self, interaction: discord.Interaction, note: str) -> None:
-        """Mark the alert as handled: add a note and take the buttons away."""
+    async def _note(self, interaction: discord.Interaction, key: str) -> None:
+        """Mark the alert as handled: add a note (in the server's language) and take the buttons
+        away."""
         message = interaction.message
         if message is None or not message.embeds:
             return
         updated = message.embeds[0]
-        updated.set_footer(text=note.replace(interaction.user.mention, interaction.user.name))
+        updated.set_footer(text=guild_texts(interaction.guild)(key, user=interaction.user.name))
         try:
             await message.edit(embed=updated, view=None)
         except discord.HTTPException as exc:

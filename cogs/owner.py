@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from discord.ext import commands
 
-from cogs._discord import bot_of
+from cogs._discord import bot_of, guild_texts
 
 
 class Owner(commands.Cog):
@@ -18,7 +18,7 @@ class Owner(commands.Cog):
     async def sync(self, ctx: commands.Context[commands.Bot]) -> None:
         """Force an application command sync."""
         await self.bot.sync_commands(force=True)
-        await ctx.reply("Application commands synced.", mention_author=False)
+        await ctx.reply(guild_texts(ctx.guild)("owner.synced"), mention_author=False)
 
 
 async def setup(bot: commands.Bot) -> None:

@@ -16,7 +16,7 @@ from bot.guild_settings import GuildSettings
 from bot.hashing import Fingerprint, ImageError
 from bot.matching import Match, chronological
 from bot.records import DAY_MS, AlertRecord
-from bot.render import HIDDEN_EARLIER, alert_text
+from bot.render import alert_text
 from bot.service import SlotOutcome
 from bot.store import StoreError
 from cogs._audience import everyone_reads, readable_by_all
@@ -27,6 +27,7 @@ from cogs._discord import (
     can_view,
     comparison_file,
     embed,
+    guild_texts,
     image_refs,
     parent_ids,
     post_context,
@@ -269,7 +270,8 @@ class Reposts(commands.Cog):
         audience = settings.log_channel_id if log_style else message.channel.id
         assert audience is not None
         shown = readable_by_all(guild, audience, matches)
-        text = alert_text(shown) if shown else HIDDEN_EARLIER
+        t = guild_texts(guild)
+        text = alert_text(shown, t) if shown else t("alert.hidden_earlier")
         sent: discord.Message | None = None
         quiet = settings.alert_style in ("reply", "reaction", "log") and not self.alert_limit.allow(
             message.channel.id
@@ -279,16 +281,16 @@ class Reposts(commands.Cog):
         channel = message.channel
         me = message.guild.me
         original = chronological(matches)[0]
-        buttons = alert_view(message.id, original.image.id)
+        buttons = alert_view(message.id, original.image.id, t)
         try:
             if quiet:
                 pass
             elif settings.alert_style == "reply":
-                notice = embed("Repost", text, colour=ALERT_COLOUR)
+                notice = embed(t("alert.title"), text, colour=ALERT_COLOUR)
                 files: list[discord.File] = []
                 if settings.alert_pictures:
                     best = sorted(shown, key=lambda m: m.distance)
-                    picture = await comparison_file(self.bot, message.guild, image, best)
+                    picture = await comparison_file(self.bot, message.guild, image, best, t)
                     if picture is not None:
                         notice.set_image(url=f"attachment://{picture.filename}")
                         files.append(picture)
@@ -307,13 +309,15 @@ class Reposts(commands.Cog):
                 log_channel = message.guild.get_channel(settings.log_channel_id)
                 if isinstance(log_channel, discord.TextChannel):
                     if everyone_reads(guild, log_channel.id, channel.id):
-                        where = (
-                            f"[This post]({message.jump_url}) by {author.mention}"
-                            f" in {channel.mention if hasattr(channel, 'mention') else ''}"
+                        where = t(
+                            "alert.log_where",
+                            url=message.jump_url,
+                            author=author.mention,
+                            channel=getattr(channel, "mention", ""),
                         )
                     else:
-                        where = "A post in a channel not everyone here can see"
-                    report = embed("Repost", f"{where}\n{text}", colour=ALERT_COLOUR)
+                        where = t("alert.hidden_post")
+                    report = embed(t("alert.title"), f"{where}\n{text}", colour=ALERT_COLOUR)
                     sent = await log_channel.send(embed=report, view=buttons)
         except discord.HTTPException as exc:
             log.warning("could not post the alert for %s: %s", message.id, exc)
@@ -343,9 +347,9 @@ class Reposts(commands.Cog):
         except discord.HTTPException as exc:
             log.warning("could not delete repost %s: %s", message.id, exc)
             return
-        note = (
-            f"Your image in {message.guild.name} was removed because it was posted before:"
-            f" {original.image.jump_url}"
+        # A DM or a channel post: the member's language is unknown outside an interaction.
+        note = guild_texts(message.guild)(
+            "alert.removed", server=message.guild.name, url=original.image.jump_url
         )
         try:
             await message.author.send(note)

@@ -15,7 +15,7 @@ import discord
 from discord.ext import commands
 
 from bot.render import scan_progress
-from cogs._discord import bot_of
+from cogs._discord import bot_of, guild_texts
 
 log = logging.getLogger(__name__)
 
@@ -131,6 +131,7 @@ class Scanner(commands.Cog):
                 limit=state.limit,
                 elapsed=elapsed(),
                 finished=finished,
+                t=guild_texts(channel.guild),
             )
             try:
                 await progress.edit(content=text)

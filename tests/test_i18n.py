@@ -13,6 +13,7 @@ from discord import app_commands
 from bot import i18n
 from bot.client import SeenitTranslator
 from tests.botworld import World, seenit_running, text_of
+from tests.conftest import DATA, VARIANTS, photo
 from tests.fakediscord.commandrules import LOCALES, chat_input_name_error, command_errors
 
 JSON = dict[str, Any]
@@ -69,7 +70,7 @@ def test_every_message_formats_in_every_language() -> None:
         for key, message in CATALOGUES[i18n.DEFAULT_LOCALE].messages.items():
             names = i18n.placeholders(next(iter(forms(message).values())))
             values: dict[str, object] = {n: 1234 for n in names if n != "count"}
-            count = 2 if not isinstance(message, str) else None
+            count = 2 if not isinstance(message, str) or "count" in names else None
             assert t(key, count=count, **values)
 
 
@@ -225,3 +226,79 @@ async def test_a_german_member_gets_german_answers(world: World) -> None:
         # The same command for an English client answers in English.
         rec = await world.fake.slash_command(world.guild, world.general, world.bob, "forgetme")
         assert "Run `/forgetme confirm:True`" in text_of(await rec.wait_final())
+
+
+def buttons(message: JSON) -> dict[str, str]:
+    """Label -> custom id of the buttons under a message."""
+    return {
+        c["label"]: c["custom_id"]
+        for row in message.get("components") or []
+        for c in row.get("components") or []
+    }
+
+
+async def test_alerts_follow_the_servers_language_and_answers_the_members(world: World) -> None:
+    world.fake.set_guild_locale(world.guild, "de")
+    world.carol.user.locale = "fr"
+    chelsea = (DATA / "chelsea.jpg").read_bytes()
+    async with seenit_running(world):
+        await world.post(world.general, world.alice, ("chelsea.jpg", chelsea))
+        await world.settled(1)
+        mirrored = ("mirrored.jpg", VARIANTS["mirrored"](photo("chelsea.jpg")))
+        await world.post(world.general, world.bob, mirrored)
+        alert = await world.fake.wait_for_message(world.general)
+        text = text_of(alert)
+        # Everyone in the channel reads the alert: the server's language.
+        assert "Schon einmal gepostet" in text and "% ähnlich" in text, text
+        assert "Original:" in text and "Posted before" not in text
+        assert set(buttons(alert)) == {"Warum?", "Kein Repost", "Bild erlauben", "Meldung löschen"}
+        # Carol's client is French: the private answer to her press is French.
+        rec = await world.fake.press_button(
+            world.guild,
+            world.general,
+            world.carol,
+            message=alert,
+            custom_id=buttons(alert)["Warum?"],
+        )
+        assert rec.payload["locale"] == "fr" and rec.payload["guild_locale"] == "de"
+        why = text_of(await rec.wait_final(timeout=10))
+        assert "Ce qui a changé" in why and "en miroir" in why and "sur 256 bits" in why, why
+        # A moderator marks it: the note on the public alert is in the server's language.
+        rec = await world.fake.press_button(
+            world.guild,
+            world.general,
+            world.mod,
+            message=alert,
+            custom_id=buttons(alert)["Kein Repost"],
+        )
+        # The moderator's client is English: so is the private answer.
+        assert "Thanks: this pair" in text_of(await rec.wait_final(timeout=10))
+        await world.fake.wait_until(
+            lambda: "als keinen Repost markiert" in text_of(world.fake.get_message(alert) or {}),
+            what="the alert's note in German",
+        )
+
+
+async def test_settings_and_scan_progress_in_the_right_language(world: World) -> None:
+    world.mod.user.locale = "pt-BR"
+    world.fake.set_guild_locale(world.guild, "es-ES")
+    async with seenit_running(world):
+        rec = await world.fake.slash_command(
+            world.guild,
+            world.general,
+            world.mod,
+            "repost scope",
+            {"scope": "channel", "max_age_days": 1},
+        )
+        saved = text_of(await rec.wait_final(timeout=10))
+        assert "Salvo" in saved and "mesmo canal, 1 dia" in saved and "Monitorando" in saved, saved
+        rec = await world.fake.slash_command(
+            world.guild, world.general, world.mod, "repost scan", {"channel": world.memes}
+        )
+        started = text_of(await rec.wait_final(timeout=10))
+        assert "Escaneando até 1.000 mensagens" in started, started
+        # The progress message is public in the channel: Spanish, the server's language.
+        progress = await world.fake.wait_for_message(
+            world.general, lambda m: "escaneado" in (m.get("content") or "")
+        )
+        assert "leído(s)" in progress["content"]
