@@ -31,7 +31,16 @@ USER_AGENT = "seenit (Discord repost finder)"
 
 
 class FetchError(Exception):
-    """A download was refused or failed; ``str()`` is a sentence for the person who asked."""
+    """A download was refused or failed; ``str()`` is a sentence for the person who asked.
+
+    ``code`` names the reason for other languages (the catalogues' ``reason.fetch.<code>``),
+    with ``values`` filling its placeholders.
+    """
+
+    def __init__(self, text: str, /, code: str = "", **values: object) -> None:
+        super().__init__(text.format(**values) if values else text)
+        self.code = code
+        self.values = values
 
 
 class TransientFetchError(FetchError):
@@ -66,7 +75,9 @@ class PublicOnlyResolver(AbstractResolver):
         results = await self._inner.resolve(host, port, family)
         for result in results:
             if not is_public_address(result["host"]):
-                raise FetchError(f"{host} points to a private or local address")
+                raise FetchError(
+                    "{host} points to a private or local address", "private_host", host=host
+                )
         return results
 
     async def close(self) -> None:
@@ -135,8 +146,10 @@ class Fetcher:
                 try:
                     url = urljoin(url, hop.location)
                 except ValueError as exc:
-                    raise FetchError("the link redirects to a malformed address") from exc
-        raise FetchError("the link redirects too many times")
+                    raise FetchError(
+                        "the link redirects to a malformed address", "bad_redirect"
+                    ) from exc
+        raise FetchError("the link redirects too many times", "redirect_loop")
 
     def _check_url(self, url: str) -> None:
         try:
@@ -145,11 +158,11 @@ class Fetcher:
             # for urlsplit ("１２７.０.０.１") can be an address for the connector.
             host = URL(url).raw_host
         except ValueError as exc:
-            raise FetchError("that does not look like a link") from exc
+            raise FetchError("that does not look like a link", "not_a_link") from exc
         if parts.scheme not in ("http", "https"):
-            raise FetchError("only http and https links can be fetched")
+            raise FetchError("only http and https links can be fetched", "scheme")
         if not host:
-            raise FetchError("the link has no host")
+            raise FetchError("the link has no host", "no_host")
         if self.allow_private:
             return
         name = host.lower().rstrip(".")
@@ -157,14 +170,21 @@ class Fetcher:
             ipaddress.ip_address(name.split("%", 1)[0])
         except ValueError:
             if name == "localhost" or name.endswith(".localhost"):
-                raise FetchError("that link points to a private or local address") from None
+                raise FetchError(
+                    "that link points to a private or local address", "private"
+                ) from None
             try:
                 socket.inet_aton(name)  # a legacy numeric form: 2130706433, 0x7f.1, 017.1
             except OSError:
                 return  # a name: the resolver checks every address it resolves to
-            raise FetchError("that link points to a private or local address") from None
+            raise FetchError("that link points to a private or local address", "private") from None
         if not is_public_address(name):
-            raise FetchError("that link points to a private or local address")
+            raise FetchError("that link points to a private or local address", "private")
+
+    def _too_large(self) -> FetchError:
+        return FetchError(
+            "the file is larger than {mb} MB", "too_large", mb=self.max_bytes // 1_000_000
+        )
 
     async def _get(self, session: aiohttp.ClientSession, url: str, *, follow: bool) -> bytes:
         try:
@@ -172,23 +192,25 @@ class Fetcher:
                 if response.status in (301, 302, 303, 307, 308) and not follow:
                     location = response.headers.get("Location")
                     if not location:
-                        raise FetchError("the link redirects nowhere")
+                        raise FetchError("the link redirects nowhere", "redirect_nowhere")
                     raise _Redirect(location)
                 if response.status >= 500 or response.status == 429:
-                    raise TransientFetchError(f"the server answered HTTP {response.status}")
+                    raise TransientFetchError(
+                        "the server answered HTTP {status}", "http_status", status=response.status
+                    )
                 if response.status != 200:
-                    raise FetchError(f"the server answered HTTP {response.status}")
+                    raise FetchError(
+                        "the server answered HTTP {status}", "http_status", status=response.status
+                    )
                 declared = response.content_length
                 if declared is not None and declared > self.max_bytes:
-                    raise FetchError(f"the file is larger than {self.max_bytes // 1_000_000} MB")
+                    raise self._too_large()
                 chunks: list[bytes] = []
                 size = 0
                 async for chunk in response.content.iter_chunked(64 * 1024):
                     size += len(chunk)
                     if size > self.max_bytes:
-                        raise FetchError(
-                            f"the file is larger than {self.max_bytes // 1_000_000} MB"
-                        )
+                        raise self._too_large()
                     chunks.append(chunk)
                 return b"".join(chunks)
         except FetchError:
@@ -196,16 +218,16 @@ class Fetcher:
         except _Redirect:
             raise
         except TimeoutError as exc:
-            raise TransientFetchError("the server took too long to answer") from exc
+            raise TransientFetchError("the server took too long to answer", "timeout") from exc
         except aiohttp.ClientConnectorError as exc:
             cause: Any = exc.__cause__ or exc.os_error
             if isinstance(cause, FetchError):
                 raise cause from exc
-            raise TransientFetchError("could not connect to the server") from exc
+            raise TransientFetchError("could not connect to the server", "connect") from exc
         except (aiohttp.ClientError, asyncio.IncompleteReadError, ValueError) as exc:
             if isinstance(exc.__cause__, FetchError):
                 raise exc.__cause__ from exc
-            raise TransientFetchError("the download failed") from exc
+            raise TransientFetchError("the download failed", "failed") from exc
 
 
 class _Redirect(Exception):

@@ -21,6 +21,7 @@ import tomllib
 from collections.abc import Iterator, Mapping
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 DEFAULT_LOCALE = "en-US"
 LOCALES_DIR = Path(__file__).with_name("locales")
@@ -154,10 +155,9 @@ class Texts:
         form = plural_form(locale, count)
         return message.get(form, message["other"])
 
-    def __call__(self, key: str, /, *, count: int | None = None, **values: object) -> str:
-        template = self._template(key, count)
-        if count is not None:
-            values["count"] = count
+    def __call__(self, key: str, /, **values: Any) -> str:
+        count = values.get("count")
+        template = self._template(key, count if isinstance(count, int) else None)
         return self._formatter.format(template, **values)
 
     def has(self, key: str) -> bool:

@@ -18,6 +18,7 @@ import discord
 
 from bot import i18n, pictures
 from bot.fetch import FetchError
+from bot.hashing import ImageError
 from bot.matching import Match, PostContext
 from bot.pictures import MAX_SMALL, Tile
 from bot.records import ImageRecord
@@ -188,6 +189,19 @@ def user_texts(interaction: discord.Interaction) -> i18n.Texts:
 def guild_texts(guild: discord.Guild | None) -> i18n.Texts:
     """Words for a post everyone in a server reads (alerts, progress): the server's language."""
     return i18n.texts(guild.preferred_locale.value if guild is not None else i18n.DEFAULT_LOCALE)
+
+
+def reason_text(error: Exception, t: i18n.Texts) -> str:
+    """Why a download or an image failed, in the reader's language."""
+    if isinstance(error, FetchError) and error.code:
+        key, values = f"reason.fetch.{error.code}", error.values
+    elif isinstance(error, ImageError):
+        key, values = f"reason.image.{type(error).__name__}", {}
+        if not t.has(key):
+            return error.reason
+    else:
+        return str(error)
+    return t(key, **values) if t.has(key) else str(error)
 
 
 def embed(title: str, description: str, *, colour: discord.Colour = COLOUR) -> discord.Embed:

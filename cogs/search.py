@@ -10,6 +10,7 @@ from discord.ext import commands
 
 from bot.fetch import FetchError
 from bot.hashing import ImageError
+from bot.i18n import Texts
 from bot.matching import Match
 from bot.render import results_text
 from cogs._audience import readable_by_all
@@ -21,6 +22,8 @@ from cogs._discord import (
     image_refs,
     is_url,
     parse_message_ref,
+    reason_text,
+    user_texts,
     visible_to,
 )
 
@@ -32,7 +35,22 @@ FINDS_PER_MINUTE = 6
 
 
 class Refusal(Exception):
-    """Something the member asked for that cannot be done; the text tells them why."""
+    """Something the member asked for that cannot be done: a message id and its values.
+
+    A value that is an exception (a failed download, an unreadable image) is told as its
+    reason, in the member's language.
+    """
+
+    def __init__(self, key: str, **values: object) -> None:
+        super().__init__(key)
+        self.key = key
+        self.values = values
+
+    def text(self, t: Texts) -> str:
+        values = {
+            k: reason_text(v, t) if isinstance(v, Exception) else v for k, v in self.values.items()
+        }
+        return t(self.key, **values)
 
 
 class Search(commands.Cog):
@@ -78,7 +96,7 @@ class Search(commands.Cog):
         await interaction.response.defer(ephemeral=not public, thinking=True)
         try:
             if sum(x is not None for x in (image, url, message)) != 1:
-                raise Refusal("Give exactly one of: an image, a URL or a message link.")
+                raise Refusal("search.exactly_one")
             if image is not None:
                 data = await self._attachment_bytes(image)
                 matches = await self._search(
@@ -86,7 +104,7 @@ class Search(commands.Cog):
                 )
             elif url is not None:
                 if not is_url(url):
-                    raise Refusal("That does not look like a link (it should start with https://).")
+                    raise Refusal("search.not_a_link")
                 data = await self.bot.fetcher.user_url(url)
                 matches = await self._search(
                     interaction, [data], exclude_message=None, public=public
@@ -96,10 +114,13 @@ class Search(commands.Cog):
                 target = await self._resolve_message(interaction, message)
                 data, matches = await self._message_search(interaction, target, public=public)
         except Refusal as exc:
-            await interaction.followup.send(str(exc), ephemeral=True)
+            await interaction.followup.send(exc.text(user_texts(interaction)), ephemeral=True)
             return
         except FetchError as exc:
-            await interaction.followup.send(f"I could not fetch that link: {exc}.", ephemeral=True)
+            t = user_texts(interaction)
+            await interaction.followup.send(
+                t("search.fetch_failed", reason=reason_text(exc, t)), ephemeral=True
+            )
             return
         await self._answer(interaction, matches, data)
 
@@ -113,7 +134,7 @@ class Search(commands.Cog):
         try:
             data, matches = await self._message_search(interaction, message)
         except Refusal as exc:
-            await interaction.followup.send(str(exc), ephemeral=True)
+            await interaction.followup.send(exc.text(user_texts(interaction)), ephemeral=True)
             return
         await self._answer(interaction, matches, data)
 
@@ -124,17 +145,17 @@ class Search(commands.Cog):
         if not retry:
             return False
         await interaction.response.send_message(
-            f"Slow down: try again in {retry:.0f} s.", ephemeral=True
+            user_texts(interaction)("error.cooldown", seconds=retry), ephemeral=True
         )
         return True
 
     async def _attachment_bytes(self, attachment: discord.Attachment) -> bytes:
         if attachment.size > self.bot.config.max_image_bytes:
-            raise Refusal("That file is too large for me to look at.")
+            raise Refusal("search.too_large")
         try:
             return await self.bot.fetcher.discord_media(attachment.url)
         except FetchError as exc:
-            raise Refusal(f"I could not download that attachment: {exc}.") from exc
+            raise Refusal("search.download_failed", reason=exc) from exc
 
     async def _resolve_message(
         self, interaction: discord.Interaction, text: str
@@ -142,10 +163,10 @@ class Search(commands.Cog):
         assert interaction.guild is not None
         ref = parse_message_ref(text)
         if ref is None:
-            raise Refusal("Give a message link (Copy Message Link) or a message ID.")
+            raise Refusal("search.need_message_ref")
         guild_id, channel_id, message_id = ref
         if guild_id is not None and guild_id != interaction.guild.id:
-            raise Refusal("That message is in another server.")
+            raise Refusal("search.other_server")
         channel_id = channel_id or interaction.channel_id
         channel = interaction.guild.get_channel_or_thread(channel_id or 0)
         member = interaction.user
@@ -155,13 +176,13 @@ class Search(commands.Cog):
             or not can_view(member, interaction.guild, channel.id, here=interaction.channel_id)
             or not isinstance(channel, discord.abc.Messageable)
         ):
-            raise Refusal("I cannot find that message in a channel you can see.")
+            raise Refusal("search.not_visible")
         try:
             return await channel.fetch_message(message_id)
         except discord.NotFound:
-            raise Refusal("I cannot find that message.") from None
+            raise Refusal("search.not_found") from None
         except discord.Forbidden:
-            raise Refusal("I am not allowed to read that channel.") from None
+            raise Refusal("search.forbidden") from None
 
     async def _message_search(
         self, interaction: discord.Interaction, message: discord.Message, *, public: bool = False
@@ -169,7 +190,7 @@ class Search(commands.Cog):
         """The message's first image and the earlier posts of any of its images."""
         refs = image_refs(message)
         if not refs:
-            raise Refusal("That message has no images I can read.")
+            raise Refusal("search.no_images")
         blobs = []
         for ref in refs:
             try:
@@ -177,7 +198,7 @@ class Search(commands.Cog):
             except FetchError as exc:
                 log.info("could not download %s: %s", ref.url, exc)
         if not blobs:
-            raise Refusal("I could not download that message's images.")
+            raise Refusal("search.images_unavailable")
         return blobs[0], await self._search(
             interaction, blobs, exclude_message=message.id, public=public
         )
@@ -194,12 +215,12 @@ class Search(commands.Cog):
         member = interaction.user
         assert guild is not None and isinstance(member, discord.Member)
         best: dict[int, Match] = {}
-        errors: list[str] = []
+        errors: list[ImageError] = []
         for data in blobs:
             try:
                 fp = await self.service.fingerprint(data)
             except ImageError as exc:
-                errors.append(exc.reason)
+                errors.append(exc)
                 continue
             for m in await self.service.search(guild.id, fp):
                 if m.image.message_id == exclude_message:
@@ -207,7 +228,7 @@ class Search(commands.Cog):
                 if m.image.id not in best or m.distance < best[m.image.id].distance:
                     best[m.image.id] = m
         if errors and not best and len(errors) == len(blobs):
-            raise Refusal(f"I could not read that image: {errors[0]}.")
+            raise Refusal("search.unreadable", reason=errors[0])
         ranked = sorted(best.values(), key=lambda m: (m.distance, m.image.posted_at))
         # Privacy first, then the cut: hidden results never take a visible one's place.
         here = interaction.channel_id
@@ -220,10 +241,10 @@ class Search(commands.Cog):
     async def _answer(
         self, interaction: discord.Interaction, matches: list[Match], query: bytes
     ) -> None:
-        title = f"Found {len(matches)} earlier post{'s' if len(matches) != 1 else ''}"
-        answer = embed(title, results_text(matches, RESULTS))
+        t = user_texts(interaction)
+        answer = embed(t("search.found", count=len(matches)), results_text(matches, RESULTS, t))
         assert interaction.guild is not None
-        picture = await comparison_file(self.bot, interaction.guild, query, matches)
+        picture = await comparison_file(self.bot, interaction.guild, query, matches, t)
         if picture is None:
             await interaction.followup.send(embed=answer)
             return

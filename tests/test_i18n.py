@@ -302,3 +302,34 @@ async def test_settings_and_scan_progress_in_the_right_language(world: World) ->
             world.general, lambda m: "escaneado" in (m.get("content") or "")
         )
         assert "leído(s)" in progress["content"]
+
+
+async def test_search_answers_and_refusals_in_the_members_language(world: World) -> None:
+    # Latin American Spanish has no catalogue of its own: the Spanish of Spain answers.
+    world.alice.user.locale = "es-419"
+    world.bob.user.locale = "de"
+    coffee = ("coffee.jpg", (DATA / "coffee.jpg").read_bytes())
+    async with seenit_running(world):
+
+        async def find(who: Any, options: JSON) -> str:
+            rec = await world.fake.slash_command(
+                world.guild, world.general, who, "findsimilar", options
+            )
+            return text_of(await rec.wait_final(timeout=10))
+
+        assert "Eso no parece un enlace" in await find(world.alice, {"url": "no es un enlace"})
+        broken = await find(world.alice, {"image": ("broken.png", b"\x89PNG\r\n\x1a\nnot really")})
+        assert broken.startswith("No he podido leer esa imagen: "), broken
+        assert broken.split(": ", 1)[1].rstrip(".") in {
+            "no se pudo leer la imagen",
+            "el archivo no es una imagen que seenit pueda leer",
+            "la imagen está dañada o incompleta",
+        }, broken
+        refused = await find(world.bob, {"url": "ftp://example.com/cat.png"})
+        assert refused == (
+            "Ich konnte den Link nicht abrufen: nur http- und https-Links können abgerufen werden."
+        )
+        await world.post(world.general, world.carol, coffee)
+        await world.settled(1)
+        found = await find(world.bob, {"image": coffee})
+        assert "1 früherer Post gefunden" in found and "% ähnlich" in found, found
