@@ -10,7 +10,7 @@ import discord
 from discord import app_commands
 from discord.ext import commands
 
-from bot import guide
+from bot import diagnosis, guide
 from bot.fetch import FetchError
 from bot.guild_settings import GuildSettings
 from bot.hashing import ImageError
@@ -22,6 +22,7 @@ from cogs._discord import (
     embed,
     guild_texts,
     image_refs,
+    parent_ids,
     parse_message_ref,
     stats_file,
     user_texts,
@@ -43,7 +44,38 @@ class Admin(commands.GroupCog, group_name="repost"):
     def __init__(self, bot: commands.Bot) -> None:
         self.bot = bot_of(bot)
         self.service = self.bot.service
+        #: guild id -> (a member's message arrived with content, empty ones in a row since).
+        self._content: dict[int, tuple[bool, int]] = {}
         super().__init__()
+
+    @commands.Cog.listener()
+    async def on_message(self, message: discord.Message) -> None:
+        # Without the Message Content intent members' messages arrive with nothing in them.
+        if message.guild is None or message.author.bot or message.type not in USER_MESSAGES:
+            return
+        seen, empty = self._content.get(message.guild.id, (False, 0))
+        if message.content or message.attachments or message.embeds or message.stickers:
+            self._content[message.guild.id] = (True, 0)
+        else:
+            self._content[message.guild.id] = (seen, empty + 1)
+
+    def content_line(self, guild_id: int) -> str:
+        seen, empty = self._content.get(guild_id, (False, 0))
+        state = diagnosis.content_state(
+            requested=self.bot.intents.message_content,
+            seen_with_content=seen,
+            empty_in_a_row=empty,
+        )
+        return diagnosis.content_line(state, empty)
+
+    def problems(self, guild: discord.Guild, settings: GuildSettings) -> list[diagnosis.Problem]:
+        """What cannot work with these settings and seenit's permissions in the guild."""
+        watched, _ = watched_channels(guild, settings)
+        log_channel = (
+            guild.get_channel(settings.log_channel_id) if settings.log_channel_id else None
+        )
+        log_granted = granted(log_channel.permissions_for(guild.me)) if log_channel else None
+        return diagnosis.diagnose(settings, watched, log_granted)
 
     async def interaction_check(self, interaction: discord.Interaction) -> bool:
         # Discord hides the group from members without Manage Server unless the server's
@@ -73,8 +105,35 @@ class Admin(commands.GroupCog, group_name="repost"):
         current = await self.service.settings(interaction.guild.id)
         updated = dataclasses.replace(current, **changes)  # type: ignore[arg-type]
         await self.service.save_settings(interaction.guild.id, updated)
+        saved = settings_embed(updated, "Saved", user_texts(interaction))
+        # A setting that cannot work is said at once, not found out later.
+        warnings = diagnosis.new_problems(
+            self.problems(interaction.guild, current), self.problems(interaction.guild, updated)
+        )
+        if warnings:
+            saved.add_field(
+                name=diagnosis.SAVED_WARNING_HEADING,
+                value="\n".join(diagnosis.problem_lines(warnings))[:1024],
+                inline=False,
+            )
+        await interaction.response.send_message(embed=saved, ephemeral=True)
+
+    @app_commands.command()
+    async def check(self, interaction: discord.Interaction) -> None:
+        """Check which permissions I lack in each channel and what that breaks."""
+        assert interaction.guild is not None
+        guild = interaction.guild
+        settings = await self.service.settings(guild.id)
+        watched, hidden = watched_channels(guild, settings)
+        text = diagnosis.report(
+            settings,
+            self.problems(guild, settings),
+            watched_count=len(watched),
+            hidden=hidden,
+            content=self.content_line(guild.id),
+        )
         await interaction.response.send_message(
-            embed=settings_embed(updated, "Saved", user_texts(interaction)), ephemeral=True
+            embed=embed(diagnosis.CHECK_TITLE, text), ephemeral=True
         )
 
     @app_commands.command()
@@ -383,6 +442,36 @@ class Admin(commands.GroupCog, group_name="repost"):
             return
         count = await self.service.forget_guild(interaction.guild.id)
         await interaction.response.send_message(t("admin.purged", count=count), ephemeral=True)
+
+
+#: Message types members write (others, such as joins and pins, never carry content).
+USER_MESSAGES = (discord.MessageType.default, discord.MessageType.reply)
+
+
+def granted(permissions: discord.Permissions) -> frozenset[str]:
+    """The permissions the diagnosis asks about that ``permissions`` grants."""
+    return frozenset(name for name in diagnosis.PERMISSION_NAMES if getattr(permissions, name))
+
+
+def watched_channels(
+    guild: discord.Guild, settings: GuildSettings
+) -> tuple[dict[int, frozenset[str]], list[int]]:
+    """Watched text channels with seenit's permissions there, and the ones it cannot see.
+
+    In "all" mode a channel seenit cannot see is simply not watched (a private staff room,
+    say); in "listed" mode a listed channel it cannot see is a problem.
+    """
+    watched: dict[int, frozenset[str]] = {}
+    hidden: list[int] = []
+    for channel in guild.text_channels:
+        if not settings.is_watched(channel.id, parent_ids(channel)):
+            continue
+        have = granted(channel.permissions_for(guild.me))
+        if settings.watch_mode == "all" and "view_channel" not in have:
+            hidden.append(channel.id)
+        else:
+            watched[channel.id] = have
+    return watched, hidden
 
 
 def command_id_of(interaction: discord.Interaction) -> int | None:

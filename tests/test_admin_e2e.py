@@ -51,7 +51,7 @@ async def test_help_shows_members_their_commands_and_admins_the_settings(world: 
         assert "/repost" not in member
         assert "Watching every channel I can read · alerts: reply · sensitivity: normal" in member
         admin = await run(world, world.mod, "help")
-        assert "`/repost watch`" in admin
+        assert "`/repost watch`" in admin and "`/repost check`" in admin
         assert "`/repost moderators`" in admin and "`/findsimilar`" in admin
         await run(world, world.mod, "repost alerts", {"delete_reposts": True})
         assert "reposts deleted" in await run(world, world.alice, "help")
@@ -129,3 +129,77 @@ async def test_members_role_changes_reach_the_permission_checks(world: World) ->
         fake.set_member_roles(world.guild, world.bob, [staff])
         await run(world, world.bob, "repost mode", {"mode": "listed"})
         assert (await world.bot.service.settings(world.guild.id)).watch_mode == "listed"
+
+
+async def test_check_names_missing_permissions_and_what_they_break(world: World) -> None:
+    fake = world.fake
+    bot_role = fake.bot_role(world.guild)
+    async with seenit_running(world):
+        text = await run(world, world.mod, "repost check")
+        assert "3 watched channels have every permission" in text
+        assert "Everything works" in text
+        assert "untested" in text  # nothing posted since start-up
+        await fake.post_message(world.general, world.alice, "hello")
+        await fake.wait_until(
+            lambda: "Message content arrives" in text_of_check(world), what="content seen"
+        )
+        # A channel where seenit may not speak, and one it cannot see at all.
+        fake.set_overwrites(
+            world.memes, [perms.Overwrite.for_role(bot_role, deny=perms.SEND_MESSAGES)]
+        )
+        secret = fake.add_text_channel(
+            world.guild,
+            "secret",
+            overwrites=[perms.Overwrite.for_role(world.guild.id, deny=perms.VIEW_CHANNEL)],
+        )
+        text = await run(world, world.mod, "repost check")
+        assert (
+            f"<#{world.memes.id}>: missing Send Messages, Embed Links:"
+            " reply alerts cannot be posted" in text
+        )
+        assert "2 watched channels have every permission" in text
+        assert f"not watched because I cannot see them: <#{secret.id}>" in text
+        assert "Everything works" not in text
+        # Listed mode: a listed channel seenit cannot see is a problem, not a footnote.
+        await run(world, world.mod, "repost mode", {"mode": "listed"})
+        saved = await run(world, world.mod, "repost watch", {"channel": secret})
+        assert "This will not work yet" in saved
+        assert f"<#{secret.id}>: missing View Channel: nothing posted there is checked" in saved
+
+
+def text_of_check(world: World) -> str:
+    """What /repost check says right now (read through the bot, without an interaction)."""
+    cog = world.bot.get_cog("Admin")
+    return cog.content_line(world.guild.id)  # type: ignore[union-attr]
+
+
+async def test_saving_a_setting_that_cannot_work_warns_at_once(world: World) -> None:
+    fake = world.fake
+    async with seenit_running(world):
+        saved = await run(world, world.mod, "repost alerts", {"delete_reposts": True})
+        assert "This will not work yet" in saved
+        assert "missing Manage Messages: reposts are not deleted" in saved
+        assert (await world.bot.service.settings(world.guild.id)).delete_reposts
+        # Granting the permission makes the next save quiet.
+        fake.set_role_permissions(
+            fake.bot_role(world.guild), perms.DEFAULT_BOT_PERMISSIONS | perms.MANAGE_MESSAGES
+        )
+        saved = await run(world, world.mod, "repost alerts", {"mention_author": True})
+        assert "This will not work yet" not in saved
+        # A log channel seenit can read but not write to.
+        fake.set_overwrites(
+            world.staff,
+            [
+                perms.Overwrite.for_role(world.guild.id, deny=perms.VIEW_CHANNEL),
+                perms.Overwrite.for_role(
+                    fake.bot_role(world.guild), allow=perms.VIEW_CHANNEL, deny=perms.SEND_MESSAGES
+                ),
+            ],
+        )
+        saved = await run(
+            world, world.mod, "repost alerts", {"style": "log", "log_channel": world.staff}
+        )
+        assert f"log channel <#{world.staff.id}>: missing Send Messages" in saved
+        assert "log alerts cannot be posted" in saved
+        text = await run(world, world.mod, "repost check")
+        assert f"log channel <#{world.staff.id}>: missing Send Messages" in text

@@ -17,6 +17,8 @@ from PIL import Image
 
 from tests.botworld import World, jump, seenit_running, text_of
 from tests.conftest import DATA, VARIANTS, photo
+from tests.fakediscord import Overwrite
+from tests.fakediscord import permissions as perms
 from tests.payload_picture import render_message, save_png
 
 pytestmark = pytest.mark.usefixtures("no_logged_errors")
@@ -184,3 +186,26 @@ async def test_scan_example(world: World, tmp_path: Path) -> None:
         )
         assert "5 messages read · 4 images indexed · 1 repost found" in final["content"]
         draw(world, final, "scan.png", tmp_path)
+
+
+async def test_check_example(world: World, tmp_path: Path) -> None:
+    fake = world.fake
+    async with seenit_running(world):
+        await admin(world, "repost alerts", {"delete_reposts": True})
+        fake.set_overwrites(
+            world.memes,
+            [Overwrite.for_role(fake.bot_role(world.guild), deny=perms.SEND_MESSAGES)],
+        )
+        await fake.post_message(world.general, world.alice, "hello")
+        await fake.wait_until(
+            lambda: "arrives" in world.bot.get_cog("Admin").content_line(world.guild.id),  # type: ignore[union-attr]
+            what="a message with content",
+        )
+        rec = await fake.slash_command(world.guild, world.general, world.mod, "repost check")
+        answer = await rec.wait_final(timeout=10)
+        assert rec.ephemeral
+        text = text_of(answer)
+        assert "missing Manage Messages: reposts are not deleted" in text
+        assert f"<#{world.memes.id}>: missing Send Messages, Embed Links" in text
+        assert "Message content arrives" in text
+        draw(world, answer, "check.png", tmp_path)
