@@ -23,6 +23,7 @@ EXTENSIONS = (
     "cogs.reposts",
     "cogs.alert_actions",
     "cogs.scanner",
+    "cogs.onboarding",
     "cogs.search",
     "cogs.admin",
     "cogs.privacy",

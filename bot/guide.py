@@ -43,14 +43,17 @@ WELCOME_TEXT = (
     "**Right now** I watch {watching}, and my alerts are public replies that ping nobody."
     " Nothing is ever deleted unless an admin turns that on.\n\n"
     "**To change that** (Manage Server):\n"
-    "`/repost watch` / `/repost unwatch` a channel or a whole category\n"
-    "`/repost alerts` reply, reaction, a log channel, or silent\n"
-    "`/repost check` what I can and cannot do in each channel\n"
+    "`/repost watch` / `/repost unwatch`: a channel or a whole category\n"
+    "`/repost alerts`: reply, reaction, a log channel, or silent\n"
+    "`/repost check`: what I can and cannot do in each channel\n"
     "Anyone can use `/findsimilar` and `/help`. Guide: {url}"
 )
 #: The welcome's first line while the history is being indexed, and once it is done.
 ONBOARD_INDEXING = (
     "Indexing the last {days} days of {count} channels so reposts of them are caught…"
+)
+ONBOARD_PROGRESS = (
+    "Indexing the last {days} days so reposts of them are caught.\n{channel_progress}"
 )
 ONBOARD_DONE = "Indexed the last {days} days: {messages} read · {images} indexed."
 ONBOARD_NOTHING = "No channel of this server is watched yet: nothing to index."

@@ -1,6 +1,8 @@
 """History scans: index a channel's earlier images, with a live progress message.
 
-A scan's state is saved as it goes, so a restart resumes it where it stopped.
+A scan's state is saved as it goes, so a restart resumes it where it stopped. A scan may
+carry a queue of further channels, scanned one after another with the same limits and
+progress message (how a newly joined server's recent history is indexed).
 """
 
 from __future__ import annotations
@@ -14,7 +16,8 @@ from dataclasses import asdict, dataclass, replace
 import discord
 from discord.ext import commands
 
-from bot.render import scan_progress
+from bot import guide
+from bot.render import plural, scan_progress
 from cogs._discord import bot_of, guild_texts
 
 log = logging.getLogger(__name__)
@@ -33,8 +36,9 @@ class ScanState:
     guild_id: int
     channel_id: int
     limit: int
-    progress_channel_id: int
-    progress_message_id: int
+    #: The message showing the progress (None: the scan runs without one).
+    progress_channel_id: int | None
+    progress_message_id: int | None
     #: Oldest message read so far; the scan continues before it.
     before: int | None = None
     read: int = 0
@@ -42,6 +46,17 @@ class ScanState:
     reposts: int = 0
     #: Seconds spent scanning before the current run.
     elapsed: float = 0.0
+    #: Messages at or before this id are not read (a time limit, as a snowflake).
+    after: int | None = None
+    #: Channels scanned next, one after another, with the same limits and progress message.
+    queue: tuple[int, ...] = ()
+    #: What the channels scanned before this one read and indexed (for the final summary).
+    done_read: int = 0
+    done_indexed: int = 0
+    #: "scan" (/repost scan) or "onboard" (a newly joined server); words its progress.
+    kind: str = "scan"
+    #: Onboarding: how many days back it reads (for its progress line).
+    days: int = 0
 
 
 class Scanner(commands.Cog):
@@ -65,7 +80,11 @@ class Scanner(commands.Cog):
         raw = await self.service.store.get_meta(SCANS_KEY)
         if not raw:
             return {}
-        return {int(k): ScanState(**v) for k, v in json.loads(raw).items()}
+        states = {}
+        for key, value in json.loads(raw).items():
+            value["queue"] = tuple(value.get("queue", ()))
+            states[int(key)] = ScanState(**value)
+        return states
 
     async def _save(self, state: ScanState | None, channel_id: int) -> None:
         states = await self._states()
@@ -91,6 +110,34 @@ class Scanner(commands.Cog):
         await self._save(state, channel.id)
         self._launch(channel, state)
 
+    async def start_many(
+        self,
+        channels: list[discord.TextChannel | discord.Thread],
+        *,
+        limit: int,
+        after: int | None,
+        days: int,
+        progress: discord.Message | None,
+    ) -> None:
+        """Index several channels one after another, newest first, ``limit`` messages each
+        and none at or before ``after``; without alerts, resumed after a restart."""
+        if not channels:
+            return
+        first, rest = channels[0], channels[1:]
+        state = ScanState(
+            guild_id=first.guild.id,
+            channel_id=first.id,
+            limit=limit,
+            progress_channel_id=progress.channel.id if progress else None,
+            progress_message_id=progress.id if progress else None,
+            after=after,
+            queue=tuple(c.id for c in rest),
+            kind="onboard",
+            days=days,
+        )
+        await self._save(state, first.id)
+        self._launch(first, state)
+
     def _launch(self, channel: discord.TextChannel | discord.Thread, state: ScanState) -> None:
         task = asyncio.create_task(self._run(channel, state), name=f"scan-{channel.id}")
         self._running[channel.id] = task
@@ -110,11 +157,70 @@ class Scanner(commands.Cog):
                 self._launch(channel, state)
             else:
                 await self._save(None, channel_id)
+                await self._next(state)
+
+    async def _next(self, state: ScanState) -> bool:
+        """Start the next channel of a scan's queue (skipping gone ones); False when none."""
+        queue = state.queue
+        while queue:
+            channel = self.bot.get_channel(queue[0])
+            queue = queue[1:]
+            if not isinstance(channel, discord.TextChannel | discord.Thread):
+                continue
+            following = replace(
+                state,
+                channel_id=channel.id,
+                before=None,
+                read=0,
+                indexed=0,
+                reposts=0,
+                queue=queue,
+                done_read=state.done_read + state.read,
+                done_indexed=state.done_indexed + state.indexed,
+            )
+            await self._save(following, channel.id)
+            self._launch(channel, following)
+            return True
+        return False
+
+    def _progress_text(self, state: ScanState, elapsed: float, finished: bool) -> str:
+        if state.kind != "onboard":
+            return scan_progress(
+                state.channel_id,
+                read=state.read,
+                indexed=state.indexed,
+                reposts=state.reposts,
+                limit=state.limit,
+                elapsed=elapsed,
+                finished=finished,
+                t=guild_texts(self.bot.get_guild(state.guild_id)),
+            )
+        if finished:
+            return guide.ONBOARD_DONE.format(
+                days=state.days,
+                messages=plural(state.done_read + state.read, "message"),
+                images=plural(state.done_indexed + state.indexed, "image"),
+            )
+        current = scan_progress(
+            state.channel_id,
+            read=state.read,
+            indexed=state.indexed,
+            reposts=state.reposts,
+            limit=state.limit,
+            elapsed=elapsed,
+            finished=False,
+            t=guild_texts(self.bot.get_guild(state.guild_id)),
+        )
+        return guide.ONBOARD_PROGRESS.format(days=state.days, channel_progress=current)
 
     async def _run(self, channel: discord.TextChannel | discord.Thread, state: ScanState) -> None:
         reposts_cog = self.bot.get_cog("Reposts")
-        progress = self.bot.get_partial_messageable(state.progress_channel_id).get_partial_message(
-            state.progress_message_id
+        progress = (
+            self.bot.get_partial_messageable(state.progress_channel_id).get_partial_message(
+                state.progress_message_id
+            )
+            if state.progress_channel_id is not None and state.progress_message_id is not None
+            else None
         )
         started = time.monotonic()
         last_edit = 0.0
@@ -123,24 +229,20 @@ class Scanner(commands.Cog):
             return state.elapsed + time.monotonic() - started
 
         async def show(finished: bool) -> None:
-            text = scan_progress(
-                state.channel_id,
-                read=state.read,
-                indexed=state.indexed,
-                reposts=state.reposts,
-                limit=state.limit,
-                elapsed=elapsed(),
-                finished=finished,
-                t=guild_texts(channel.guild),
-            )
+            if progress is None:
+                return
             try:
-                await progress.edit(content=text)
+                await progress.edit(content=self._progress_text(state, elapsed(), finished))
             except discord.HTTPException as exc:
                 log.info("could not update scan progress: %s", exc)
 
         try:
             before = discord.Object(id=state.before) if state.before else None
-            async for message in channel.history(limit=state.limit - state.read, before=before):
+            async for message in channel.history(
+                limit=state.limit - state.read, before=before, oldest_first=False
+            ):
+                if state.after is not None and message.id <= state.after:
+                    break  # newest first: everything from here on is older than the cut-off
                 outcomes = await reposts_cog.ingest(message, alert=False)  # type: ignore[union-attr]
                 state = replace(
                     state,
@@ -160,6 +262,8 @@ class Scanner(commands.Cog):
         except discord.HTTPException as exc:
             log.warning("scan of channel %d stopped: %s", state.channel_id, exc)
         await self._save(None, state.channel_id)
+        if await self._next(replace(state, elapsed=elapsed())):
+            return
         await show(finished=True)
 
 

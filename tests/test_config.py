@@ -38,3 +38,15 @@ def test_missing_token_is_one_clear_line() -> None:
 def test_malformed_settings_are_refused(env: dict[str, str]) -> None:
     with pytest.raises(ConfigError):
         Config.from_env(env, None)
+
+
+def test_onboarding_history_and_guide_link() -> None:
+    default = Config.from_env({}, None)
+    assert (default.onboard_messages, default.onboard_days) == (1000, 30)
+    config = Config.from_env(
+        {"ONBOARD_MESSAGES": "200", "ONBOARD_DAYS": "7", "DOCS_URL": "https://x.example/g"}, None
+    )
+    assert (config.onboard_messages, config.onboard_days) == (200, 7)
+    assert config.docs_url == "https://x.example/g"
+    with pytest.raises(ConfigError):
+        Config.from_env({"ONBOARD_DAYS": "a month"}, None)

@@ -209,3 +209,23 @@ async def test_check_example(world: World, tmp_path: Path) -> None:
         assert f"<#{world.memes.id}>: missing Send Messages, Embed Links" in text
         assert "Message content arrives" in text
         draw(world, answer, "check.png", tmp_path)
+
+
+async def test_welcome_example(world: World, tmp_path: Path) -> None:
+    fake = world.fake
+    guild = fake.add_guild("Newcomers", joined=False)
+    lobby = fake.add_text_channel(guild, "lobby")
+    pics = fake.add_text_channel(guild, "pics")
+    fake.set_system_channel(guild, lobby)
+    dave = fake.add_member(guild, "dave")
+    for file in (CHELSEA, ROCKET, COFFEE):
+        await fake.post_message(pics, dave, attachments=[file])
+    async with seenit_running(world):
+        fake.join_guild(guild)
+        welcome = await fake.wait_for_message(
+            lobby, lambda m: m["content"].startswith("Indexed"), timeout=15
+        )
+        assert fake.bot_messages_in(lobby) == [welcome]
+        assert "3 images indexed" in welcome["content"]
+        assert "/repost check" in text_of(welcome)
+        draw(world, welcome, "welcome.png", tmp_path)

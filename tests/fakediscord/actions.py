@@ -7,6 +7,7 @@ state and dispatches the gateway event Discord would send.
 from __future__ import annotations
 
 import asyncio
+import datetime
 from collections.abc import Iterable, Sequence
 from typing import TYPE_CHECKING
 
@@ -50,11 +51,13 @@ class UserActions:
         embeds: Sequence[JSON] = (),
         reply_to: object | None = None,
         flags: int = 0,
+        posted_at: datetime.datetime | None = None,
     ) -> JSON:
         """A user posts a message: stored and dispatched as MESSAGE_CREATE; returns the live dict.
 
         ``attachments`` are ``(filename, bytes)`` / ``(filename, bytes, content_type)``
-        tuples (uploaded to the fake CDN) or ready attachment dicts.
+        tuples (uploaded to the fake CDN) or ready attachment dicts. ``posted_at`` dates
+        it in the past (history from before the test; its id carries that time).
         """
         ch = self.channel(channel)
         user = self._user(author)
@@ -80,6 +83,7 @@ class UserActions:
             attachments=stored,
             reference=reference,
             flags=flags,
+            posted_at=posted_at,
         )
         self.store.add(msg)
         self.messaging.publish_new(msg)

@@ -211,13 +211,15 @@ class FakeDiscord(UserActions, InteractionTriggers):
         manage_messages: bool = False,
         everyone_permissions: int = perm.DEFAULT_EVERYONE_PERMISSIONS,
         locale: str = "en-US",
+        joined: bool = True,
     ) -> Guild:
         """A guild with @everyone, an owner, and the bot as a member of its managed role.
 
         The bot's role gets ``bot_permissions`` (plus MANAGE_MESSAGES when
         ``manage_messages``). The owner is a member named ``owner`` unless
         given. ``locale`` is the server's preferred locale. Dispatches GUILD_CREATE when a
-        bot is connected.
+        bot is connected. With ``joined=False`` the bot is not in it yet: build it
+        (channels, members, history), then :meth:`join_guild` invites the bot.
         """
         gid = self.snowflakes.next()
         owner = owner or self.add_user(f"owner-{len(self.guilds) + 1}")
@@ -225,33 +227,61 @@ class FakeDiscord(UserActions, InteractionTriggers):
         guild.roles[gid] = Role(
             id=gid, guild_id=gid, name="@everyone", permissions=everyone_permissions
         )
+        guild.members[owner.id] = Member(user=owner, guild_id=gid)
+        self.guilds[gid] = guild
+        if joined:
+            self.join_guild(guild, bot_permissions=bot_permissions, manage_messages=manage_messages)
+        self._notify()
+        return guild
+
+    def join_guild(
+        self,
+        guild: object,
+        *,
+        bot_permissions: int = perm.DEFAULT_BOT_PERMISSIONS,
+        manage_messages: bool = False,
+    ) -> None:
+        """The bot is invited: Discord gives it a managed role and sends GUILD_CREATE.
+
+        A guild joined while connected comes without the "unavailable" key, so discord.py
+        fires on_guild_join (a reconnect's GUILD_CREATEs say ``unavailable: false``).
+        """
+        g = self.guild(guild)
         bot_perms = bot_permissions | (perm.MANAGE_MESSAGES if manage_messages else 0)
         bot_role = Role(
             id=self.snowflakes.next(),
-            guild_id=gid,
+            guild_id=g.id,
             name=self.bot_user.username,
             permissions=bot_perms,
             position=1,
             managed=True,
             bot_id=self.bot_user.id,
         )
-        guild.roles[bot_role.id] = bot_role
-        guild.members[owner.id] = Member(user=owner, guild_id=gid)
-        guild.members[self.bot_user.id] = Member(
-            user=self.bot_user, guild_id=gid, role_ids=[bot_role.id]
+        g.roles[bot_role.id] = bot_role
+        g.members[self.bot_user.id] = Member(
+            user=self.bot_user, guild_id=g.id, role_ids=[bot_role.id]
         )
-        self.guilds[gid] = guild
-        # A guild joined while connected: no "unavailable" key, so discord.py fires on_guild_join.
-        join_payload = guild.to_create_payload(self.bot_user.id)
+        join_payload = g.to_create_payload(self.bot_user.id)
         join_payload.pop("unavailable")
         self.gateway.dispatch("GUILD_CREATE", join_payload, intent=None)
         self._notify()
-        return guild
 
-    def set_guild_locale(self, guild: object, locale: str) -> None:
-        """An admin changes the server's preferred locale (Server Settings); GUILD_UPDATE."""
+    def bot_in(self, guild: object) -> bool:
+        """Whether the bot is a member of ``guild`` (it gets the guild's events only then)."""
+        return self.bot_user.id in self.guild(guild).members
+
+    def _guild_event(self, g: Guild, event: str, data: JSON, intent: int | None) -> None:
+        if self.bot_user.id in g.members:
+            self.gateway.dispatch(event, data, intent=intent)
+
+    def set_system_channel(self, guild: object, channel: object | None) -> None:
+        """Choose the guild's system channel (GUILD_UPDATE)."""
         g = self.guild(guild)
-        g.locale = locale
+        g.system_channel_id = None if channel is None else as_id(channel)
+        self._guild_event(g, "GUILD_UPDATE", self._guild_update_payload(g), INTENT_GUILDS)
+        self._notify()
+
+    def _guild_update_payload(self, g: Guild) -> JSON:
         payload = g.to_create_payload()
         for key in ("members", "channels", "threads", "voice_states", "presences", "joined_at"):
             payload.pop(key, None)
@@ -259,7 +289,13 @@ class FakeDiscord(UserActions, InteractionTriggers):
             payload.pop(key, None)
         for key in ("guild_scheduled_events", "soundboard_sounds"):
             payload.pop(key, None)
-        self.gateway.dispatch("GUILD_UPDATE", payload, intent=INTENT_GUILDS)
+        return payload
+
+    def set_guild_locale(self, guild: object, locale: str) -> None:
+        """An admin changes the server's preferred locale (Server Settings); GUILD_UPDATE."""
+        g = self.guild(guild)
+        g.locale = locale
+        self._guild_event(g, "GUILD_UPDATE", self._guild_update_payload(g), INTENT_GUILDS)
         self._notify()
 
     def bot_member(self, guild: object) -> Member:
@@ -289,10 +325,11 @@ class FakeDiscord(UserActions, InteractionTriggers):
             position=len(g.roles) if position is None else position,
         )
         g.roles[role.id] = role
-        self.gateway.dispatch(
+        self._guild_event(
+            g,
             "GUILD_ROLE_CREATE",
             {"guild_id": str(g.id), "role": role.to_payload()},
-            intent=INTENT_GUILDS,
+            INTENT_GUILDS,
         )
         self._notify()
         return role
@@ -319,7 +356,7 @@ class FakeDiscord(UserActions, InteractionTriggers):
         self.users[user.id] = user
         payload = member.to_payload()
         payload["guild_id"] = str(g.id)
-        self.gateway.dispatch("GUILD_MEMBER_ADD", payload, intent=INTENT_GUILD_MEMBERS)
+        self._guild_event(g, "GUILD_MEMBER_ADD", payload, INTENT_GUILD_MEMBERS)
         self._notify()
         return member
 
@@ -331,9 +368,9 @@ class FakeDiscord(UserActions, InteractionTriggers):
             payload["newly_created"] = True
             # Like Discord: a private thread only reaches a bot that may open it.
             if g.can_view(self.bot_user.id, channel.id):
-                self.gateway.dispatch("THREAD_CREATE", payload, intent=INTENT_GUILDS)
+                self._guild_event(g, "THREAD_CREATE", payload, INTENT_GUILDS)
         else:
-            self.gateway.dispatch("CHANNEL_CREATE", channel.to_payload(), intent=INTENT_GUILDS)
+            self._guild_event(g, "CHANNEL_CREATE", channel.to_payload(), INTENT_GUILDS)
         self._notify()
         return channel
 
@@ -466,10 +503,11 @@ class FakeDiscord(UserActions, InteractionTriggers):
     def set_role_permissions(self, role: Role, permissions: int) -> None:
         """Change a role's permissions (GUILD_ROLE_UPDATE)."""
         role.permissions = permissions
-        self.gateway.dispatch(
+        self._guild_event(
+            self.guild(role.guild_id),
             "GUILD_ROLE_UPDATE",
             {"guild_id": str(role.guild_id), "role": role.to_payload()},
-            intent=INTENT_GUILDS,
+            INTENT_GUILDS,
         )
         self._notify()
 
@@ -477,7 +515,7 @@ class FakeDiscord(UserActions, InteractionTriggers):
         """Replace a channel's permission overwrites (CHANNEL_UPDATE)."""
         ch = self.channel(channel)
         ch.overwrites = list(overwrites)
-        self.gateway.dispatch("CHANNEL_UPDATE", ch.to_payload(), intent=INTENT_GUILDS)
+        self._guild_event(self.guild(ch.guild_id), "CHANNEL_UPDATE", ch.to_payload(), INTENT_GUILDS)
         self._notify()
 
     def set_member_roles(self, guild: object, member: object, roles: Iterable[object]) -> None:
@@ -487,7 +525,7 @@ class FakeDiscord(UserActions, InteractionTriggers):
         mem.role_ids = [as_id(r) for r in roles]
         payload = mem.to_payload()
         payload["guild_id"] = str(g.id)
-        self.gateway.dispatch("GUILD_MEMBER_UPDATE", payload, intent=INTENT_GUILD_MEMBERS)
+        self._guild_event(g, "GUILD_MEMBER_UPDATE", payload, INTENT_GUILD_MEMBERS)
         self._notify()
 
     def permissions_for(self, guild: object, member: object, channel: object | None = None) -> int:
@@ -558,7 +596,7 @@ class FakeDiscord(UserActions, InteractionTriggers):
         return {
             "v": 10,
             "user": user,
-            "guilds": [{"id": str(gid), "unavailable": True} for gid in self.guilds],
+            "guilds": [{"id": str(gid), "unavailable": True} for gid in self._joined_guilds()],
             "session_id": session.session_id,
             "session_type": "normal",
             "resume_gateway_url": self.ws_url,
@@ -572,8 +610,13 @@ class FakeDiscord(UserActions, InteractionTriggers):
             "_trace": ["fakediscord"],
         }
 
+    def _joined_guilds(self) -> list[int]:
+        return [gid for gid, g in self.guilds.items() if self.bot_user.id in g.members]
+
     def _guild_create_payloads(self) -> list[JSON]:
-        return [g.to_create_payload(self.bot_user.id) for g in self.guilds.values()]
+        return [
+            self.guilds[gid].to_create_payload(self.bot_user.id) for gid in self._joined_guilds()
+        ]
 
     def application_info(self) -> JSON:
         """``GET /oauth2/applications/@me``."""

@@ -9,6 +9,7 @@ MESSAGE_CONTENT intent, like on Discord.
 
 from __future__ import annotations
 
+import datetime
 from collections.abc import Callable, Sequence
 from typing import TYPE_CHECKING
 from urllib.parse import quote
@@ -24,7 +25,7 @@ from .interactions import (
     InteractionRecord,
 )
 from .messages import Blob, UploadedFile
-from .snowflake import now_iso
+from .snowflake import iso_timestamp, now_iso
 from .state import JSON, Channel, Guild, User
 
 if TYPE_CHECKING:
@@ -168,9 +169,15 @@ class Messaging:
         webhook_id: int | None = None,
         interaction_metadata: JSON | None = None,
         tts: bool = False,
+        posted_at: datetime.datetime | None = None,
     ) -> JSON:
-        """A new message dict (not stored yet); a reply gets type 19 and ``referenced_message``."""
-        mid = self.fake.snowflakes.next()
+        """A new message dict (not stored yet); a reply gets type 19 and ``referenced_message``.
+
+        ``posted_at``: a moment in the past (history posted before the test).
+        """
+        mid = (
+            self.fake.snowflakes.next() if posted_at is None else self.fake.snowflakes.at(posted_at)
+        )
         guild = self.fake.guilds[channel.guild_id]
         mentions, mention_roles = self.mentions(guild, content)
         msg: JSON = {
@@ -179,7 +186,7 @@ class Messaging:
             "guild_id": str(guild.id),
             "author": author.to_payload(),
             "content": content,
-            "timestamp": now_iso(),
+            "timestamp": now_iso() if posted_at is None else iso_timestamp(mid),
             "edited_timestamp": None,
             "tts": tts,
             "mention_everyone": "@everyone" in content or "@here" in content,

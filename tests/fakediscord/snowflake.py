@@ -17,6 +17,7 @@ class SnowflakeFactory:
 
     def __init__(self) -> None:
         self._last = 0
+        self._past = 0
 
     def next(self) -> int:
         """Return a new snowflake, greater than every one returned before."""
@@ -25,6 +26,12 @@ class SnowflakeFactory:
             candidate = self._last + 1
         self._last = candidate
         return candidate
+
+    def at(self, moment: datetime.datetime) -> int:
+        """A new snowflake carrying a past ``moment`` (for history posted before a test)."""
+        self._past += 1
+        ms = int(moment.timestamp() * 1000) - DISCORD_EPOCH_MS
+        return (ms << 22) | (self._past & ((1 << 22) - 1))
 
 
 def snowflake_time(snowflake: int) -> datetime.datetime:

@@ -223,6 +223,8 @@ class Guild:
     members: dict[int, Member] = field(default_factory=dict)
     channels: dict[int, Channel] = field(default_factory=dict)
     locale: str = "en-US"
+    #: Where Discord posts join messages; bots often greet there.
+    system_channel_id: int | None = None
 
     @property
     def everyone(self) -> Role:
@@ -305,7 +307,9 @@ class Guild:
             "premium_tier": 0,
             "premium_subscription_count": 0,
             "premium_progress_bar_enabled": False,
-            "system_channel_id": None,
+            "system_channel_id": None
+            if self.system_channel_id is None
+            else str(self.system_channel_id),
             "system_channel_flags": 0,
             "rules_channel_id": None,
             "public_updates_channel_id": None,
