@@ -51,6 +51,17 @@ def thresholds_for(settings: GuildSettings) -> Thresholds:
     return Thresholds(radius64=radius, max256=settings.threshold, min_quality=base.min_quality)
 
 
+def delete_limit(settings: GuildSettings) -> int:
+    """The largest 256-bit distance at which a repost is deleted, when deletion is on.
+
+    Deletion is for near-identical copies: by default only what the strict level would call
+    a repost; looser matches only get an alert.
+    """
+    if settings.delete_threshold is not None:
+        return settings.delete_threshold
+    return PRESETS["strict"].max256
+
+
 class Hashes(Protocol):
     """Anything carrying the stored hashes of one image."""
 

@@ -11,7 +11,7 @@ from collections.abc import Sequence
 
 from bot.guild_settings import GuildSettings
 from bot.i18n import ENGLISH, Texts
-from bot.matching import Match, chronological, thresholds_for
+from bot.matching import Match, chronological, delete_limit, thresholds_for
 
 #: Earlier posts listed in one alert; the rest are counted.
 ALERT_LINES = 3
@@ -113,11 +113,20 @@ def settings_fields(settings: GuildSettings, t: Texts = ENGLISH) -> list[tuple[s
         ),
         (t("settings.field.alerts"), style),
         (t("settings.field.ping"), yes(settings.mention_author)),
-        (t("settings.field.delete"), yes(settings.delete_reposts)),
+        (
+            t("settings.field.delete"),
+            t("settings.delete_within", distance=delete_limit(settings))
+            if settings.delete_reposts
+            else yes(False),
+        ),
         (t("settings.field.scope"), t("settings.scope_value", where=where, age=age)),
         (
             t("settings.field.own"),
             t("settings.own_ignored" if settings.ignore_own_posts else "settings.own_alerted"),
+        ),
+        (
+            t("settings.field.bots"),
+            t("settings.bots_ignored" if settings.ignore_bots else "settings.bots_indexed"),
         ),
         (t("settings.field.exempt_roles"), _ids(settings.exempt_roles, "@&", t)),
         (t("settings.field.exempt_members"), _ids(settings.exempt_users, "@", t)),

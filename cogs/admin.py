@@ -194,6 +194,7 @@ class Admin(commands.GroupCog, group_name="repost"):
         delete_reposts="Delete reposts (needs my Manage Messages permission)",
         delete_with_message="Remove my alert when the repost is deleted",
         pictures="Attach a side-by-side picture to reply alerts (off by default)",
+        delete_threshold="Delete only reposts within this 256-bit distance (0-64; default: strict)",
     )
     async def alerts(
         self,
@@ -204,6 +205,7 @@ class Admin(commands.GroupCog, group_name="repost"):
         delete_reposts: bool | None = None,
         delete_with_message: bool | None = None,
         pictures: bool | None = None,
+        delete_threshold: app_commands.Range[int, 0, 64] | None = None,
     ) -> None:
         """Choose how repost alerts look; options left out keep their current value."""
         assert interaction.guild is not None
@@ -224,6 +226,7 @@ class Admin(commands.GroupCog, group_name="repost"):
                 s.delete_alert_with_message if delete_with_message is None else delete_with_message
             ),
             alert_pictures=s.alert_pictures if pictures is None else pictures,
+            delete_threshold=s.delete_threshold if delete_threshold is None else delete_threshold,
         )
 
     @app_commands.command()
@@ -235,19 +238,25 @@ class Admin(commands.GroupCog, group_name="repost"):
     async def scope(
         self,
         interaction: discord.Interaction,
-        scope: Literal["guild", "channel"],
+        scope: Literal["guild", "channel"] | None = None,
         max_age_days: app_commands.Range[int, 0, 36500] | None = None,
         ignore_own_posts: bool | None = None,
     ) -> None:
-        """Choose where and how far back reposts are looked for."""
+        """Choose where and how far back reposts are looked for; options left out stay."""
         assert interaction.guild is not None
         s = await self.service.settings(interaction.guild.id)
         await self._update(
             interaction,
-            scope=scope,
+            scope=scope or s.scope,
             max_age_days=s.max_age_days if max_age_days is None else (max_age_days or None),
             ignore_own_posts=s.ignore_own_posts if ignore_own_posts is None else ignore_own_posts,
         )
+
+    @app_commands.command(name="ignore_bots")
+    @app_commands.describe(ignore="True: other bots' images are ignored (default); False: indexed")
+    async def ignore_bots(self, interaction: discord.Interaction, ignore: bool) -> None:
+        """Ignore images posted by other bots, or index and alert on them too."""
+        await self._update(interaction, ignore_bots=ignore)
 
     @app_commands.command()
     @app_commands.describe(

@@ -14,7 +14,7 @@ from bot.fetch import FetchError
 from bot.flow import FairGate, RateLimit, Shed
 from bot.guild_settings import GuildSettings
 from bot.hashing import Fingerprint, ImageError
-from bot.matching import Match, chronological
+from bot.matching import Match, chronological, delete_limit
 from bot.records import DAY_MS, AlertRecord
 from bot.render import alert_text
 from bot.service import SlotOutcome
@@ -333,7 +333,9 @@ class Reposts(commands.Cog):
                 created_at=self.service.clock(),
             )
         )
-        if settings.delete_reposts and me is not None:
+        # Two tiers: near-identical copies are deleted, looser matches only alerted.
+        closest = min(m.distance for m in matches)
+        if settings.delete_reposts and me is not None and closest <= delete_limit(settings):
             await self.delete_repost(message, original)
 
     async def delete_repost(self, message: discord.Message, original: Match) -> None:

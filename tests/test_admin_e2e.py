@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 from typing import Any
 
 import pytest
@@ -203,3 +204,77 @@ async def test_saving_a_setting_that_cannot_work_warns_at_once(world: World) -> 
         assert "log alerts cannot be posted" in saved
         text = await run(world, world.mod, "repost check")
         assert f"log channel <#{world.staff.id}>: missing Send Messages" in text
+
+
+async def test_near_copies_are_deleted_and_looser_matches_only_alerted(world: World) -> None:
+    fake = world.fake
+    fake.set_role_permissions(
+        fake.bot_role(world.guild), perms.DEFAULT_BOT_PERMISSIONS | perms.MANAGE_MESSAGES
+    )
+    async with seenit_running(world):
+        saved = await run(
+            world, world.mod, "repost alerts", {"delete_reposts": True, "delete_threshold": 4}
+        )
+        assert "within distance 4 of 256" in saved and "This will not work yet" not in saved
+        await world.post(world.general, world.alice, CHELSEA)
+        await world.settled(1)
+        # A re-encoded copy (distance 0): deleted, after its alert.
+        copy = await world.post(world.general, world.bob, variant("chelsea.jpg", "webp"))
+        await fake.wait_until(
+            lambda: fake.get_message(copy) is None, timeout=10, what="the copy deleted"
+        )
+        # A watermarked one (distance 6): a repost, alerted, but kept.
+        marked = await world.post(world.general, world.carol, variant("chelsea.jpg", "watermark"))
+        alert = await fake.wait_for_message(
+            world.general,
+            lambda m: (m.get("message_reference") or {}).get("message_id") == marked["id"],
+            timeout=10,
+        )
+        assert "Original" in text_of(alert)
+        store = world.bot.service.store
+        # The alert is recorded just before deletion is decided.
+        for _ in range(250):
+            if await store.alerts_for_message(int(marked["id"])):
+                break
+            await asyncio.sleep(0.02)
+        await asyncio.sleep(0.2)
+        assert fake.get_message(marked) is not None
+        assert not fake.requests_matching("DELETE", f"/channels/*/messages/{marked['id']}")
+
+
+def test_by_default_only_what_the_strict_level_matches_is_deleted() -> None:
+    from bot.guild_settings import GuildSettings
+    from bot.matching import PRESETS, delete_limit
+
+    assert delete_limit(GuildSettings(delete_reposts=True)) == PRESETS["strict"].max256
+    assert delete_limit(GuildSettings(sensitivity="loose")) == PRESETS["strict"].max256
+    assert delete_limit(GuildSettings(delete_threshold=9)) == 9
+
+
+async def test_toggles_change_one_thing_at_a_time(world: World) -> None:
+    async with seenit_running(world):
+        await run(world, world.mod, "repost alerts", {"style": "reaction"})
+        await run(world, world.mod, "repost alerts", {"pictures": True})
+        await run(world, world.mod, "repost scope", {"max_age_days": 30})
+        await run(world, world.mod, "repost scope", {"ignore_own_posts": False})
+        s = await world.bot.service.settings(world.guild.id)
+        assert (s.alert_style, s.alert_pictures) == ("reaction", True)
+        assert (s.scope, s.max_age_days, s.ignore_own_posts) == ("guild", 30, False)
+
+
+async def test_ignore_bots_has_a_command(world: World) -> None:
+    robot = world.fake.add_member(world.guild, "robot", bot=True)
+    async with seenit_running(world):
+        await world.post(world.general, robot, CHELSEA)
+        await world.post(
+            world.general, world.alice, ("rocket.jpg", (DATA / "rocket.jpg").read_bytes())
+        )
+        await world.settled(1)
+        saved = await run(world, world.mod, "repost ignore_bots", {"ignore": False})
+        assert "Other bots' images: indexed" in saved
+        await world.post(world.general, robot, variant("chelsea.jpg", "half size"))
+        await world.settled(2)
+        await run(world, world.mod, "repost ignore_bots", {"ignore": True})
+        await world.post(world.general, robot, variant("chelsea.jpg", "grayscale"))
+        await asyncio.sleep(0.3)
+        assert await world.bot.service.store.count_images(world.guild.id) == 2
