@@ -1,7 +1,7 @@
 """Self-diagnosis: which permissions seenit lacks for a guild's settings, and what that breaks.
 
 Pure: permissions come in as sets of discord.py flag names ("send_messages", ...), granted
-in one channel. Each message is one whole template (``str.format``) for translation.
+in one channel. The words are in the catalogues (sections check, permission).
 """
 
 from __future__ import annotations
@@ -11,51 +11,17 @@ from dataclasses import dataclass
 from typing import Literal
 
 from bot.guild_settings import GuildSettings
+from bot.i18n import Texts
 
-#: Permission flag -> the name Discord shows in its settings.
-PERMISSION_NAMES: dict[str, str] = {
-    "view_channel": "View Channel",
-    "read_message_history": "Read Message History",
-    "send_messages": "Send Messages",
-    "embed_links": "Embed Links",
-    "attach_files": "Attach Files",
-    "add_reactions": "Add Reactions",
-    "manage_messages": "Manage Messages",
-}
-
-BREAKS_VIEW = "nothing posted there is checked"
-BREAKS_HISTORY = "reply alerts, history scans and catching up after a restart fail"
-BREAKS_REPLY = "reply alerts cannot be posted"
-BREAKS_EMBED = "alerts arrive empty (they are embeds)"
-BREAKS_PICTURES = "alerts come without their comparison picture"
-BREAKS_REACTION = "the repost reaction cannot be added"
-BREAKS_DELETE = "reposts are not deleted"
-BREAKS_LOG = "log alerts cannot be posted"
-BREAKS_NO_LOG_CHANNEL = "log-style alerts have no channel: pick one with `/repost alerts`"
-
-CHECK_TITLE = "Self-check"
-CHECK_ALL_GOOD = "Everything works: I have every permission these settings need."
-CHECK_PROBLEM_LINE = "⚠️ {where}: missing {missing}: {breaks}."
-CHECK_NO_CHANNEL_LINE = "⚠️ {breaks}."
-CHECK_FINE_CHANNELS = "✓ {count} watched channels have every permission they need."
-CHECK_HIDDEN_CHANNELS = "ℹ️ {count} channels are not watched because I cannot see them: {channels}."
-CHECK_NOTHING_WATCHED = "⚠️ No channel is watched: `/repost watch` one, or `/repost mode all`."
-CHECK_LOG_WHERE = "log channel {channel}"
-CHECK_SETTINGS = "Alerts: **{style}** · deleting reposts: **{deleting}**"
-CHECK_YES = "on"
-CHECK_NO = "off"
-SAVED_WARNING_HEADING = "⚠️ This will not work yet"
-
-CONTENT_DELIVERED = "✓ Message content arrives (the Message Content intent works)."
-CONTENT_NOT_REQUESTED = (
-    "⚠️ I do not ask Discord for message content: images in messages reach me empty."
-)
-CONTENT_EMPTY = (
-    "⚠️ The last {count} messages reached me without their content: turn on the Message"
-    " Content intent for the bot in the Discord developer portal, or no image is seen."
-)
-CONTENT_UNKNOWN = (
-    "ℹ️ No message has been posted since I started, so the Message Content intent is untested."
+#: The permissions the diagnosis asks about (discord.py flag names; catalogue "permission.*").
+PERMISSIONS = (
+    "view_channel",
+    "read_message_history",
+    "send_messages",
+    "embed_links",
+    "attach_files",
+    "add_reactions",
+    "manage_messages",
 )
 
 ContentState = Literal["delivered", "not requested", "empty", "unknown"]
@@ -67,7 +33,8 @@ EMPTY_IN_A_ROW = 3
 class Problem:
     """Permissions missing in one place, and what that breaks.
 
-    ``channel_id`` is None for a problem with no channel (a log style without a channel).
+    ``channel_id`` is None for a problem with no channel (a log style without a channel);
+    ``breaks`` names what breaks (catalogue "check.breaks.*").
     """
 
     channel_id: int | None
@@ -78,16 +45,16 @@ class Problem:
 
 def watched_needs(settings: GuildSettings) -> list[tuple[str, str]]:
     """(permission, what breaks without it) in every watched channel, most basic first."""
-    needs = [("view_channel", BREAKS_VIEW), ("read_message_history", BREAKS_HISTORY)]
+    needs = [("view_channel", "view"), ("read_message_history", "history")]
     if settings.alert_style == "reply":
-        needs.append(("send_messages", BREAKS_REPLY))
-        needs.append(("embed_links", BREAKS_EMBED))
+        needs.append(("send_messages", "reply"))
+        needs.append(("embed_links", "embed"))
         if settings.alert_pictures:
-            needs.append(("attach_files", BREAKS_PICTURES))
+            needs.append(("attach_files", "pictures"))
     elif settings.alert_style == "reaction":
-        needs.append(("add_reactions", BREAKS_REACTION))
+        needs.append(("add_reactions", "reaction"))
     if settings.delete_reposts:
-        needs.append(("manage_messages", BREAKS_DELETE))
+        needs.append(("manage_messages", "delete"))
     return needs
 
 
@@ -121,37 +88,37 @@ def diagnose(
             found.append(problem)
     if settings.alert_style == "log":
         if settings.log_channel_id is None or log_channel is None:
-            found.append(Problem(None, (), BREAKS_NO_LOG_CHANNEL, log=True))
+            found.append(Problem(None, (), "no_log_channel", log=True))
         else:
-            log_needs = [(p, BREAKS_LOG) for p in LOG_NEEDS]
+            log_needs = [(p, "log") for p in LOG_NEEDS]
             problem = _problem(settings.log_channel_id, log_channel, log_needs)
             if problem is not None:
-                found.append(Problem(problem.channel_id, problem.missing, BREAKS_LOG, log=True))
+                found.append(Problem(problem.channel_id, problem.missing, "log", log=True))
     return found
 
 
 #: Channels named in one line of the report; the rest are counted.
 CHANNELS_PER_LINE = 5
-CHECK_MORE_CHANNELS = "{channels} and {count} more"
 
 
-def problem_lines(problems: Sequence[Problem]) -> list[str]:
+def problem_lines(t: Texts, problems: Sequence[Problem]) -> list[str]:
     """One line per kind of problem, naming the channels that have it."""
     groups: dict[tuple[tuple[str, ...], str, bool], list[int | None]] = {}
     for p in problems:
         groups.setdefault((p.missing, p.breaks, p.log), []).append(p.channel_id)
     lines = []
     for (missing, breaks, log), channel_ids in groups.items():
+        what = t(f"check.breaks.{breaks}")
         ids = [c for c in channel_ids if c is not None]
         if not ids:
-            lines.append(CHECK_NO_CHANNEL_LINE.format(breaks=breaks))
+            lines.append(t("check.no_channel_line", breaks=what))
             continue
         named = ", ".join(f"<#{c}>" for c in ids[:CHANNELS_PER_LINE])
         if len(ids) > CHANNELS_PER_LINE:
-            named = CHECK_MORE_CHANNELS.format(channels=named, count=len(ids) - CHANNELS_PER_LINE)
-        where = CHECK_LOG_WHERE.format(channel=named) if log else named
-        names = ", ".join(PERMISSION_NAMES[p] for p in missing)
-        lines.append(CHECK_PROBLEM_LINE.format(where=where, missing=names, breaks=breaks))
+            named = t("check.more_channels", channels=named, number=len(ids) - CHANNELS_PER_LINE)
+        where = t("check.log_where", channel=named) if log else named
+        names = ", ".join(t(f"permission.{p}") for p in missing)
+        lines.append(t("check.problem_line", where=where, missing=names, breaks=what))
     return lines
 
 
@@ -166,17 +133,14 @@ def content_state(*, requested: bool, seen_with_content: bool, empty_in_a_row: i
     return "unknown"
 
 
-def content_line(state: ContentState, empty_in_a_row: int) -> str:
-    if state == "delivered":
-        return CONTENT_DELIVERED
-    if state == "not requested":
-        return CONTENT_NOT_REQUESTED
+def content_line(t: Texts, state: ContentState, empty_in_a_row: int) -> str:
     if state == "empty":
-        return CONTENT_EMPTY.format(count=empty_in_a_row)
-    return CONTENT_UNKNOWN
+        return t("check.content.empty", count=empty_in_a_row)
+    return t(f"check.content.{state.replace(' ', '_')}")
 
 
 def report(
+    t: Texts,
     settings: GuildSettings,
     problems: Sequence[Problem],
     *,
@@ -186,23 +150,24 @@ def report(
 ) -> str:
     """The /repost check answer."""
     lines = [
-        CHECK_SETTINGS.format(
+        t(
+            "check.settings",
             style=settings.alert_style,
-            deleting=CHECK_YES if settings.delete_reposts else CHECK_NO,
+            deleting=t("check.on") if settings.delete_reposts else t("check.off"),
         ),
         content,
     ]
     if watched_count == 0:
-        lines.append(CHECK_NOTHING_WATCHED)
-    lines.extend(problem_lines(problems))
+        lines.append(t("check.nothing_watched"))
+    lines.extend(problem_lines(t, problems))
     fine = watched_count - sum(1 for p in problems if p.channel_id is not None and not p.log)
     if fine > 0:
-        lines.append(CHECK_FINE_CHANNELS.format(count=fine))
+        lines.append(t("check.fine_channels", count=fine))
     if hidden:
         shown = ", ".join(f"<#{c}>" for c in hidden[:10]) + (" …" if len(hidden) > 10 else "")
-        lines.append(CHECK_HIDDEN_CHANNELS.format(count=len(hidden), channels=shown))
+        lines.append(t("check.hidden_channels", count=len(hidden), channels=shown))
     if not problems and watched_count:
-        lines.append(CHECK_ALL_GOOD)
+        lines.append(t("check.all_good"))
     return "\n".join(lines)
 
 

@@ -10,7 +10,7 @@ import discord
 from discord import app_commands
 from discord.ext import commands
 
-from bot import diagnosis, guide
+from bot import diagnosis, i18n
 from bot.fetch import FetchError
 from bot.guild_settings import GuildSettings
 from bot.hashing import ImageError
@@ -59,14 +59,14 @@ class Admin(commands.GroupCog, group_name="repost"):
         else:
             self._content[message.guild.id] = (seen, empty + 1)
 
-    def content_line(self, guild_id: int) -> str:
+    def content_line(self, t: i18n.Texts, guild_id: int) -> str:
         seen, empty = self._content.get(guild_id, (False, 0))
         state = diagnosis.content_state(
             requested=self.bot.intents.message_content,
             seen_with_content=seen,
             empty_in_a_row=empty,
         )
-        return diagnosis.content_line(state, empty)
+        return diagnosis.content_line(t, state, empty)
 
     def problems(self, guild: discord.Guild, settings: GuildSettings) -> list[diagnosis.Problem]:
         """What cannot work with these settings and seenit's permissions in the guild."""
@@ -92,12 +92,14 @@ class Admin(commands.GroupCog, group_name="repost"):
             allowed = interaction.permissions.manage_guild or (
                 command_id is not None and await access.integrations_allow(interaction, command_id)
             )
-            refusal = guide.NEED_MANAGE_SERVER
+            refusal = "access.need_manage_server"
         else:
             allowed = await access.may_administer(interaction, command_id)
-            refusal = guide.NEED_ADMIN
+            refusal = "access.need_admin"
         if not allowed:
-            await interaction.response.send_message(refusal, ephemeral=True)
+            await interaction.response.send_message(
+                user_texts(interaction)(refusal), ephemeral=True
+            )
         return allowed
 
     async def _update(self, interaction: discord.Interaction, **changes: object) -> None:
@@ -105,15 +107,16 @@ class Admin(commands.GroupCog, group_name="repost"):
         current = await self.service.settings(interaction.guild.id)
         updated = dataclasses.replace(current, **changes)  # type: ignore[arg-type]
         await self.service.save_settings(interaction.guild.id, updated)
-        saved = settings_embed(updated, "Saved", user_texts(interaction))
+        t = user_texts(interaction)
+        saved = settings_embed(updated, "Saved", t)
         # A setting that cannot work is said at once, not found out later.
         warnings = diagnosis.new_problems(
             self.problems(interaction.guild, current), self.problems(interaction.guild, updated)
         )
         if warnings:
             saved.add_field(
-                name=diagnosis.SAVED_WARNING_HEADING,
-                value="\n".join(diagnosis.problem_lines(warnings))[:1024],
+                name=t("check.saved_warning"),
+                value="\n".join(diagnosis.problem_lines(t, warnings))[:1024],
                 inline=False,
             )
         await interaction.response.send_message(embed=saved, ephemeral=True)
@@ -125,16 +128,16 @@ class Admin(commands.GroupCog, group_name="repost"):
         guild = interaction.guild
         settings = await self.service.settings(guild.id)
         watched, hidden = watched_channels(guild, settings)
+        t = user_texts(interaction)
         text = diagnosis.report(
+            t,
             settings,
             self.problems(guild, settings),
             watched_count=len(watched),
             hidden=hidden,
-            content=self.content_line(guild.id),
+            content=self.content_line(t, guild.id),
         )
-        await interaction.response.send_message(
-            embed=embed(diagnosis.CHECK_TITLE, text), ephemeral=True
-        )
+        await interaction.response.send_message(embed=embed(t("check.title"), text), ephemeral=True)
 
     @app_commands.command()
     @app_commands.describe(channel="A channel, thread or whole category to watch")
@@ -339,9 +342,10 @@ class Admin(commands.GroupCog, group_name="repost"):
         await self.service.save_settings(
             interaction.guild.id, dataclasses.replace(s, moderator_roles=roles)
         )
-        done = guide.MODERATORS_REMOVED if remove else guide.MODERATORS_ADDED
-        listed = ", ".join(f"<@&{r}>" for r in sorted(roles)) or guide.MODERATORS_NONE
-        text = done.format(role=role.mention) + "\n" + guide.MODERATORS_NOW.format(roles=listed)
+        t = user_texts(interaction)
+        done = t("moderators.removed" if remove else "moderators.added", role=role.mention)
+        listed = ", ".join(f"<@&{r}>" for r in sorted(roles)) or t("moderators.none")
+        text = done + "\n" + t("moderators.now", roles=listed)
         await interaction.response.send_message(text, ephemeral=True)
 
     @app_commands.command(name="settings")
@@ -459,7 +463,7 @@ USER_MESSAGES = (discord.MessageType.default, discord.MessageType.reply)
 
 def granted(permissions: discord.Permissions) -> frozenset[str]:
     """The permissions the diagnosis asks about that ``permissions`` grants."""
-    return frozenset(name for name in diagnosis.PERMISSION_NAMES if getattr(permissions, name))
+    return frozenset(name for name in diagnosis.PERMISSIONS if getattr(permissions, name))
 
 
 def watched_channels(

@@ -12,7 +12,6 @@ from typing import Any
 import discord
 from discord.ext import commands
 
-from bot import guide
 from bot.explain import explanation
 from bot.hashing import Fingerprint, ImageError
 from bot.i18n import ENGLISH, Texts
@@ -100,7 +99,9 @@ class AlertActions(commands.Cog):
             return
         moderator = await access_of(self.bot).may_moderate(interaction)
         if button.action in MODERATOR_ONLY and not moderator:
-            await interaction.response.send_message(guide.NEED_MODERATOR, ephemeral=True)
+            await interaction.response.send_message(
+                user_texts(interaction)("access.need_moderator"), ephemeral=True
+            )
             return
         t = user_texts(interaction)
         await interaction.response.defer(ephemeral=True, thinking=True)

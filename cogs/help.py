@@ -8,8 +8,8 @@ import discord
 from discord import app_commands
 from discord.ext import commands
 
-from bot import guide
-from cogs._discord import bot_of, embed
+from bot import guide, i18n
+from cogs._discord import bot_of, embed, user_texts
 from cogs.access import MANAGE_SERVER_ONLY, access_of
 
 log = logging.getLogger(__name__)
@@ -39,13 +39,14 @@ class Help(commands.Cog):
     @app_commands.command(name="help")
     async def help(self, interaction: discord.Interaction) -> None:
         """What seenit does and the commands you can use here."""
+        t = user_texts(interaction)
+        locale = interaction.locale.value
         members: list[guide.HelpEntry] = []
         admins: list[guide.HelpEntry] = []
-        access = access_of(self.bot)
         admin_allowed = False
         manage_server = interaction.guild is not None and interaction.permissions.manage_guild
         if interaction.guild is not None:
-            admin_allowed = await access.may_administer(
+            admin_allowed = await access_of(self.bot).may_administer(
                 interaction, await self.command_id(ADMIN_GROUP)
             )
         for command in self.bot.tree.get_commands(type=discord.AppCommandType.chat_input):
@@ -55,30 +56,43 @@ class Help(commands.Cog):
                 for sub in command.commands:
                     if sub.name in MANAGE_SERVER_ONLY and not manage_server:
                         continue
-                    admins.append(guide.HelpEntry(f"{command.name} {sub.name}", sub.description))
+                    admins.append(entry(sub.qualified_name, sub.description, locale))
             elif command.default_permissions is None:
                 if interaction.guild is None and command.guild_only:
                     continue
-                members.append(guide.HelpEntry(command.name, command.description))
+                members.append(entry(command.name, command.description, locale))
         if interaction.guild is not None:
             for menu in self.bot.tree.get_commands(type=discord.AppCommandType.message):
-                members.append(guide.HelpEntry(menu.name, menu_description(menu.name), menu=True))
-        parts = [guide.HELP_ABOUT, f"**{guide.HELP_MEMBER_HEADING}**\n{guide.help_lines(members)}"]
+                name = i18n.command_text(i18n.command_key("menu", menu.name, "name"), locale)
+                key = guide.MENU_DESCRIPTIONS.get(menu.name)
+                described = t(key) if key else ""
+                members.append(guide.HelpEntry(name or menu.name, described, menu=True))
+        parts = [
+            t("help.about"),
+            f"**{t('help.member_heading')}**\n{guide.help_lines(t, members)}",
+        ]
         if admins:
-            parts.append(f"**{guide.HELP_ADMIN_HEADING}**\n{guide.help_lines(admins)}")
+            parts.append(f"**{t('help.admin_heading')}**\n{guide.help_lines(t, admins)}")
         if interaction.guild is not None:
-            parts.append(guide.HELP_BUTTONS)
+            parts.append(t("help.buttons"))
             settings = await self.service.settings(interaction.guild.id)
-            parts.append(f"**{guide.HELP_SETTINGS_HEADING}**\n{guide.settings_line(settings)}")
-        parts.append(guide.HELP_DOCS.format(url=self.bot.config.docs_url))
+            parts.append(f"**{t('help.settings_heading')}**\n{guide.settings_line(t, settings)}")
+        parts.append(t("help.docs", url=self.bot.config.docs_url))
         await interaction.response.send_message(
-            embed=embed(guide.HELP_TITLE, "\n\n".join(parts)), ephemeral=True
+            embed=embed(t("help.title"), "\n\n".join(parts)), ephemeral=True
         )
 
 
-def menu_description(name: str) -> str:
-    """Context menus carry no description on Discord: /help gives them one."""
-    return guide.MENU_DESCRIPTIONS.get(name, "")
+def entry(path: str, description: str, locale: str) -> guide.HelpEntry:
+    """A slash command as the member's client shows it: its name and description translated."""
+    words = path.split()
+    names = [
+        i18n.command_text(i18n.command_key("command", " ".join(words[: i + 1]), "name"), locale)
+        or word
+        for i, word in enumerate(words)
+    ]
+    translated = i18n.command_text(i18n.command_key("command", path, "description"), locale)
+    return guide.HelpEntry(" ".join(names), translated or description)
 
 
 async def setup(bot: commands.Bot) -> None:

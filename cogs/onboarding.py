@@ -15,7 +15,7 @@ from discord.ext import commands
 
 from bot import guide
 from bot.guild_settings import GuildSettings
-from cogs._discord import bot_of, embed, parent_ids
+from cogs._discord import bot_of, embed, guild_texts, parent_ids
 
 log = logging.getLogger(__name__)
 
@@ -65,15 +65,16 @@ class Onboarding(commands.Cog):
         config = self.bot.config
         settings = await self.service.settings(guild.id)
         channels = history_channels(guild, settings) if config.onboard_messages > 0 else []
+        t = guild_texts(guild)
         if config.onboard_messages <= 0:
             status = ""
         elif channels:
-            status = guide.ONBOARD_INDEXING.format(days=config.onboard_days, count=len(channels))
+            status = t("onboard.indexing", days=config.onboard_days, count=len(channels))
         else:
-            status = guide.ONBOARD_NOTHING
+            status = t("onboard.nothing")
         welcome = embed(
-            guide.WELCOME_TITLE,
-            guide.WELCOME_TEXT.format(watching=guide.watching_words(settings), url=config.docs_url),
+            t("welcome.title"),
+            t("welcome.text", watching=guide.watching_words(t, settings), url=config.docs_url),
         )
         progress: discord.Message | None = None
         where = welcome_channel(guild)

@@ -16,8 +16,7 @@ from dataclasses import asdict, dataclass, replace
 import discord
 from discord.ext import commands
 
-from bot import guide
-from bot.render import plural, scan_progress
+from bot.render import scan_progress
 from cogs._discord import bot_of, guild_texts
 
 log = logging.getLogger(__name__)
@@ -195,11 +194,13 @@ class Scanner(commands.Cog):
                 finished=finished,
                 t=guild_texts(self.bot.get_guild(state.guild_id)),
             )
+        t = guild_texts(self.bot.get_guild(state.guild_id))
         if finished:
-            return guide.ONBOARD_DONE.format(
+            return t(
+                "onboard.done",
                 days=state.days,
-                messages=plural(state.done_read + state.read, "message"),
-                images=plural(state.done_indexed + state.indexed, "image"),
+                messages=t("noun.message", count=state.done_read + state.read),
+                images=t("noun.image", count=state.done_indexed + state.indexed),
             )
         current = scan_progress(
             state.channel_id,
@@ -211,7 +212,7 @@ class Scanner(commands.Cog):
             finished=False,
             t=guild_texts(self.bot.get_guild(state.guild_id)),
         )
-        return guide.ONBOARD_PROGRESS.format(days=state.days, channel_progress=current)
+        return t("onboard.progress", days=state.days, channel_progress=current)
 
     async def _run(self, channel: discord.TextChannel | discord.Thread, state: ScanState) -> None:
         reposts_cog = self.bot.get_cog("Reposts")

@@ -7,6 +7,7 @@ from typing import Any
 
 import pytest
 
+from bot.i18n import ENGLISH
 from tests.botworld import World, seenit_running, text_of
 from tests.conftest import DATA, VARIANTS, photo
 from tests.fakediscord import permissions as perms
@@ -159,7 +160,7 @@ async def test_check_names_missing_permissions_and_what_they_break(world: World)
             " reply alerts cannot be posted" in text
         )
         assert "2 watched channels have every permission" in text
-        assert f"not watched because I cannot see them: <#{secret.id}>" in text
+        assert f"1 channel is not watched because I cannot see it: <#{secret.id}>" in text
         assert "Everything works" not in text
         # Listed mode: a listed channel seenit cannot see is a problem, not a footnote.
         await run(world, world.mod, "repost mode", {"mode": "listed"})
@@ -171,7 +172,7 @@ async def test_check_names_missing_permissions_and_what_they_break(world: World)
 def text_of_check(world: World) -> str:
     """What /repost check says right now (read through the bot, without an interaction)."""
     cog = world.bot.get_cog("Admin")
-    return cog.content_line(world.guild.id)  # type: ignore[union-attr]
+    return cog.content_line(ENGLISH, world.guild.id)  # type: ignore[union-attr]
 
 
 async def test_saving_a_setting_that_cannot_work_warns_at_once(world: World) -> None:
@@ -278,3 +279,17 @@ async def test_ignore_bots_has_a_command(world: World) -> None:
         await world.post(world.general, robot, variant("chelsea.jpg", "grayscale"))
         await asyncio.sleep(0.3)
         assert await world.bot.service.store.count_images(world.guild.id) == 2
+
+
+async def test_help_and_check_answer_in_the_members_language(world: World) -> None:
+    async with seenit_running(world):
+        rec = await world.fake.slash_command(
+            world.guild, world.general, world.mod, "help", locale="de"
+        )
+        text = text_of(await rec.wait_final(timeout=10))
+        assert "Befehle, die du benutzen kannst" in text
+        assert "`/ähnliche-suchen`" in text and "`/repost überwachen`" in text
+        rec = await world.fake.slash_command(
+            world.guild, world.general, world.mod, "repost check", locale="fr"
+        )
+        assert "Autodiagnostic" in text_of(await rec.wait_final(timeout=10))

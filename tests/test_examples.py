@@ -15,6 +15,7 @@ from typing import Any
 import pytest
 from PIL import Image
 
+from bot.i18n import ENGLISH
 from tests.botworld import World, jump, seenit_running, text_of
 from tests.conftest import DATA, VARIANTS, photo
 from tests.fakediscord import Overwrite
@@ -198,7 +199,7 @@ async def test_check_example(world: World, tmp_path: Path) -> None:
         )
         await fake.post_message(world.general, world.alice, "hello")
         await fake.wait_until(
-            lambda: "arrives" in world.bot.get_cog("Admin").content_line(world.guild.id),  # type: ignore[union-attr]
+            lambda: "arrives" in world.bot.get_cog("Admin").content_line(ENGLISH, world.guild.id),  # type: ignore[union-attr]
             what="a message with content",
         )
         rec = await fake.slash_command(world.guild, world.general, world.mod, "repost check")

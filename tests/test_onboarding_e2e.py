@@ -181,3 +181,18 @@ async def test_indexing_interrupted_by_a_restart_resumes(world: World) -> None:
         assert await stored(world, server.guild) == 2
         assert len(fake.bot_messages_in(server.lobby)) == 1  # no second welcome
         assert await world.bot.service.store.get_meta(SCANS_KEY) == "{}"
+
+
+async def test_the_welcome_speaks_the_servers_language(world: World) -> None:
+    fake = world.fake
+    server = build_new_server(world)
+    fake.set_guild_locale(server.guild, "pt-BR")
+    await fake.post_message(server.general, server.dave, attachments=[CHELSEA], posted_at=ago(1))
+    async with seenit_running(world):
+        fake.join_guild(server.guild)
+        welcome = await fake.wait_for_message(
+            server.lobby, lambda m: (m.get("content") or "").startswith("Últimos"), timeout=15
+        )
+        text = text_of(welcome)
+        assert "Olá! Eu sou o seenit" in text and "`/repost monitorar`" in text
+        assert "indexadas: 1 imagem" in text
