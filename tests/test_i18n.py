@@ -14,6 +14,7 @@ from bot import i18n
 from bot.client import SeenitTranslator
 from tests.botworld import World, seenit_running, text_of
 from tests.conftest import DATA, VARIANTS, photo
+from tests.fakediscord import make_bot, running_bot
 from tests.fakediscord.commandrules import LOCALES, chat_input_name_error, command_errors
 
 JSON = dict[str, Any]
@@ -333,3 +334,84 @@ async def test_search_answers_and_refusals_in_the_members_language(world: World)
         await world.settled(1)
         found = await find(world.bob, {"image": coffee})
         assert "1 früherer Post gefunden" in found and "% ähnlich" in found, found
+
+
+class BadGerman(app_commands.Translator):
+    """Names a command the way Discord refuses: with a capital letter and a space."""
+
+    async def translate(
+        self,
+        string: app_commands.locale_str,
+        locale: discord.Locale,
+        context: app_commands.TranslationContextTypes,
+    ) -> str | None:
+        if locale == discord.Locale.german and context.location.name == "command_name":
+            return "Ähnliche Suchen"
+        return None
+
+
+async def test_the_fake_refuses_localised_names_discord_refuses(world: World) -> None:
+    bot = make_bot()
+
+    @bot.tree.command(name="findsimilar", description="Find earlier posts")
+    async def findsimilar(interaction: discord.Interaction) -> None:
+        raise AssertionError
+
+    async with running_bot(world.fake, bot):
+        await bot.tree.set_translator(BadGerman())
+        with pytest.raises(discord.HTTPException) as refused:
+            await bot.tree.sync()
+        assert refused.value.status == 400 and refused.value.code == 50035
+        assert "name_localizations.de" in refused.value.text
+        assert world.fake.sync_count == 0
+        await bot.tree.set_translator(None)
+        await bot.tree.sync()
+        assert world.fake.sync_count == 1
+
+
+def test_discords_rules_for_a_whole_command() -> None:
+    good: JSON = {
+        "type": 1,
+        "name": "repost",
+        "description": "Settings",
+        "name_localizations": {"de": "repost"},
+        "options": [
+            {
+                "type": 1,
+                "name": "watch",
+                "description": "Watch a channel",
+                "name_localizations": {"de": "überwachen", "fr": "surveiller"},
+                "description_localizations": {"de": "Einen Kanal überwachen"},
+                "options": [
+                    {
+                        "type": 3,
+                        "name": "mode",
+                        "description": "How",
+                        "choices": [
+                            {"name": "all", "value": "all", "name_localizations": {"de": "alle"}},
+                        ],
+                    },
+                ],
+            },
+            {
+                "type": 1,
+                "name": "unwatch",
+                "description": "Stop watching",
+                "name_localizations": {"de": "überwachen"},  # the same German name twice
+            },
+        ],
+    }
+    assert command_errors(good) == ["options: option names must be unique (de)"]
+    good["options"][1]["name_localizations"] = {"xx": "nicht"}
+    assert command_errors(good) == ["options.1.name_localizations.xx: is not a valid locale"]
+    good["options"][1]["name_localizations"] = {}
+    good["options"][0]["description_localizations"] = {"de": "x" * 101}
+    assert command_errors(good) == [
+        "options.0.description_localizations.de: must be 1-100 characters"
+    ]
+    menu: JSON = {
+        "type": 3,
+        "name": "Find similar",
+        "name_localizations": {"de": "Ähnliche finden"},
+    }
+    assert command_errors(menu) == []
