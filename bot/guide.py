@@ -50,8 +50,8 @@ def settings_line(t: Texts, settings: GuildSettings) -> str:
     return t(
         "help.settings_line",
         watching=watching_words(t, settings),
-        alerts=settings.alert_style,
-        sensitivity=settings.sensitivity,
+        alerts=t.choice(settings.alert_style),
+        sensitivity=t.choice(settings.sensitivity),
         distance=thresholds_for(settings).max256,
         deleting=t("help.deleting_on") if settings.delete_reposts else "",
     )

@@ -415,3 +415,14 @@ def test_discords_rules_for_a_whole_command() -> None:
         "name_localizations": {"de": "Ähnliche finden"},
     }
     assert command_errors(menu) == []
+
+
+def test_the_settings_line_names_choices_as_the_language_does() -> None:
+    from bot import guide
+    from bot.guild_settings import GuildSettings
+
+    assert "alerts: reply · sensitivity: normal" in guide.settings_line(
+        i18n.ENGLISH, GuildSettings()
+    )
+    german = guide.settings_line(i18n.texts("de"), GuildSettings(alert_style="reaction"))
+    assert "Meldungen: Reaktion · Empfindlichkeit: normal" in german, german
