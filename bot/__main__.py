@@ -11,7 +11,7 @@ import sys
 import discord
 import yarl
 
-from bot.client import SeenitBot
+from bot.client import OneLineConnectErrors, SeenitBot, one_line
 from bot.config import Config, ConfigError
 from bot.fetch import Fetcher
 from bot.hashing import Limits
@@ -49,11 +49,13 @@ async def run(config: Config) -> None:
             stopping = asyncio.Event()
             for signum in (signal.SIGTERM, signal.SIGINT):
                 loop.add_signal_handler(signum, stopping.set)
-            runner = asyncio.create_task(bot.start(token))
+            runner = asyncio.create_task(bot.start_patiently(token))
             stopper = asyncio.create_task(stopping.wait())
             done, _ = await asyncio.wait({runner, stopper}, return_when=asyncio.FIRST_COMPLETED)
             if stopper in done:
                 log.info("stopping: closing the gateway, HTTP session and database")
+                if bot.user is None:
+                    runner.cancel()  # still waiting for Discord to answer: stop waiting
                 await bot.close()
             stopper.cancel()
             with contextlib.suppress(asyncio.CancelledError):
@@ -70,6 +72,7 @@ def main() -> int:
         level=config.log_level,
         format="%(asctime)s %(levelname)s %(name)s: %(message)s",
     )
+    logging.getLogger("discord.shard").addFilter(OneLineConnectErrors())
     try:
         config.require_token()
         asyncio.run(run(config))
@@ -81,6 +84,9 @@ def main() -> int:
         return 2
     except discord.LoginFailure:
         print("seenit: Discord refused the token (DISCORD_TOKEN)", file=sys.stderr)
+        return 2
+    except discord.HTTPException as exc:
+        print(f"seenit: Discord refused to start the bot: {one_line(exc)}", file=sys.stderr)
         return 2
     except discord.PrivilegedIntentsRequired:
         print(

@@ -2,11 +2,13 @@
 
 from __future__ import annotations
 
+import asyncio
 import hashlib
 import json
 import logging
 from typing import Any
 
+import aiohttp
 import discord
 from discord import app_commands
 from discord.ext import commands
@@ -31,6 +33,37 @@ EXTENSIONS = (
     "cogs.help",
 )
 COMMAND_HASH_KEY = "synced_commands_sha256"
+
+#: Errors that mean Discord could not be reached (DNS, refused or reset connections,
+#: timeouts, 5xx answers), as opposed to Discord answering no.
+UNREACHABLE: tuple[type[BaseException], ...] = (
+    OSError,  # aiohttp's connection errors (DNS failure, connection refused) are OSErrors
+    aiohttp.ClientError,
+    TimeoutError,
+    discord.DiscordServerError,
+    discord.GatewayNotFound,
+)
+#: Seconds before the second attempt to reach Discord at start-up; doubled up to the cap.
+FIRST_RETRY = 2.0
+MAX_RETRY = 60.0
+
+
+def one_line(exc: BaseException) -> str:
+    """An exception as one log line: its lines joined, indentation dropped."""
+    text = " ".join(part.strip() for part in str(exc).splitlines() if part.strip())
+    return f"{type(exc).__name__}: {text}" if text else type(exc).__name__
+
+
+class OneLineConnectErrors(logging.Filter):
+    """discord.py logs a failed gateway connection with a traceback: fold it into one line."""
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        if record.exc_info and isinstance(record.exc_info[1], UNREACHABLE):
+            record.msg = f"{record.getMessage()} ({one_line(record.exc_info[1])})"
+            record.args = None
+            record.exc_info = None
+            record.exc_text = None
+        return True
 
 
 def intents() -> discord.Intents:
@@ -141,8 +174,59 @@ class SeenitBot(commands.AutoShardedBot):
     async def setup_hook(self) -> None:
         await self.tree.set_translator(SeenitTranslator())
         for extension in EXTENSIONS:
-            await self.load_extension(extension)
-        await self.sync_commands(force=False)
+            if extension not in self.extensions:
+                await self.load_extension(extension)
+        try:
+            await self.sync_commands(force=False)
+        except discord.HTTPException as exc:
+            if exc.status >= 500:
+                log.warning(
+                    "could not sync application commands (%s); retrying at the next start",
+                    one_line(exc),
+                )
+            else:
+                # Alerts need no commands: keep running and try again at the next start.
+                log.error(
+                    "Discord rejected the application commands, so they keep their previous"
+                    " definitions until the next start (alerts still work): %s",
+                    one_line(exc),
+                )
+        except UNREACHABLE as exc:
+            log.warning(
+                "could not sync application commands (%s); retrying at the next start",
+                one_line(exc),
+            )
+
+    async def login_patiently(self, token: str) -> None:
+        """Log in, retrying with backoff while Discord cannot be reached.
+
+        Each failed attempt is one log line. A refused token raises ``LoginFailure`` at once.
+        """
+        delay = FIRST_RETRY
+        attempt = 1
+        while True:
+            try:
+                await self.login(token)
+                return
+            except UNREACHABLE as exc:
+                log.warning(
+                    "cannot reach Discord (attempt %d: %s); retrying in %.0f s",
+                    attempt,
+                    one_line(exc),
+                    delay,
+                )
+            # Every attempt opens a new HTTP session (and, unless given one, a new connection
+            # pool): close the failed ones.
+            await self.http.close()
+            self.http.connector = discord.utils.MISSING
+            await asyncio.sleep(delay)
+            delay = min(delay * 2, MAX_RETRY)
+            attempt += 1
+
+    async def start_patiently(self, token: str) -> None:
+        """``start``, but waiting out a Discord that cannot be reached at start-up."""
+        await self.login_patiently(token)
+        await self.connect(reconnect=True)
 
     async def command_payload(self) -> list[dict[str, Any]]:
         """The application commands as synced: with their translations when a translator is set."""

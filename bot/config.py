@@ -2,13 +2,30 @@
 
 from __future__ import annotations
 
+import io
+import math
 import os
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
+from urllib.parse import urlsplit
+
+from dotenv.parser import parse_stream
 
 DEFAULT_DATABASE_URL = "sqlite:///data/seenit.db"
 DEFAULT_DOCS_URL = "https://github.com/seenit-bot/seenit#using-seenit-in-a-server"
+DATABASE_SCHEMES = ("sqlite:///", "postgresql://", "postgres://")
+LOG_LEVELS = ("DEBUG", "INFO", "WARNING", "ERROR", "CRITICAL")
+TRUE_WORDS = frozenset({"1", "true", "yes", "on"})
+FALSE_WORDS = frozenset({"", "0", "false", "no", "off"})
+
+
+def _shown_url(url: str) -> str:
+    """A URL fit for an error message: any password replaced by ***."""
+    parts = urlsplit(url)
+    if parts.password is None:
+        return url
+    return url.replace(f":{parts.password}@", ":***@", 1)
 
 
 class ConfigError(Exception):
@@ -36,20 +53,27 @@ class Secret:
 
 
 def read_dotenv(path: Path) -> dict[str, str]:
-    """Parse KEY=VALUE lines; blank lines and # comments are skipped, quotes stripped."""
+    """Read a ``.env`` file the way python-dotenv (and Docker Compose) do.
+
+    Comments after values, single and double quotes, ``export`` and quoted multi-line values
+    all work; values are taken literally (no ``${VAR}`` expansion). A line that is not
+    ``KEY=VALUE`` is refused with its line number (never its text: it may hold a secret).
+    """
     values: dict[str, str] = {}
     if not path.is_file():
         return values
-    for raw in path.read_text(encoding="utf-8").splitlines():
-        line = raw.strip()
-        if not line or line.startswith("#") or "=" not in line:
-            continue
-        key, _, value = line.partition("=")
-        key = key.strip().removeprefix("export ").strip()
-        value = value.strip()
-        if len(value) >= 2 and value[0] == value[-1] and value[0] in "\"'":
-            value = value[1:-1]
-        values[key] = value
+    try:
+        text = path.read_text(encoding="utf-8")
+    except (OSError, UnicodeDecodeError) as exc:
+        raise ConfigError(f"cannot read {path}: {exc}") from None
+    for binding in parse_stream(io.StringIO(text)):
+        if binding.error:
+            raise ConfigError(
+                f"{path} line {binding.original.line} is not KEY=VALUE"
+                " (quote values that hold spaces or #)"
+            )
+        if binding.key is not None and binding.value is not None:
+            values[binding.key] = binding.value
     return values
 
 
@@ -90,7 +114,10 @@ class Config:
     def from_env(
         cls, environ: Mapping[str, str] | None = None, dotenv: Path | None = Path(".env")
     ) -> Config:
-        """Read settings: the process environment wins over the ``.env`` file."""
+        """Read and check every setting: the process environment wins over the ``.env`` file.
+
+        A malformed setting raises :class:`ConfigError` with one line naming it.
+        """
         env: dict[str, str] = read_dotenv(dotenv) if dotenv is not None else {}
         env.update(os.environ if environ is None else environ)
 
@@ -98,26 +125,69 @@ class Config:
             value = env.get(name, "").strip()
             return value or default
 
-        def number(name: str, default: int) -> int:
+        def number(name: str, default: int, *, minimum: int = 0) -> int:
             value = text(name)
             if value is None:
                 return default
             try:
-                return int(value)
+                parsed = int(value)
             except ValueError:
                 raise ConfigError(f"{name} must be a whole number, not {value!r}") from None
+            if parsed < minimum:
+                raise ConfigError(f"{name} must be at least {minimum}, not {parsed}")
+            return parsed
 
-        def decimal(name: str, default: float) -> float:
+        def decimal(name: str, default: float, *, positive: bool = False) -> float:
             value = text(name)
             if value is None:
                 return default
             try:
-                return float(value)
+                parsed = float(value)
             except ValueError:
                 raise ConfigError(f"{name} must be a number, not {value!r}") from None
+            if not math.isfinite(parsed) or parsed < 0 or (positive and parsed == 0):
+                bound = "above 0" if positive else "0 or more"
+                raise ConfigError(f"{name} must be a number {bound}, not {value!r}")
+            return parsed
 
         def flag(name: str) -> bool:
-            return (text(name) or "").lower() in ("1", "true", "yes", "on")
+            value = (text(name) or "").lower()
+            if value in TRUE_WORDS:
+                return True
+            if value in FALSE_WORDS:
+                return False
+            raise ConfigError(f"{name} must be true or false, not {value!r}")
+
+        def url(name: str, schemes: tuple[str, ...]) -> str | None:
+            value = text(name)
+            if value is None:
+                return None
+            parts = urlsplit(value)
+            if parts.scheme not in schemes or not parts.netloc:
+                raise ConfigError(
+                    f"{name} must be a {' or '.join(schemes)} URL, not {_shown_url(value)!r}"
+                )
+            return value
+
+        token = text("DISCORD_TOKEN", "") or ""
+        if any(c.isspace() for c in token):
+            raise ConfigError(
+                "DISCORD_TOKEN holds spaces or line breaks: copy the token alone"
+                " (quote nothing else on its line)"
+            )
+
+        database_url = text("DATABASE_URL", DEFAULT_DATABASE_URL) or DEFAULT_DATABASE_URL
+        if not database_url.startswith(DATABASE_SCHEMES) or database_url in DATABASE_SCHEMES:
+            raise ConfigError(
+                "DATABASE_URL must be sqlite:///path or postgresql://user:password@host/db,"
+                f" not {_shown_url(database_url)!r}"
+            )
+
+        log_level = (text("LOG_LEVEL", "INFO") or "INFO").upper()
+        if log_level not in LOG_LEVELS:
+            raise ConfigError(
+                f"LOG_LEVEL must be one of {', '.join(LOG_LEVELS)}, not {env['LOG_LEVEL']!r}"
+            )
 
         shard_ids_text = text("SHARD_IDS")
         try:
@@ -137,22 +207,22 @@ class Config:
             raise ConfigError("every SHARD_IDS entry must be below SHARD_COUNT")
 
         return cls(
-            discord_token=Secret(text("DISCORD_TOKEN", "") or ""),
-            database_url=text("DATABASE_URL", DEFAULT_DATABASE_URL) or DEFAULT_DATABASE_URL,
-            log_level=(text("LOG_LEVEL", "INFO") or "INFO").upper(),
+            discord_token=Secret(token),
+            database_url=database_url,
+            log_level=log_level,
             hash_workers=number("HASH_WORKERS", min(2, os.cpu_count() or 1)),
-            max_image_bytes=number("MAX_IMAGE_BYTES", 25 * 1024 * 1024),
-            max_image_pixels=number("MAX_IMAGE_PIXELS", 50_000_000),
-            fetch_timeout=decimal("FETCH_TIMEOUT", 15.0),
+            max_image_bytes=number("MAX_IMAGE_BYTES", 25 * 1024 * 1024, minimum=1),
+            max_image_pixels=number("MAX_IMAGE_PIXELS", 50_000_000, minimum=1),
+            fetch_timeout=decimal("FETCH_TIMEOUT", 15.0, positive=True),
             allow_private_urls=flag("ALLOW_PRIVATE_URLS"),
             catchup_limit=number("CATCHUP_LIMIT", 1000),
-            max_cached_guilds=number("MAX_CACHED_GUILDS", 10_000),
+            max_cached_guilds=number("MAX_CACHED_GUILDS", 10_000, minimum=1),
             guild_data_grace_days=decimal("GUILD_DATA_GRACE_DAYS", 7.0),
             shard_count=shard_count,
             shard_ids=shard_ids,
-            discord_api_base=text("DISCORD_API_BASE"),
-            discord_gateway=text("DISCORD_GATEWAY"),
-            docs_url=text("DOCS_URL", DEFAULT_DOCS_URL) or DEFAULT_DOCS_URL,
+            discord_api_base=url("DISCORD_API_BASE", ("http", "https")),
+            discord_gateway=url("DISCORD_GATEWAY", ("ws", "wss")),
+            docs_url=url("DOCS_URL", ("http", "https")) or DEFAULT_DOCS_URL,
             onboard_messages=number("ONBOARD_MESSAGES", 1000),
             onboard_days=number("ONBOARD_DAYS", 30),
         )

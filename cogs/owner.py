@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+import discord
 from discord.ext import commands
 
+from bot.client import one_line
 from cogs._discord import bot_of, guild_texts
 
 
@@ -17,8 +19,14 @@ class Owner(commands.Cog):
     @commands.is_owner()
     async def sync(self, ctx: commands.Context[commands.Bot]) -> None:
         """Force an application command sync."""
-        await self.bot.sync_commands(force=True)
-        await ctx.reply(guild_texts(ctx.guild)("owner.synced"), mention_author=False)
+        t = guild_texts(ctx.guild)
+        try:
+            await self.bot.sync_commands(force=True)
+        except discord.HTTPException as exc:
+            answer = t("owner.sync_refused", error=one_line(exc))
+            await ctx.reply(answer[:2000], mention_author=False)
+            return
+        await ctx.reply(t("owner.synced"), mention_author=False)
 
 
 async def setup(bot: commands.Bot) -> None:

@@ -50,3 +50,61 @@ def test_onboarding_history_and_guide_link() -> None:
     assert config.docs_url == "https://x.example/g"
     with pytest.raises(ConfigError):
         Config.from_env({"ONBOARD_DAYS": "a month"}, None)
+
+
+def test_dotenv_reads_comments_quotes_export_and_multiline_values(tmp_path: Path) -> None:
+    dotenv = tmp_path / ".env"
+    dotenv.write_text(
+        "LOG_LEVEL=info  # more detail later\n"
+        'export DISCORD_TOKEN="abc.def" # the bot token\n'
+        "DATABASE_URL='sqlite:///with # hash.db'\n"
+        'DISCORD_API_BASE="http://127.0.0.1:9/api/v10"\n'
+        'UNUSED_NOTE="first line\nsecond line"\n'
+        "HASH_WORKERS=1\n"
+    )
+    config = Config.from_env({}, dotenv)
+    assert config.log_level == "INFO"
+    assert config.require_token() == "abc.def"
+    assert config.database_url == "sqlite:///with # hash.db"
+    assert config.discord_api_base == "http://127.0.0.1:9/api/v10"
+    assert config.hash_workers == 1
+
+
+def test_a_line_dotenv_cannot_read_is_named_by_number_not_content(tmp_path: Path) -> None:
+    dotenv = tmp_path / ".env"
+    dotenv.write_text("LOG_LEVEL=INFO\nDISCORD_TOKEN secret-token-text\n")
+    with pytest.raises(ConfigError) as info:
+        Config.from_env({}, dotenv)
+    message = str(info.value)
+    assert "line 2" in message and "secret-token-text" not in message and "\n" not in message
+
+
+@pytest.mark.parametrize(
+    ("env", "named"),
+    [
+        ({"LOG_LEVEL": "verbose"}, "LOG_LEVEL"),
+        ({"LOG_LEVEL": "info # more"}, "LOG_LEVEL"),
+        ({"HASH_WORKERS": "-1"}, "HASH_WORKERS"),
+        ({"MAX_IMAGE_BYTES": "0"}, "MAX_IMAGE_BYTES"),
+        ({"MAX_IMAGE_PIXELS": "lots"}, "MAX_IMAGE_PIXELS"),
+        ({"FETCH_TIMEOUT": "0"}, "FETCH_TIMEOUT"),
+        ({"FETCH_TIMEOUT": "nan"}, "FETCH_TIMEOUT"),
+        ({"CATCHUP_LIMIT": "-5"}, "CATCHUP_LIMIT"),
+        ({"GUILD_DATA_GRACE_DAYS": "-1"}, "GUILD_DATA_GRACE_DAYS"),
+        ({"MAX_CACHED_GUILDS": "0"}, "MAX_CACHED_GUILDS"),
+        ({"ALLOW_PRIVATE_URLS": "maybe"}, "ALLOW_PRIVATE_URLS"),
+        ({"DATABASE_URL": "mysql://u:hunter2@h/db"}, "DATABASE_URL"),
+        ({"DISCORD_API_BASE": "discord.com/api"}, "DISCORD_API_BASE"),
+        ({"DISCORD_GATEWAY": "http://gateway"}, "DISCORD_GATEWAY"),
+        ({"DISCORD_TOKEN": 'abc" # x'}, "DISCORD_TOKEN"),
+        ({"SHARD_COUNT": "two"}, "SHARD_COUNT"),
+        ({"ONBOARD_DAYS": "-1"}, "ONBOARD_DAYS"),
+        ({"DOCS_URL": "see the wiki"}, "DOCS_URL"),
+    ],
+)
+def test_every_setting_is_checked_with_one_line_naming_it(env: dict[str, str], named: str) -> None:
+    with pytest.raises(ConfigError) as info:
+        Config.from_env(env, None)
+    message = str(info.value)
+    assert message.startswith(named) and "\n" not in message
+    assert "hunter2" not in message

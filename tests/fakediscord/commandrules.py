@@ -154,3 +154,33 @@ def commands_errors(commands: list[JSON]) -> list[str]:
     for siblings in by_type.values():
         errors += [e.replace("option names", "command names") for e in _unique("", siblings)]
     return errors
+
+
+def _discord_wording(problem: str, key: str) -> JSON:
+    """One entry of ``_errors`` as Discord words it."""
+    if problem.startswith("must be ") and problem.endswith(" characters"):
+        low, _, high = problem.removeprefix("must be ").removesuffix(" characters").partition("-")
+        return {
+            "code": "BASE_TYPE_BAD_LENGTH",
+            "message": f"Must be between {low} and {high} in length.",
+        }
+    if problem == "is not a valid locale":
+        return {"code": "ENUM_TYPE_COERCE", "message": f'Value "{key}" is not a valid enum value.'}
+    return {"code": "APPLICATION_COMMAND_INVALID", "message": problem[:1].upper() + problem[1:]}
+
+
+def form_errors(commands: list[JSON]) -> JSON:
+    """The ``errors`` object of Discord's "Invalid Form Body" answer to a bulk overwrite:
+    each rule broken, nested by the path of the field (command index first), e.g.
+    ``{"0": {"description": {"_errors": [{"code": ..., "message": ...}]}}}``."""
+    tree: JSON = {}
+    for error in commands_errors(commands):
+        where, _, problem = error.partition(": ")
+        index = where[: len(where) - len(where.lstrip("0123456789"))]
+        keys = [index, *where[len(index) :].lstrip(".").split(".")] if index else []
+        node = tree
+        for key in (k for k in keys if k):
+            node = node.setdefault(key, {})
+        entry = _discord_wording(problem, keys[-1] if keys else "")
+        node.setdefault("_errors", []).append(entry)
+    return tree

@@ -63,10 +63,15 @@ class FakeDiscord(UserActions, InteractionTriggers):
         *,
         bot_name: str = "seenit",
         host: str = "127.0.0.1",
+        port: int = 0,
         enforce_permissions: bool = True,
+        token: str | None = None,
     ) -> None:
         self.host = host
-        self.port = 0
+        #: 0 picks a free port at start; a fixed one lets a test start the fake late.
+        self.port = port
+        #: When set, a request authorised with another bot token gets Discord's 401.
+        self.token = token
         self.snowflakes = SnowflakeFactory()
         self.bot_user = User(id=self.snowflakes.next(), username=bot_name, bot=True)
         self.application_id = self.bot_user.id
@@ -105,7 +110,7 @@ class FakeDiscord(UserActions, InteractionTriggers):
             return self
         runner = web.AppRunner(build_app(self), access_log=None, shutdown_timeout=2.0)
         await runner.setup()
-        site = web.TCPSite(runner, self.host, 0)
+        site = web.TCPSite(runner, self.host, self.port)
         await site.start()
         self._runner = runner
         self.port = int(runner.addresses[0][1])

@@ -17,7 +17,7 @@ from __future__ import annotations
 import secrets
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING, TypeVar
+from typing import TYPE_CHECKING, Any, TypeVar
 
 from . import messages as m
 from .messages import UploadedFile
@@ -53,11 +53,15 @@ CB_MODAL = 9
 class FakeDiscordError(Exception):
     """A REST error the fake answers with (status, Discord error code, message)."""
 
-    def __init__(self, status: int, code: int, message: str) -> None:
+    def __init__(
+        self, status: int, code: int, message: str, errors: dict[str, Any] | None = None
+    ) -> None:
         super().__init__(f"{status} {code} {message}")
         self.status = status
         self.code = code
         self.message = message
+        #: Discord's per-field ``errors`` object of an "Invalid Form Body" answer.
+        self.errors = errors
 
 
 @dataclass

@@ -8,7 +8,7 @@ from aiohttp import web
 
 from . import messages as m
 from . import permissions as perm
-from .commandrules import commands_errors
+from .commandrules import commands_errors, form_errors
 from .interactions import FakeDiscordError
 from .messages import public_copy
 from .server import Ctx, Handler, endpoint, json_response, no_content
@@ -23,7 +23,9 @@ API = "/api/v10"
 def _reject_invalid(commands: list[JSON]) -> None:
     errors = commands_errors(commands)
     if errors:
-        raise FakeDiscordError(400, 50035, "Invalid Form Body: " + "; ".join(errors))
+        raise FakeDiscordError(
+            400, 50035, "Invalid Form Body: " + "; ".join(errors), form_errors(commands)
+        )
 
 
 def register_routes(fake: FakeDiscord, router: web.UrlDispatcher) -> None:

@@ -54,8 +54,13 @@ def no_content() -> web.Response:
     return web.Response(status=204)
 
 
-def error_response(status: int, code: int, message: str) -> web.Response:
-    return json_response({"message": message, "code": code}, status=status)
+def error_response(
+    status: int, code: int, message: str, errors: dict[str, Any] | None = None
+) -> web.Response:
+    body: dict[str, Any] = {"message": message, "code": code}
+    if errors:
+        body["errors"] = errors
+    return json_response(body, status=status)
 
 
 @dataclass
@@ -174,6 +179,9 @@ def endpoint(
         fault = fake._take_fault(request.method, request.path)
         response: web.StreamResponse
         try:
+            auth = request.headers.get("Authorization")
+            if fake.token is not None and auth is not None and auth != f"Bot {fake.token}":
+                raise FakeDiscordError(401, 0, "401: Unauthorized")
             if fault is not None and fault.delay:
                 await asyncio.sleep(fault.delay)
             if fault is not None and fault.status is not None:
@@ -183,7 +191,7 @@ def endpoint(
                 ctx = Ctx(request, dict(request.match_info), body, files, record)
                 response = await handler(ctx)
         except FakeDiscordError as exc:
-            response = error_response(exc.status, exc.code, exc.message)
+            response = error_response(exc.status, exc.code, exc.message, exc.errors)
         except Exception as exc:
             # A bug in the fake: answer 400 (discord.py would retry a 500 for ~16 s) and keep it.
             logging.getLogger(__name__).exception(
