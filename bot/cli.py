@@ -3,11 +3,13 @@
 seenit hash FILE...             fingerprint and quality of each image
 seenit compare SOURCE FILE...   distance to SOURCE and whether seenit calls it a repost
 seenit dupes DIR                groups of near-duplicates in a folder tree
+seenit forget-user USER_ID      delete what the bot keeps about a user, in every server
 """
 
 from __future__ import annotations
 
 import argparse
+import asyncio
 import json
 import os
 import sys
@@ -17,9 +19,12 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import TextIO
 
+from bot.config import Config, ConfigError
 from bot.hashing import Fingerprint, ImageError, fingerprint
 from bot.index import HammingIndex
 from bot.matching import PRESETS, Thresholds, judge, query_hashes
+from bot.records import MemberForgotten
+from bot.store import StoreError, open_store
 
 IMAGE_SUFFIXES = frozenset(
     {".jpg", ".jpeg", ".jfif", ".png", ".gif", ".webp", ".bmp", ".tif", ".tiff"}
@@ -246,6 +251,30 @@ def cmd_dupes(args: argparse.Namespace) -> int:
     return 0
 
 
+async def forget_user(database_url: str, user_id: int) -> MemberForgotten:
+    """Delete everything the bot's database keeps about a user, in every server."""
+    async with open_store(database_url) as store:
+        return await store.forget_member(None, user_id)
+
+
+def cmd_forget_user(args: argparse.Namespace) -> int:
+    try:
+        config = Config.from_env()
+        report = asyncio.run(forget_user(config.database_url, args.user_id))
+    except ConfigError as exc:
+        print(f"seenit: {exc}", file=sys.stderr)
+        return 2
+    except StoreError as exc:
+        print(f"seenit: database: {exc}", file=sys.stderr)
+        return 2
+    print(
+        f"Forgot user {args.user_id} in every server: {len(report.images)} images,"
+        f" {len(report.alerts)} alerts, {report.exemptions} exemptions,"
+        f" {report.added_by_cleared} allowlist and feedback entries no longer name them."
+    )
+    return 0
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
         prog="seenit", description="Find reposted images with seenit's perceptual fingerprint."
@@ -268,6 +297,14 @@ def build_parser() -> argparse.ArgumentParser:
     p_dupes.add_argument("dir", metavar="DIR")
     p_dupes.add_argument("--json", action="store_true", help="machine-readable output")
     p_dupes.set_defaults(func=cmd_dupes)
+
+    p_forget = sub.add_parser(
+        "forget-user",
+        help="delete everything the bot keeps about a Discord user, in every server"
+        " (uses DATABASE_URL, as the bot does)",
+    )
+    p_forget.add_argument("user_id", type=int, metavar="USER_ID", help="the user's Discord id")
+    p_forget.set_defaults(func=cmd_forget_user)
 
     for p in (p_hash, p_cmp, p_dupes):
         p.add_argument(

@@ -88,3 +88,17 @@ class GuildStats:
     most_reposted: tuple[tuple[ImageRecord, int], ...]
     #: (week start in ms, alerts that week), oldest first, the last 12 weeks.
     weekly_alerts: tuple[tuple[int, int], ...] = ()
+
+
+@dataclass(frozen=True, slots=True)
+class MemberForgotten:
+    """What forgetting a member removed: their images and every trace of them elsewhere."""
+
+    #: Ids of the member's images that were deleted.
+    images: tuple[int, ...] = ()
+    #: Alerts deleted because the member posted the repost or the earlier image.
+    alerts: tuple[AlertRecord, ...] = ()
+    #: Allowlist and "not a repost" entries that no longer say the member added them.
+    added_by_cleared: int = 0
+    #: Exemption lists (one per server) the member was taken off.
+    exemptions: int = 0

@@ -30,12 +30,25 @@ from bot.matching import (
     thresholds_for,
     verify,
 )
-from bot.records import DAY_MS, AlertRecord, AllowedImage, GuildStats, ImageRecord, NewImage
+from bot.records import (
+    DAY_MS,
+    AlertRecord,
+    AllowedImage,
+    GuildStats,
+    ImageRecord,
+    MemberForgotten,
+    NewImage,
+)
 from bot.store import Store
 
 log = logging.getLogger(__name__)
 
 DEPARTED_KEY = "guilds_left"
+
+
+def _departed_from(raw: str | None) -> dict[int, int]:
+    """The stored departed guilds (guild id -> when the bot left, in ms)."""
+    return {int(k): int(v) for k, v in json.loads(raw).items()} if raw else {}
 
 
 def now_ms() -> int:
@@ -77,6 +90,7 @@ class SeenService:
         self._allowed: dict[int, list[AllowedImage]] = {}
         self._allowed_generation = 0
         self._not_reposts: dict[int, list[tuple[int, bytes]]] = {}
+        self._not_reposts_generation = 0
         self._merges: set[asyncio.Task[None]] = set()
 
     # indexes
@@ -244,9 +258,23 @@ class SeenService:
         return len(deleted)
 
     async def forget_author(self, guild_id: int, author_id: int) -> int:
-        deleted = await self.store.delete_author(guild_id, author_id)
-        self._drop(guild_id, deleted)
-        return len(deleted)
+        """Forget a member's images in a guild (see :meth:`forget_member` for everything)."""
+        return len((await self.forget_member(guild_id, author_id)).images)
+
+    async def forget_member(self, guild_id: int, user_id: int) -> MemberForgotten:
+        """Delete everything seenit keeps about a member in a guild.
+
+        Their images, the alerts where they posted the repost or the earlier image, their
+        exemption, and their id on the allowlist and "not a repost" entries.
+        """
+        report = await self.store.forget_member(guild_id, user_id)
+        self._drop(guild_id, report.images)
+        self._settings.pop(guild_id, None)
+        self._allowed_generation += 1
+        self._allowed.pop(guild_id, None)
+        self._not_reposts_generation += 1
+        self._not_reposts.pop(guild_id, None)
+        return report
 
     async def forget_guild(self, guild_id: int) -> int:
         count = await self.store.delete_guild(guild_id)
@@ -259,42 +287,50 @@ class SeenService:
     # guilds the bot left
 
     async def _departed(self) -> dict[int, int]:
-        raw = await self.store.get_meta(DEPARTED_KEY)
-        return {int(k): int(v) for k, v in json.loads(raw).items()} if raw else {}
+        return _departed_from(await self.store.get_meta(DEPARTED_KEY))
 
-    async def _save_departed(self, departed: dict[int, int]) -> None:
-        await self.store.set_meta(
-            DEPARTED_KEY, json.dumps({str(k): v for k, v in departed.items()})
-        )
+    async def _update_departed(self, change: Callable[[dict[int, int]], object]) -> None:
+        """Apply ``change`` to the departed guilds in one atomic read-modify-write."""
+
+        def update(raw: str | None) -> str:
+            departed = _departed_from(raw)
+            change(departed)
+            return json.dumps({str(k): v for k, v in departed.items()})
+
+        await self.store.update_meta(DEPARTED_KEY, update)
 
     async def guild_left(self, guild_id: int) -> None:
         """The bot left a guild: its data goes after the grace period unless it comes back."""
-        departed = await self._departed()
-        departed.setdefault(guild_id, self.clock())
-        await self._save_departed(departed)
+        left_at = self.clock()
+        await self._update_departed(lambda departed: departed.setdefault(guild_id, left_at))
         self._indexes.pop(guild_id, None)
 
     async def guild_returned(self, guild_id: int) -> None:
-        departed = await self._departed()
-        if departed.pop(guild_id, None) is not None:
-            await self._save_departed(departed)
+        await self._update_departed(lambda departed: departed.pop(guild_id, None))
 
     async def purge_departed(self, grace_ms: int) -> list[int]:
         """Delete the data of guilds left more than ``grace_ms`` ago; returns their ids."""
         departed = await self._departed()
         now = self.clock()
-        due = [g for g, left in departed.items() if now - left >= grace_ms]
-        for guild_id in due:
+        due = {g: left for g, left in departed.items() if now - left >= grace_ms}
+        for guild_id, left in due.items():
             count = await self.forget_guild(guild_id)
             log.info(
                 "deleted %d images of guild %d, left %d days ago",
                 count,
                 guild_id,
-                (now - departed.pop(guild_id)) // DAY_MS,
+                (now - left) // DAY_MS,
             )
+
+        def done(current: dict[int, int]) -> None:
+            for guild_id, left in due.items():
+                # Only the departure that was purged: a later leave starts its own grace.
+                if current.get(guild_id) == left:
+                    del current[guild_id]
+
         if due:
-            await self._save_departed(departed)
-        return due
+            await self._update_departed(done)
+        return list(due)
 
     # alerts, allowlist, stats
 
@@ -322,8 +358,11 @@ class SeenService:
     async def _rejected(self, guild_id: int) -> list[tuple[int, bytes]]:
         cached = self._not_reposts.get(guild_id)
         if cached is None:
+            generation = self._not_reposts_generation
             cached = await self.store.not_reposts(guild_id)
-            self._not_reposts.setdefault(guild_id, cached)
+            # A click that landed while this read was in flight is not in it: keep no copy.
+            if generation == self._not_reposts_generation:
+                self._not_reposts[guild_id] = cached
         return cached
 
     async def not_a_repost(
@@ -331,6 +370,7 @@ class SeenService:
     ) -> None:
         """Remember that ``query`` (and images like it) is not a repost of ``image_id``."""
         await self.store.add_not_repost(guild_id, image_id, query.phash256, added_by)
+        self._not_reposts_generation += 1
         self._not_reposts.pop(guild_id, None)
 
     async def stats(self, guild_id: int) -> GuildStats:

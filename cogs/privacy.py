@@ -1,13 +1,15 @@
-"""Members' data rights: /forgetme deletes a member's images in this server."""
+"""Members' data rights: /forgetme deletes what seenit keeps about a member in a server."""
 
 from __future__ import annotations
 
 import logging
+from collections.abc import Sequence
 
 import discord
 from discord import app_commands
 from discord.ext import commands
 
+from bot.records import AlertRecord
 from cogs._discord import bot_of, user_texts
 
 log = logging.getLogger(__name__)
@@ -30,9 +32,37 @@ class Privacy(commands.Cog):
         if not confirm:
             await interaction.response.send_message(t("forgetme.confirm_first"), ephemeral=True)
             return
-        count = await self.service.forget_author(interaction.guild.id, interaction.user.id)
-        log.info("forgot %d images of a member of guild %d", count, interaction.guild.id)
-        await interaction.response.send_message(t("forgetme.done", count=count), ephemeral=True)
+        await interaction.response.defer(ephemeral=True, thinking=True)
+        report = await self.service.forget_member(interaction.guild.id, interaction.user.id)
+        removed = await self._delete_alert_messages(report.alerts)
+        log.info(
+            "forgot a member of guild %d: %d images, %d alerts (%d alert messages removed)",
+            interaction.guild.id,
+            len(report.images),
+            len(report.alerts),
+            removed,
+        )
+        answer = t("forgetme.done", count=len(report.images))
+        if report.alerts:
+            answer += " " + t("forgetme.alerts", count=len(report.alerts))
+        await interaction.followup.send(answer, ephemeral=True)
+
+    async def _delete_alert_messages(self, alerts: Sequence[AlertRecord]) -> int:
+        """Remove the alerts seenit posted about the member; returns how many went."""
+        removed = 0
+        for alert in alerts:
+            if alert.alert_channel_id is None or alert.alert_message_id is None:
+                continue
+            channel = self.bot.get_partial_messageable(alert.alert_channel_id)
+            try:
+                await channel.get_partial_message(alert.alert_message_id).delete()
+            except discord.NotFound:
+                continue  # already gone
+            except discord.HTTPException as exc:
+                log.info("could not delete alert %d: %s", alert.alert_message_id, exc)
+                continue
+            removed += 1
+        return removed
 
 
 async def setup(bot: commands.Bot) -> None:

@@ -58,6 +58,16 @@ class ScanState:
     days: int = 0
 
 
+def _parse_states(raw: str | None) -> dict[int, ScanState]:
+    if not raw:
+        return {}
+    states = {}
+    for key, value in json.loads(raw).items():
+        value["queue"] = tuple(value.get("queue", ()))
+        states[int(key)] = ScanState(**value)
+    return states
+
+
 class Scanner(commands.Cog):
     """Runs history scans, one per channel at a time."""
 
@@ -76,24 +86,21 @@ class Scanner(commands.Cog):
         await asyncio.gather(*self._running.values(), return_exceptions=True)
 
     async def _states(self) -> dict[int, ScanState]:
-        raw = await self.service.store.get_meta(SCANS_KEY)
-        if not raw:
-            return {}
-        states = {}
-        for key, value in json.loads(raw).items():
-            value["queue"] = tuple(value.get("queue", ()))
-            states[int(key)] = ScanState(**value)
-        return states
+        return _parse_states(await self.service.store.get_meta(SCANS_KEY))
 
     async def _save(self, state: ScanState | None, channel_id: int) -> None:
-        states = await self._states()
-        if state is None:
-            states.pop(channel_id, None)
-        else:
-            states[channel_id] = state
-        await self.service.store.set_meta(
-            SCANS_KEY, json.dumps({str(k): asdict(v) for k, v in states.items()})
-        )
+        """Save (or, with None, drop) one channel's scan state, atomically: scans of other
+        channels save theirs at the same time."""
+
+        def update(raw: str | None) -> str:
+            states = _parse_states(raw)
+            if state is None:
+                states.pop(channel_id, None)
+            else:
+                states[channel_id] = state
+            return json.dumps({str(k): asdict(v) for k, v in states.items()})
+
+        await self.service.store.update_meta(SCANS_KEY, update)
 
     async def start(
         self, channel: discord.TextChannel | discord.Thread, limit: int, progress: discord.Message

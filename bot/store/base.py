@@ -2,7 +2,8 @@
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
+from dataclasses import replace
 from types import TracebackType
 from typing import Any, Protocol, Self
 
@@ -11,7 +12,15 @@ import numpy.typing as npt
 
 from bot.guild_settings import GuildSettings
 from bot.index import to_unsigned
-from bot.records import WEEK_MS, AlertRecord, AllowedImage, GuildStats, ImageRecord, NewImage
+from bot.records import (
+    WEEK_MS,
+    AlertRecord,
+    AllowedImage,
+    GuildStats,
+    ImageRecord,
+    MemberForgotten,
+    NewImage,
+)
 
 #: The schema version this code writes; each engine migrates forward to it at start.
 SCHEMA_VERSION = 3
@@ -104,6 +113,18 @@ def guild_stats(
     )
 
 
+#: Who ``added_by`` names once the member who added an entry asked to be forgotten.
+NOBODY = 0
+
+
+def without_exemption(data: str, user_id: int) -> str | None:
+    """Stored guild settings with ``user_id`` off the exempt members, or None if not on it."""
+    settings = GuildSettings.from_json(data)
+    if user_id not in settings.exempt_users:
+        return None
+    return replace(settings, exempt_users=settings.exempt_users - {user_id}).to_json()
+
+
 class StoreError(Exception):
     """The database could not do what was asked."""
 
@@ -168,6 +189,15 @@ class Store(Protocol):
 
     async def delete_author(self, guild_id: int, author_id: int) -> list[int]: ...
 
+    async def forget_member(self, guild_id: int | None, user_id: int) -> MemberForgotten:
+        """Delete everything about a member in a guild (``None``: in every guild).
+
+        Their images, the alerts where they posted the repost or the earlier image, their
+        place on exemption lists, and their id on allowlist and "not a repost" entries
+        (the entries stay: they belong to the server).
+        """
+        ...
+
     async def delete_guild(self, guild_id: int) -> int:
         """Delete everything stored for a guild; returns how many images went."""
         ...
@@ -180,6 +210,14 @@ class Store(Protocol):
     async def get_meta(self, key: str) -> str | None: ...
 
     async def set_meta(self, key: str, value: str) -> None: ...
+
+    async def update_meta(self, key: str, change: Callable[[str | None], str | None]) -> str | None:
+        """Replace a meta value by ``change(old)`` atomically (None deletes it); returns it.
+
+        No other update of the key, in this process or another, runs in between. ``change``
+        must be quick and pure: an engine may call it again on a retry.
+        """
+        ...
 
     async def get_cursor(self, channel_id: int) -> int | None:
         """Id of the newest message seen in a channel."""

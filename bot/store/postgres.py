@@ -37,12 +37,21 @@ import numpy.typing as npt
 
 from bot.guild_settings import GuildSettings
 from bot.index import to_signed
-from bot.records import WEEK_MS, AlertRecord, AllowedImage, GuildStats, ImageRecord, NewImage
+from bot.records import (
+    WEEK_MS,
+    AlertRecord,
+    AllowedImage,
+    GuildStats,
+    ImageRecord,
+    MemberForgotten,
+    NewImage,
+)
 from bot.store.base import (
     ALERT_COLUMNS,
     ALLOWED_COLUMNS,
     GUILD_TABLES,
     IMAGE_COLUMNS,
+    NOBODY,
     SCHEMA_VERSION,
     STATS_TOP,
     StoreError,
@@ -51,6 +60,7 @@ from bot.store.base import (
     guild_stats,
     image_from_row,
     stats_start,
+    without_exemption,
 )
 
 log = logging.getLogger(__name__)
@@ -61,6 +71,8 @@ Connection = Any
 
 #: Key of the advisory lock taken while migrating ("seenit01" as a big-endian integer).
 MIGRATION_LOCK = int.from_bytes(b"seenit01", "big")
+#: First key of the advisory locks that serialise updates of one meta key ("seen").
+META_LOCK = int.from_bytes(b"seen", "big") & 0x7FFFFFFF
 
 #: Forward migrations; entry N brings the schema from version N to N + 1. The numbering is
 #: the same as SQLite's (bot.store.sqlite.MIGRATIONS): version N means the same tables.
@@ -614,6 +626,79 @@ class PostgresStore:
             "delete_author", "guild_id = $1 AND author_id = $2", (guild_id, author_id)
         )
 
+    async def forget_member(self, guild_id: int | None, user_id: int) -> MemberForgotten:
+        in_guild = "($2::bigint IS NULL OR guild_id = $2)"
+        theirs = f"SELECT id FROM images WHERE author_id = $1 AND {in_guild}"
+        alerts_where = f"(author_id = $1 OR original_image_id IN ({theirs})) AND {in_guild}"
+        # What an earlier attempt did: if its images are gone, it committed (a transaction
+        # commits whole) and its report still stands.
+        earlier: list[MemberForgotten] = []
+
+        async def work(conn: Connection) -> MemberForgotten:
+            carried = MemberForgotten()
+            if (
+                earlier
+                and earlier[-1].images
+                and not await conn.fetchval(
+                    "SELECT EXISTS (SELECT 1 FROM images WHERE id = $1)", earlier[-1].images[0]
+                )
+            ):
+                carried = earlier[-1]
+            alerts = tuple(
+                alert_from_row(r)
+                for r in await conn.fetch(
+                    f"DELETE FROM alerts WHERE {alerts_where} RETURNING {ALERT_COLUMNS}",
+                    user_id,
+                    guild_id,
+                )
+            )
+            # Feedback about their images means nothing once the images are gone.
+            await conn.execute(
+                f"DELETE FROM not_reposts WHERE image_id IN ({theirs}) AND {in_guild}",
+                user_id,
+                guild_id,
+            )
+            images = tuple(
+                int(r[0])
+                for r in await conn.fetch(
+                    f"DELETE FROM images WHERE author_id = $1 AND {in_guild} RETURNING id",
+                    user_id,
+                    guild_id,
+                )
+            )
+            cleared = 0
+            for table in ("allowed_images", "not_reposts"):
+                rows = await conn.fetch(
+                    f"UPDATE {table} SET added_by = $3 WHERE added_by = $1 AND {in_guild}"
+                    " RETURNING id",
+                    user_id,
+                    guild_id,
+                    NOBODY,
+                )
+                cleared += len(rows)
+            exemptions = 0
+            for row in await conn.fetch(
+                f"SELECT guild_id, data FROM guild_settings WHERE {in_guild.replace('$2', '$1')}"
+                " FOR UPDATE",
+                guild_id,
+            ):
+                updated = without_exemption(row[1], user_id)
+                if updated is not None:
+                    exemptions += 1
+                    await conn.execute(
+                        "UPDATE guild_settings SET data = $1 WHERE guild_id = $2", updated, row[0]
+                    )
+            report = MemberForgotten(images, alerts, cleared, exemptions)
+            earlier.append(report)
+            return MemberForgotten(
+                carried.images + images,
+                carried.alerts + alerts,
+                carried.added_by_cleared + cleared,
+                carried.exemptions + exemptions,
+            )
+
+        return await self._run("forget_member", work, _Mode.WRITE)
+
     async def delete_guild(self, guild_id: int) -> int:
         """Delete everything stored for a guild; returns how many images went."""
         # (count, one of the ids) an earlier attempt deleted: whether that id is still
@@ -683,6 +768,26 @@ class PostgresStore:
             )
 
         await self._run("set_meta", work, _Mode.WRITE)
+
+    async def update_meta(self, key: str, change: Callable[[str | None], str | None]) -> str | None:
+        async def work(conn: Connection) -> str | None:
+            # A row lock cannot guard a key that has no row yet: an advisory lock per key
+            # serialises the updates of every process sharing the database.
+            await conn.execute("SELECT pg_advisory_xact_lock($1, hashtext($2))", META_LOCK, key)
+            old = await conn.fetchval("SELECT value FROM meta WHERE key = $1", key)
+            value = change(None if old is None else str(old))
+            if value is None:
+                await conn.execute("DELETE FROM meta WHERE key = $1", key)
+            else:
+                await conn.execute(
+                    "INSERT INTO meta (key, value) VALUES ($1, $2)"
+                    " ON CONFLICT (key) DO UPDATE SET value = excluded.value",
+                    key,
+                    value,
+                )
+            return value
+
+        return await self._run("update_meta", work, _Mode.WRITE)
 
     async def get_cursor(self, channel_id: int) -> int | None:
         async def work(conn: Connection) -> int | None:

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
-from collections.abc import AsyncIterator, Iterable, Sequence
+from collections.abc import AsyncIterator, Callable, Iterable, Sequence
 from contextlib import asynccontextmanager
 from pathlib import Path
 from types import TracebackType
@@ -16,12 +16,21 @@ import numpy.typing as npt
 
 from bot.guild_settings import GuildSettings
 from bot.index import to_signed
-from bot.records import WEEK_MS, AlertRecord, AllowedImage, GuildStats, ImageRecord, NewImage
+from bot.records import (
+    WEEK_MS,
+    AlertRecord,
+    AllowedImage,
+    GuildStats,
+    ImageRecord,
+    MemberForgotten,
+    NewImage,
+)
 from bot.store.base import (
     ALERT_COLUMNS,
     ALLOWED_COLUMNS,
     GUILD_TABLES,
     IMAGE_COLUMNS,
+    NOBODY,
     SCHEMA_VERSION,
     STATS_TOP,
     StoreError,
@@ -30,6 +39,7 @@ from bot.store.base import (
     guild_stats,
     image_from_row,
     stats_start,
+    without_exemption,
 )
 
 log = logging.getLogger(__name__)
@@ -398,6 +408,47 @@ class SQLiteStore:
     async def delete_author(self, guild_id: int, author_id: int) -> list[int]:
         return await self._delete_where("guild_id = ? AND author_id = ?", (guild_id, author_id))
 
+    async def forget_member(self, guild_id: int | None, user_id: int) -> MemberForgotten:
+        where = {"user": user_id, "guild": guild_id}
+        in_guild = "(:guild IS NULL OR guild_id = :guild)"
+        theirs = f"SELECT id FROM images WHERE author_id = :user AND {in_guild}"
+        alerts_where = f"(author_id = :user OR original_image_id IN ({theirs})) AND {in_guild}"
+        async with self._transaction() as db:
+            async with db.execute(theirs, where) as cur:
+                images = tuple(int(r[0]) for r in await cur.fetchall())
+            async with db.execute(
+                f"SELECT {ALERT_COLUMNS} FROM alerts WHERE {alerts_where} ORDER BY id",
+                where,
+            ) as cur:
+                alerts = tuple(alert_from_row(r) for r in await cur.fetchall())
+            await db.execute(f"DELETE FROM alerts WHERE {alerts_where}", where)
+            # Feedback about their images means nothing once the images are gone.
+            await db.execute(
+                f"DELETE FROM not_reposts WHERE image_id IN ({theirs}) AND {in_guild}", where
+            )
+            await db.execute(f"DELETE FROM images WHERE author_id = :user AND {in_guild}", where)
+            cleared = 0
+            for table in ("allowed_images", "not_reposts"):
+                async with db.execute(
+                    f"UPDATE {table} SET added_by = :nobody WHERE added_by = :user AND {in_guild}",
+                    {**where, "nobody": NOBODY},
+                ) as cur:
+                    cleared += cur.rowcount
+            async with db.execute(
+                f"SELECT guild_id, data FROM guild_settings WHERE {in_guild}", where
+            ) as cur:
+                settings = list(await cur.fetchall())
+            exemptions = 0
+            for settings_guild, data in settings:
+                updated = without_exemption(data, user_id)
+                if updated is not None:
+                    exemptions += 1
+                    await db.execute(
+                        "UPDATE guild_settings SET data = ? WHERE guild_id = ?",
+                        (updated, settings_guild),
+                    )
+        return MemberForgotten(images, alerts, cleared, exemptions)
+
     async def delete_guild(self, guild_id: int) -> int:
         async with self._transaction() as db:
             async with db.execute("DELETE FROM images WHERE guild_id = ?", (guild_id,)) as cur:
@@ -431,6 +482,21 @@ class SQLiteStore:
             " ON CONFLICT (key) DO UPDATE SET value = excluded.value",
             (key, value),
         )
+
+    async def update_meta(self, key: str, change: Callable[[str | None], str | None]) -> str | None:
+        async with self._transaction() as db:
+            async with db.execute("SELECT value FROM meta WHERE key = ?", (key,)) as cur:
+                row = await cur.fetchone()
+            value = change(None if row is None else str(row[0]))
+            if value is None:
+                await db.execute("DELETE FROM meta WHERE key = ?", (key,))
+            else:
+                await db.execute(
+                    "INSERT INTO meta (key, value) VALUES (?, ?)"
+                    " ON CONFLICT (key) DO UPDATE SET value = excluded.value",
+                    (key, value),
+                )
+        return value
 
     async def get_cursor(self, channel_id: int) -> int | None:
         row = await self._fetchone(
