@@ -196,3 +196,18 @@ async def test_the_welcome_speaks_the_servers_language(world: World) -> None:
         text = text_of(welcome)
         assert "Olá! Eu sou o seenit" in text and "`/repost monitorar`" in text
         assert "indexadas: 1 imagem" in text
+
+
+async def test_indexing_waits_out_discords_rate_limits(world: World) -> None:
+    fake = world.fake
+    server = build_new_server(world)
+    await fake.post_message(server.general, server.dave, attachments=[CHELSEA], posted_at=ago(2))
+    await fake.post_message(server.memes, server.dave, attachments=[ROCKET], posted_at=ago(1))
+    # Discord answers 429 to the first two history reads: seenit waits and reads again.
+    limited = fake.rate_limit("GET", "/channels/*/messages", count=2, retry_after=0.3)
+    async with seenit_running(world):
+        fake.join_guild(server.guild)
+        welcome = await welcome_done(world, server)
+        assert "3 messages read · 2 images indexed" in welcome["content"]
+        assert limited.hits == 2
+        assert await stored(world, server.guild) == 2
