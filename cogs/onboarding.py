@@ -36,9 +36,14 @@ def welcome_channel(guild: discord.Guild) -> discord.TextChannel | None:
 def history_channels(
     guild: discord.Guild, settings: GuildSettings
 ) -> list[discord.TextChannel | discord.Thread]:
-    """Watched channels whose history seenit can read, in the order people see them."""
+    """Watched channels and active threads whose history seenit can read, channels in the
+    order people see them, then threads."""
     found: list[discord.TextChannel | discord.Thread] = []
-    for channel in sorted(guild.text_channels, key=lambda c: (c.position, c.id)):
+    channels = sorted(guild.text_channels, key=lambda c: (c.position, c.id))
+    # Then the active threads (forum posts too), which Discord sends with the guild.
+    threads = sorted(guild.threads, key=lambda t: t.id)
+    ordered: list[discord.TextChannel | discord.Thread] = [*channels, *threads]
+    for channel in ordered:
         can = channel.permissions_for(guild.me)
         if not (can.view_channel and can.read_message_history):
             continue

@@ -211,3 +211,20 @@ async def test_indexing_waits_out_discords_rate_limits(world: World) -> None:
         assert "3 messages read · 2 images indexed" in welcome["content"]
         assert limited.hits == 2
         assert await stored(world, server.guild) == 2
+
+
+async def test_active_threads_are_indexed_too(world: World) -> None:
+    fake = world.fake
+    server = build_new_server(world)
+    thread = fake.add_thread(server.general, "show and tell")
+    await fake.post_message(thread, server.dave, attachments=[CHELSEA], posted_at=ago(1))
+    async with seenit_running(world):
+        fake.join_guild(server.guild)
+        welcome = await welcome_done(world, server)
+        assert "1 image indexed" in welcome["content"]
+        assert await stored(world, server.guild) == 1
+        repost = await fake.post_message(
+            server.memes, server.erin, attachments=[variant("chelsea.jpg", "mirrored")]
+        )
+        alert = await fake.wait_for_message(server.memes, after=repost, timeout=10)
+        assert f"/{thread.id}/" in text_of(alert)
