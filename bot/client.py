@@ -23,6 +23,7 @@ log = logging.getLogger(__name__)
 EXTENSIONS = (
     "cogs.access",
     "cogs.reposts",
+    "cogs.sight",
     "cogs.alert_actions",
     "cogs.scanner",
     "cogs.onboarding",

@@ -14,6 +14,7 @@ from collections import OrderedDict
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 
+from bot.gaps import Exists, Gaps, still_there
 from bot.guild_settings import GuildSettings
 from bot.hashing import Fingerprint
 from bot.hashing_pool import Hasher
@@ -92,6 +93,8 @@ class SeenService:
         self._not_reposts: dict[int, list[tuple[int, bytes]]] = {}
         self._not_reposts_generation = 0
         self._merges: set[asyncio.Task[None]] = set()
+        #: Where deletions may have been missed (a new session, a channel out of sight).
+        self.gaps = Gaps()
 
     # indexes
 
@@ -251,6 +254,20 @@ class SeenService:
         deleted = await self.store.delete_messages(guild_id, message_ids)
         self._drop(guild_id, deleted)
         return len(deleted)
+
+    async def still_there(
+        self,
+        guild_id: int,
+        matches: Sequence[Match],
+        shown: Callable[[list[Match]], Sequence[Match]],
+        exists: Exists,
+    ) -> list[Match]:
+        """``matches`` without posts found deleted among those about to be shown (see gaps)."""
+        kept, gone = await still_there(matches, shown, self.gaps, exists)
+        if gone:
+            log.info("forgetting %d messages deleted while seenit was not looking", len(gone))
+            await self.forget_messages(guild_id, gone)
+        return kept
 
     async def forget_channel(self, guild_id: int, channel_id: int) -> int:
         deleted = await self.store.delete_channel(channel_id)

@@ -18,6 +18,7 @@ import discord
 
 from bot import i18n, pictures
 from bot.fetch import FetchError
+from bot.gaps import Exists
 from bot.hashing import ImageError
 from bot.matching import Match, PostContext
 from bot.pictures import MAX_SMALL, Tile
@@ -233,6 +234,24 @@ async def fetch_image_of(bot: SeenitBot, guild: discord.Guild, image: ImageRecor
         return await bot.fetcher.discord_media(url)
     except FetchError:
         return None
+
+
+def message_checker(guild: discord.Guild) -> Exists:
+    """Asks Discord whether a message still exists: True, False (404) or None (cannot tell)."""
+
+    async def exists(channel_id: int, message_id: int) -> bool | None:
+        channel = guild.get_channel_or_thread(channel_id)
+        if not isinstance(channel, discord.abc.Messageable):
+            return None
+        try:
+            await channel.fetch_message(message_id)
+        except discord.NotFound:
+            return False
+        except discord.HTTPException:
+            return None
+        return True
+
+    return exists
 
 
 def week_label(week_ms: int, t: i18n.Texts = i18n.ENGLISH) -> str:

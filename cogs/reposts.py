@@ -15,8 +15,9 @@ from bot.flow import FairGate, RateLimit, Shed
 from bot.guild_settings import GuildSettings
 from bot.hashing import Fingerprint, ImageError
 from bot.matching import Match, chronological, delete_limit
+from bot.pictures import MAX_SMALL
 from bot.records import DAY_MS, AlertRecord
-from bot.render import alert_text
+from bot.render import ALERT_LINES, alert_text
 from bot.service import SlotOutcome
 from bot.store import StoreError
 from cogs._audience import everyone_reads, readable_by_all
@@ -29,6 +30,7 @@ from cogs._discord import (
     embed,
     guild_texts,
     image_refs,
+    message_checker,
     parent_ids,
     post_context,
 )
@@ -269,7 +271,21 @@ class Reposts(commands.Cog):
         log_style = settings.alert_style == "log" and settings.log_channel_id is not None
         audience = settings.log_channel_id if log_style else message.channel.id
         assert audience is not None
-        shown = readable_by_all(guild, audience, matches)
+        public = {m.image.id for m in readable_by_all(guild, audience, matches)}
+
+        def displayed(candidates: list[Match]) -> list[Match]:
+            ordered = chronological(candidates)
+            listed = [m for m in ordered if m.image.id in public]
+            pictured = sorted(listed, key=lambda m: m.distance)[: 1 + MAX_SMALL]
+            return [*ordered[:1], *listed[:1], *listed[1 - ALERT_LINES :], *pictured]
+
+        # Posts deleted while seenit was not looking are dropped; the next ones take their place.
+        matches = await self.service.still_there(
+            guild.id, matches, displayed, message_checker(guild)
+        )
+        if not matches:
+            return
+        shown = [m for m in matches if m.image.id in public]
         t = guild_texts(guild)
         text = alert_text(shown, t) if shown else t("alert.hidden_earlier")
         sent: discord.Message | None = None

@@ -21,6 +21,7 @@ from cogs._discord import (
     embed,
     image_refs,
     is_url,
+    message_checker,
     parse_message_ref,
     reason_text,
     user_texts,
@@ -236,7 +237,9 @@ class Search(commands.Cog):
         if public and here is not None:
             # Everyone in the channel reads a public answer, not only the member who asked.
             shown = readable_by_all(guild, here, shown)
-        return shown
+        return await self.service.still_there(
+            guild.id, shown, lambda ms: ms[:RESULTS], message_checker(guild)
+        )
 
     async def _answer(
         self, interaction: discord.Interaction, matches: list[Match], query: bytes

@@ -2,11 +2,13 @@
 
 from __future__ import annotations
 
+import asyncio
+
 import pytest
 
 from tests.botworld import World, jump, seenit_running, text_of
 from tests.conftest import DATA, VARIANTS, photo
-from tests.fakediscord import Channel, Member, Role
+from tests.fakediscord import Channel, Member, Overwrite, Role
 from tests.fakediscord import permissions as perms
 
 pytestmark = pytest.mark.usefixtures("no_logged_errors")
@@ -200,3 +202,67 @@ async def test_the_bot_reads_a_private_thread_only_once_it_is_added(world: World
         await world.post(world.general, world.bob, chelsea("webp"))
         await world.settled(3)
         assert not delivered(after)
+
+
+async def stored_messages(world: World, channel: Channel) -> list[int]:
+    return await world.bot.service.store.messages_in_channel(channel.id, before=(1 << 63) - 1)
+
+
+async def wait_for_stored(world: World, channel: Channel, expected: list[int]) -> None:
+    loop = asyncio.get_running_loop()
+    deadline = loop.time() + 10
+    while (have := await stored_messages(world, channel)) != expected:
+        if loop.time() > deadline:
+            raise TimeoutError(f"stored messages of the channel: {have}, expected {expected}")
+        await asyncio.sleep(0.02)
+
+
+async def test_posts_deleted_while_seenit_was_down_are_never_shown(world: World) -> None:
+    async with seenit_running(world):
+        gone = await world.post(world.memes, world.alice, CHELSEA)
+        await world.settled(1)
+        kept = await world.post(world.general, world.carol, chelsea("grayscale"))
+        await world.fake.wait_for_message(world.general, after=kept, timeout=10)
+        # Nothing is checked while no deletion can have been missed.
+        assert world.fake.requests_matching("GET", "/channels/*/messages/*") == []
+    await world.fake.delete_message(world.memes, gone)  # seenit is not connected: no event
+    async with seenit_running(world):
+        repost = await world.post(world.general, world.bob, chelsea("mirrored"))
+        alert = text_of(await world.fake.wait_for_message(world.general, after=repost, timeout=10))
+        assert jump(world, world.memes, gone) not in alert
+        assert f"<@{world.alice.user.id}>" not in alert
+        (original,) = [line for line in alert.splitlines() if "Original" in line]
+        assert jump(world, world.general, kept) in original
+        await wait_for_stored(world, world.memes, [])  # forgotten
+        again = await world.post(world.general, world.alice, chelsea("jpeg q40"))
+        alert = text_of(await world.fake.wait_for_message(world.general, after=again, timeout=10))
+        assert jump(world, world.general, kept) in alert
+        # Each earlier post is checked once per gap, not at every alert.
+        checks = world.fake.requests_matching("GET", f"/channels/{world.general.id}/messages/*")
+        assert [r.path.rsplit("/", 1)[1] for r in checks] == [kept["id"]]
+        rec = await world.fake.slash_command(
+            world.guild, world.general, world.bob, "findsimilar", {"image": chelsea("webp")}
+        )
+        answer = text_of(await rec.wait_final(timeout=10))
+        assert jump(world, world.memes, gone) not in answer
+        assert jump(world, world.general, kept) in answer
+
+
+async def test_a_channel_seenit_can_read_again_is_reconciled(world: World) -> None:
+    async with seenit_running(world):
+        gone = await world.post(world.memes, world.alice, CHELSEA)
+        kept = await world.post(world.memes, world.carol, COFFEE)
+        await world.settled(2)
+        bot_role = world.fake.bot_role(world.guild)
+        world.fake.set_overwrites(
+            world.memes, [Overwrite.for_role(bot_role, deny=perms.VIEW_CHANNEL)]
+        )
+        # Out of sight: seenit hears of neither the deletion nor the new post.
+        await world.fake.delete_message(world.memes, gone)
+        missed = await world.post(world.memes, world.bob, ROCKET)
+        rec = await world.fake.slash_command(
+            world.guild, world.general, world.bob, "findsimilar", {"image": chelsea("webp")}
+        )
+        assert jump(world, world.memes, gone) not in text_of(await rec.wait_final(timeout=10))
+        world.fake.set_overwrites(world.memes, [])
+        await wait_for_stored(world, world.memes, [int(missed["id"]), int(kept["id"])])

@@ -104,6 +104,16 @@ async def test_deletions_by_message_channel_author_and_guild(store_url: str) -> 
         assert await store.get_settings(2) == GuildSettings()
 
 
+async def test_messages_of_a_channel_newest_first(store_url: str) -> None:
+    async with open_store(store_url) as store:
+        await store.add_images(
+            [image(5), image(5, 1), image(7), image(9), image(6, channel=11), image(3)]
+        )
+        assert await store.messages_in_channel(10, before=9) == [7, 5, 3]
+        assert await store.messages_in_channel(10, before=1) == []
+        assert await store.messages_in_channel(11, before=100) == [6]
+
+
 async def test_data_survives_reopening_the_store(store_url: str) -> None:
     async with open_store(store_url) as store:
         await store.add_images([image(1)])

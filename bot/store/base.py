@@ -152,6 +152,10 @@ class Store(Protocol):
 
     async def get_images(self, image_ids: Sequence[int]) -> list[ImageRecord]: ...
 
+    async def messages_in_channel(self, channel_id: int, before: int) -> list[int]:
+        """Ids of the channel's messages with stored images, older than ``before``, newest first."""
+        ...
+
     async def load_hashes(
         self, guild_id: int
     ) -> tuple[npt.NDArray[np.int64], npt.NDArray[np.int64]]:

@@ -471,6 +471,18 @@ class PostgresStore:
 
         return await self._run("get_images", work)
 
+    async def messages_in_channel(self, channel_id: int, before: int) -> list[int]:
+        async def work(conn: Connection) -> list[int]:
+            rows = await conn.fetch(
+                "SELECT DISTINCT message_id FROM images WHERE channel_id = $1 AND message_id < $2"
+                " ORDER BY message_id DESC",
+                channel_id,
+                before,
+            )
+            return [int(r[0]) for r in rows]
+
+        return await self._run("messages_in_channel", work)
+
     async def load_hashes(
         self, guild_id: int
     ) -> tuple[npt.NDArray[np.int64], npt.NDArray[np.int64]]:

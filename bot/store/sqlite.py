@@ -294,6 +294,14 @@ class SQLiteStore:
         found.sort(key=lambda r: r.id)
         return found
 
+    async def messages_in_channel(self, channel_id: int, before: int) -> list[int]:
+        rows = await self._fetchall(
+            "SELECT DISTINCT message_id FROM images WHERE channel_id = ? AND message_id < ?"
+            " ORDER BY message_id DESC",
+            (channel_id, before),
+        )
+        return [int(r[0]) for r in rows]
+
     async def load_hashes(
         self, guild_id: int
     ) -> tuple[npt.NDArray[np.int64], npt.NDArray[np.int64]]:
