@@ -85,16 +85,19 @@ async def still_there(
     """
     kept = list(matches)
     gone: list[int] = []
+    asked: set[int] = set()
     while True:
         todo = sorted(
             {
                 (m.image.channel_id, m.image.message_id)
                 for m in shown(kept)
-                if gaps.unsure(m.image.channel_id, m.image.message_id)
+                if m.image.message_id not in asked
+                and gaps.unsure(m.image.channel_id, m.image.message_id)
             }
         )
         if not todo:
             return kept, gone
+        asked.update(message_id for _, message_id in todo)
         answers = await asyncio.gather(*(exists(c, mid) for c, mid in todo))
         dropped = set()
         for (channel_id, message_id), answer in zip(todo, answers, strict=True):

@@ -66,10 +66,12 @@ class Sight(commands.Cog):
         if me is None:
             return False
         permissions = channel.permissions_for(me)
+        # Discord sends a bot only the private threads it may open; it says when the bot
+        # is removed from one (discord.py keeps the thread in its cache).
         if (
             isinstance(channel, discord.Thread)
             and channel.type == discord.ChannelType.private_thread
-            and (channel.me is None or channel.id in self._left)
+            and channel.id in self._left
             and not permissions.manage_threads
         ):
             return False

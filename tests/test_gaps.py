@@ -78,3 +78,17 @@ async def test_nothing_is_fetched_without_a_gap() -> None:
     matches = [match(A, n) for n in range(1, 20)]
     kept, gone = await still_there(matches, lambda ms: ms, Gaps(), exists)
     assert kept == matches and gone == []
+
+
+async def test_a_post_in_a_channel_out_of_sight_is_asked_about_once_per_answer() -> None:
+    gaps = Gaps()
+    gaps.lost_sight(A)
+    asked: list[int] = []
+
+    async def exists(channel: int, message: int) -> bool | None:
+        asked.append(message)
+        return True
+
+    matches = [match(A, 1), match(B, 2)]
+    kept, gone = await still_there(matches, lambda ms: ms, gaps, exists)
+    assert (kept, gone, asked) == (matches, [], [1])
