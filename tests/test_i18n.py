@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import ast
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -426,3 +427,39 @@ def test_the_settings_line_names_choices_as_the_language_does() -> None:
     )
     german = guide.settings_line(i18n.texts("de"), GuildSettings(alert_style="reaction"))
     assert "Meldungen: Reaktion · Empfindlichkeit: normal" in german, german
+
+
+#: Calls that put text in front of people, and the keyword arguments that carry it.
+SENDS = {"send_message", "send", "reply", "edit", "set_footer", "add_field", "embed", "Embed"}
+TEXT_KEYWORDS = {"content", "text", "name", "value", "title", "description", "label"}
+
+
+def _words(node: ast.expr) -> str:
+    """The literal words of a string or f-string expression ('' if it has none)."""
+    if isinstance(node, ast.Constant) and isinstance(node.value, str):
+        return node.value
+    if isinstance(node, ast.JoinedStr):
+        return "".join(_words(v) for v in node.values)
+    if isinstance(node, ast.BinOp):
+        return _words(node.left) + _words(node.right)
+    return ""
+
+
+def test_no_cog_sends_words_that_bypass_the_catalogues() -> None:
+    """Text shown in Discord comes from the catalogues; only markup may be written in code."""
+    root = Path(__file__).parents[1]
+    found = []
+    for path in [*sorted((root / "cogs").glob("*.py")), root / "bot" / "client.py"]:
+        for node in ast.walk(ast.parse(path.read_text(encoding="utf-8"))):
+            if not isinstance(node, ast.Call):
+                continue
+            func = node.func
+            name = func.attr if isinstance(func, ast.Attribute) else getattr(func, "id", "")
+            if name not in SENDS:
+                continue
+            texts = list(node.args) + [k.value for k in node.keywords if k.arg in TEXT_KEYWORDS]
+            for arg in texts:
+                words = _words(arg)
+                if any(c.isalpha() for c in words.replace("attachment://", "")):
+                    found.append(f"{path.name}:{node.lineno}: {words!r}")
+    assert found == [], "words not from bot/locales: " + "; ".join(found)
