@@ -230,3 +230,13 @@ async def test_welcome_example(world: World, tmp_path: Path) -> None:
         assert "3 images indexed" in welcome["content"]
         assert "/repost check" in text_of(welcome)
         draw(world, welcome, "welcome.png", tmp_path)
+
+
+async def test_help_example(world: World, tmp_path: Path) -> None:
+    async with seenit_running(world):
+        rec = await world.fake.slash_command(world.guild, world.general, world.alice, "help")
+        answer = await rec.wait_final(timeout=10)
+        assert rec.ephemeral
+        text = text_of(answer)
+        assert "`/findsimilar`" in text and "/repost" not in text
+        draw(world, answer, "help.png", tmp_path)
