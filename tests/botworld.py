@@ -16,6 +16,7 @@ from bot.service import SeenService
 from bot.store import open_store
 from tests.fakediscord import Channel, FakeDiscord, Guild, Member, Overwrite, running_bot
 from tests.fakediscord import permissions as perms
+from tests.support import buttons
 
 JSON = dict[str, Any]
 
@@ -50,6 +51,18 @@ class World:
             if loop.time() > deadline:
                 have = await store.count_images(self.guild.id)
                 raise TimeoutError(f"expected {images} stored images, have {have}")
+            await asyncio.sleep(0.02)
+
+    async def idle(self, wait: float = 10.0) -> None:
+        """Wait until no event handler of the bot is running: every message and event it has
+        received is fully handled, alerts included. What has not happened by then will not.
+        """
+        loop = asyncio.get_running_loop()
+        deadline = loop.time() + wait
+        # discord.py runs each listener call as a task named after its event.
+        while any(t.get_name().startswith("discord.py: ") for t in asyncio.all_tasks()):
+            if loop.time() > deadline:
+                raise TimeoutError("the bot is still handling events")
             await asyncio.sleep(0.02)
 
 
@@ -98,6 +111,20 @@ async def seenit_running(world: World, **settings: Any) -> AsyncIterator[SeenitB
         world.bots.append(bot)
         async with running_bot(world.fake, bot):
             yield bot
+
+
+async def admin(world: World, command: str, options: JSON | None = None) -> str:
+    """The moderator runs a slash command in #general; the text of the final answer."""
+    rec = await world.fake.slash_command(world.guild, world.general, world.mod, command, options)
+    return text_of(await rec.wait_final(timeout=10))
+
+
+async def press(world: World, who: Member, message: JSON, label: str) -> str:
+    """``who`` presses the button ``label`` under a message in #general; the answer's text."""
+    rec = await world.fake.press_button(
+        world.guild, world.general, who, message=message, custom_id=buttons(message)[label]
+    )
+    return text_of(await rec.wait_final(timeout=10))
 
 
 def text_of(message: JSON) -> str:

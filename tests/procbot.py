@@ -21,8 +21,8 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from bot.store import open_store
-from tests.conftest import PHOTOS, encode, photo
 from tests.fakediscord import Channel, FakeDiscord, Guild, Member
+from tests.support import PHOTOS, encode, photo
 
 #: Environment variables seenit reads: none may leak in from the developer's shell.
 SEENIT_VARIABLES = (

@@ -8,18 +8,13 @@ from typing import Any
 import pytest
 
 from bot.i18n import ENGLISH
-from tests.botworld import World, seenit_running, text_of
-from tests.conftest import DATA, VARIANTS, photo
+from tests.botworld import World, press, seenit_running, text_of
 from tests.fakediscord import permissions as perms
+from tests.support import CHELSEA, DATA, variant
 
 pytestmark = pytest.mark.usefixtures("no_logged_errors")
 
-CHELSEA = ("chelsea.jpg", (DATA / "chelsea.jpg").read_bytes())
 DOCS = "https://docs.example/seenit"
-
-
-def variant(name: str, edit: str) -> tuple[str, bytes]:
-    return (f"{edit.replace(' ', '_')}.jpg", VARIANTS[edit](photo(name)))
 
 
 async def run(world: World, who: Any, command: str, options: dict[str, Any] | None = None) -> str:
@@ -28,21 +23,6 @@ async def run(world: World, who: Any, command: str, options: dict[str, Any] | No
     answer = await rec.wait_final(timeout=10)
     assert rec.ephemeral
     return text_of(answer)
-
-
-def buttons(message: dict[str, Any]) -> dict[str, str]:
-    return {
-        c["label"]: c["custom_id"]
-        for row in message.get("components") or []
-        for c in row.get("components") or []
-    }
-
-
-async def press(world: World, who: Any, alert: dict[str, Any], label: str) -> str:
-    rec = await world.fake.press_button(
-        world.guild, world.general, who, message=alert, custom_id=buttons(alert)[label]
-    )
-    return text_of(await rec.wait_final(timeout=10))
 
 
 async def test_help_shows_members_their_commands_and_admins_the_settings(world: World) -> None:

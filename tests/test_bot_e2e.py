@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import asyncio
 import io
 import json
 from typing import Any
@@ -14,16 +13,7 @@ from PIL import Image
 from bot.client import intents
 from bot.pictures import LABEL_HEIGHT, MAIN_SIDE, PAD, SMALL_SIDE
 from tests.botworld import World, jump, seenit_running, text_of
-from tests.conftest import DATA, VARIANTS, photo
-
-CHELSEA = ("chelsea.jpg", (DATA / "chelsea.jpg").read_bytes())
-COFFEE = ("coffee.jpg", (DATA / "coffee.jpg").read_bytes())
-ROCKET = ("rocket.jpg", (DATA / "rocket.jpg").read_bytes())
-
-
-def variant(name: str, edit: str) -> tuple[str, bytes]:
-    return (f"{edit.replace(' ', '_')}.jpg", VARIANTS[edit](photo(name)))
-
+from tests.support import CHELSEA, COFFEE, ROCKET, VARIANTS, photo, variant
 
 pytestmark = pytest.mark.usefixtures("no_logged_errors")
 
@@ -49,7 +39,7 @@ async def test_unrelated_images_raise_no_alert(world: World) -> None:
         await world.post(world.general, world.bob, COFFEE)
         await world.post(world.general, world.bob, ROCKET)
         await world.settled(3)
-        await asyncio.sleep(0.2)
+        await world.idle()
         assert world.fake.bot_messages_in(world.general) == []
 
 
@@ -191,7 +181,7 @@ async def test_results_never_reveal_channels_the_member_cannot_see(world: World)
         # Nor do alerts: alice's repost in a public channel is not told about the staff post.
         await world.post(world.general, world.alice, variant("chelsea.jpg", "webp"))
         await world.settled(2)
-        await asyncio.sleep(0.2)
+        await world.idle()
         assert world.fake.bot_messages_in(world.general) == []
 
 

@@ -20,20 +20,12 @@ import pytest
 from PIL import Image
 
 from tests.botworld import text_of
-from tests.conftest import DATA, PHOTOS, VARIANTS, encode, photo
 from tests.fakediscord import Channel, FakeDiscord
 from tests.procbot import BotProcess, Database, ProcWorld, base_env, bot_process, build_proc_world
+from tests.support import CHELSEA, COFFEE, PHOTOS, ROCKET, encode, photo, variant
 
 EXIT_TIMEOUT = 10.0
 ALERT_TIMEOUT = 8.0
-
-CHELSEA = ("chelsea.jpg", (DATA / "chelsea.jpg").read_bytes())
-COFFEE = ("coffee.jpg", (DATA / "coffee.jpg").read_bytes())
-ROCKET = ("rocket.jpg", (DATA / "rocket.jpg").read_bytes())
-
-
-def variant(name: str, edit: str) -> tuple[str, bytes]:
-    return (f"{edit.replace(' ', '_')}.jpg", VARIANTS[edit](photo(name)))
 
 
 def burst_images(count: int) -> list[tuple[str, bytes]]:

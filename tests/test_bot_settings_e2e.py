@@ -3,34 +3,19 @@
 from __future__ import annotations
 
 import asyncio
-from typing import Any
 
 import pytest
 
-from tests.botworld import World, jump, seenit_running, text_of
-from tests.conftest import DATA, VARIANTS, photo
+from tests.botworld import World, admin, jump, press, seenit_running, text_of
+from tests.support import ASTRONAUT, CHELSEA, COFFEE, ROCKET, buttons, variant
 
 pytestmark = pytest.mark.usefixtures("no_logged_errors")
 
-CHELSEA = ("chelsea.jpg", (DATA / "chelsea.jpg").read_bytes())
-COFFEE = ("coffee.jpg", (DATA / "coffee.jpg").read_bytes())
-ROCKET = ("rocket.jpg", (DATA / "rocket.jpg").read_bytes())
-ASTRONAUT = ("astronaut.jpg", (DATA / "astronaut.jpg").read_bytes())
-
-
-def variant(name: str, edit: str) -> tuple[str, bytes]:
-    return (f"{edit.replace(' ', '_')}.jpg", VARIANTS[edit](photo(name)))
-
-
-async def admin(world: World, command: str, options: dict[str, Any] | None = None) -> str:
-    rec = await world.fake.slash_command(world.guild, world.general, world.mod, command, options)
-    return text_of(await rec.wait_final(timeout=10))
-
 
 async def quiet(world: World, images: int) -> None:
-    """Wait until the bot stored ``images``, then a moment for any alert to go out."""
+    """Wait until the bot stored ``images`` and handled every message (alerts included)."""
     await world.settled(images)
-    await asyncio.sleep(0.3)
+    await world.idle()
     assert await world.bot.service.store.count_images(world.guild.id) == images
 
 
@@ -233,22 +218,6 @@ async def test_purge_needs_the_servers_name(world: World) -> None:
         await world.settled(1)
         await admin(world, "repost purge", {"confirm": world.guild.name})
         await world.settled(0)
-
-
-def buttons(message: dict[str, Any]) -> dict[str, str]:
-    """Label -> custom id of the buttons under a message."""
-    return {
-        c["label"]: c["custom_id"]
-        for row in message.get("components") or []
-        for c in row.get("components") or []
-    }
-
-
-async def press(world: World, who: Any, alert: dict[str, Any], label: str) -> str:
-    rec = await world.fake.press_button(
-        world.guild, world.general, who, message=alert, custom_id=buttons(alert)[label]
-    )
-    return text_of(await rec.wait_final(timeout=10))
 
 
 async def test_alert_buttons_explain_and_refuse_non_moderators(world: World) -> None:

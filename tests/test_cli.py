@@ -12,7 +12,7 @@ from PIL import Image, ImageDraw, ImageFont
 
 from bot.cli import find_pairs, hash_files
 from bot.matching import PRESETS
-from tests.conftest import DATA, VARIANTS, encode, photo
+from tests.support import DATA, VARIANTS, encode, photo
 
 
 def seenit(*args: str, cwd: Path | None = None) -> subprocess.CompletedProcess[str]:

@@ -26,21 +26,14 @@ from bot.hashing_pool import Hasher
 from bot.service import SeenService
 from bot.store import open_store
 from tests.botworld import World, jump, text_of
-from tests.conftest import DATA, VARIANTS, photo
 from tests.fakediscord import Channel, RecordedRequest, running_bot
 from tests.procbot import distinct_images
+from tests.support import CHELSEA, COFFEE, ROCKET, variant
 
 JSON = dict[str, Any]
 
-CHELSEA = ("chelsea.jpg", (DATA / "chelsea.jpg").read_bytes())
-ROCKET = ("rocket.jpg", (DATA / "rocket.jpg").read_bytes())
-COFFEE = ("coffee.jpg", (DATA / "coffee.jpg").read_bytes())
 
 pytestmark = pytest.mark.usefixtures("no_logged_errors")
-
-
-def variant(name: str, edit: str) -> tuple[str, bytes]:
-    return (f"{edit.replace(' ', '_')}.jpg", VARIANTS[edit](photo(name)))
 
 
 @contextlib.asynccontextmanager
@@ -110,7 +103,7 @@ async def test_a_rate_limited_alert_is_retried_and_posted_once(world: World) -> 
         alert = await world.fake.wait_for_message(world.memes, after=repost, timeout=8)
         assert_one_alert(world, original, repost, alert)
         assert [r.status for r in posts_to(world, world.memes)] == [429, 200]
-        await asyncio.sleep(0.3)  # nothing else trickles in
+        await world.idle()  # every handler has finished: nothing else can trickle in
         assert len(world.fake.bot_messages_in(world.memes)) == 1
 
 
@@ -122,7 +115,7 @@ async def test_a_server_error_on_the_alert_is_retried_and_posted_once(world: Wor
         alert = await world.fake.wait_for_message(world.memes, after=repost, timeout=8)
         assert_one_alert(world, original, repost, alert)
         assert [r.status for r in posts_to(world, world.memes)] == [500, 200]
-        await asyncio.sleep(0.3)
+        await world.idle()
         assert len(world.fake.bot_messages_in(world.memes)) == 1
 
 
@@ -208,7 +201,7 @@ async def test_a_download_that_keeps_failing_is_skipped_logged_and_the_bot_carri
         )
         after = await world.post(world.general, world.bob, ROCKET)
         await world.settled(1)
-        await asyncio.sleep(0.3)
+        await world.idle()
         assert stored_keys(world) == [(int(after["id"]), 0)]
         assert len(downloads_of(world, broken)) == DISCORD_ATTEMPTS
     skipped = [r.getMessage() for r in caplog.records if r.name == "cogs.reposts"]

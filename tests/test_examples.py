@@ -16,23 +16,16 @@ import pytest
 from PIL import Image
 
 from bot.i18n import ENGLISH
-from tests.botworld import World, jump, seenit_running, text_of
-from tests.conftest import DATA, VARIANTS, photo
+from tests.botworld import World, admin, jump, seenit_running, text_of
 from tests.fakediscord import Overwrite
 from tests.fakediscord import permissions as perms
 from tests.payload_picture import render_message, save_png
+from tests.support import CHELSEA, COFFEE, ROCKET, buttons, variant
 
 pytestmark = pytest.mark.usefixtures("no_logged_errors")
 
 EXAMPLES = Path(__file__).resolve().parent.parent / "docs" / "examples"
-CHELSEA = ("chelsea.jpg", (DATA / "chelsea.jpg").read_bytes())
-COFFEE = ("coffee.jpg", (DATA / "coffee.jpg").read_bytes())
-ROCKET = ("rocket.jpg", (DATA / "rocket.jpg").read_bytes())
 ALERT_BUTTONS = ["Why?", "Not a repost", "Allow this image", "Delete alert"]
-
-
-def variant(name: str, edit: str) -> tuple[str, bytes]:
-    return (f"{edit.replace(' ', '_')}.jpg", VARIANTS[edit](photo(name)))
 
 
 def names(world: World) -> dict[str, str]:
@@ -55,15 +48,6 @@ def picture(world: World, message: dict[str, Any], filename: str) -> Image.Image
     return image
 
 
-def buttons(message: dict[str, Any]) -> list[str]:
-    return [
-        c["label"]
-        for row in message.get("components") or []
-        for c in row.get("components") or []
-        if c.get("type") == 2
-    ]
-
-
 def draw(world: World, message: dict[str, Any], name: str, tmp_path: Path) -> Image.Image:
     """Render the message and save it as docs/examples/<name> (or in tmp_path)."""
     rendered = render_message(message, attachments_of(world, message), names(world))
@@ -73,11 +57,6 @@ def draw(world: World, message: dict[str, Any], name: str, tmp_path: Path) -> Im
     with Image.open(folder / name) as written:
         assert written.format == "PNG"
     return rendered
-
-
-async def admin(world: World, command: str, options: dict[str, Any] | None = None) -> None:
-    rec = await world.fake.slash_command(world.guild, world.general, world.mod, command, options)
-    await rec.wait_final(timeout=10)
 
 
 async def alert_with_picture(world: World) -> dict[str, Any]:
@@ -94,7 +73,7 @@ async def alert_with_picture(world: World) -> dict[str, Any]:
 async def test_alert_example(world: World, tmp_path: Path) -> None:
     async with seenit_running(world):
         alert = await alert_with_picture(world)
-        assert buttons(alert) == ALERT_BUTTONS
+        assert list(buttons(alert)) == ALERT_BUTTONS
         assert [a["filename"] for a in alert["attachments"]] == ["comparison.webp"]
         assert alert["embeds"][0]["image"]["url"] == "attachment://comparison.webp"
         comparison = picture(world, alert, "comparison.webp")

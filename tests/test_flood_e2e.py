@@ -9,7 +9,7 @@ import pytest
 
 from bot.flow import FairGate
 from tests.botworld import World, seenit_running
-from tests.conftest import DATA, VARIANTS, photo
+from tests.support import DATA, VARIANTS, photo
 
 pytestmark = pytest.mark.usefixtures("no_logged_errors")
 
@@ -39,7 +39,7 @@ async def test_a_flood_of_reposts_gets_rate_limited_alerts_and_every_image_store
         for _ in range(9):
             await world.post(world.general, world.bob, ("r.jpg", repost))
         await world.settled(10)
-        await asyncio.sleep(0.3)
+        await world.idle()
         alerts = world.fake.bot_messages_in(world.general)
         assert len(alerts) == 5  # ALERT_BURST: the rest of the flood is recorded, not posted
         stats = await world.bot.service.stats(world.guild.id)

@@ -22,7 +22,7 @@ from bot.hashing import (
     hamming64,
     hamming_bytes,
 )
-from tests.conftest import DATA, PHOTOS, VARIANTS, encode, photo
+from tests.support import DATA, PHOTOS, VARIANTS, encode, photo
 
 # Pinned from the committed images: a change here changes every stored fingerprint.
 KNOWN = {

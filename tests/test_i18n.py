@@ -14,9 +14,9 @@ from discord import app_commands
 from bot import i18n
 from bot.client import SeenitTranslator
 from tests.botworld import World, seenit_running, text_of
-from tests.conftest import DATA, VARIANTS, photo
 from tests.fakediscord import make_bot, running_bot
 from tests.fakediscord.commandrules import LOCALES, chat_input_name_error, command_errors
+from tests.support import DATA, VARIANTS, photo
 
 JSON = dict[str, Any]
 #: The languages seenit ships besides English.

@@ -26,13 +26,12 @@ from bot.store import open_store
 from bot.store.sqlite import SQLiteStore
 from cogs.scanner import SCANS_KEY, Scanner, ScanState
 from tests.botworld import World, seenit_running, text_of
-from tests.conftest import DATA, VARIANTS, photo
 from tests.procbot import base_env
+from tests.support import CHELSEA, VARIANTS, photo
 
 pytest_plugins = ("tests.pgserver",)
 
 ALICE, BOB, CAROL = 100, 200, 300
-CHELSEA = ("chelsea.jpg", (DATA / "chelsea.jpg").read_bytes())
 
 
 @pytest.fixture(params=["sqlite", "postgres"])

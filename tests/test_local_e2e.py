@@ -2,18 +2,11 @@
 
 from __future__ import annotations
 
-from typing import Any
-
 import pytest
 
-from tests.botworld import World, seenit_running, text_of
+from tests.botworld import World, admin, seenit_running
 
 pytestmark = pytest.mark.usefixtures("no_logged_errors")
-
-
-async def admin(world: World, command: str, options: dict[str, Any] | None = None) -> str:
-    rec = await world.fake.slash_command(world.guild, world.general, world.mod, command, options)
-    return text_of(await rec.wait_final(timeout=10))
 
 
 async def test_the_templates_setting_changes_alone(world: World) -> None:

@@ -13,19 +13,13 @@ import pytest
 from bot.store import open_store
 from cogs.scanner import SCANS_KEY
 from tests.botworld import World, seenit_running, text_of
-from tests.conftest import DATA, PHOTOS, VARIANTS, encode, photo
 from tests.fakediscord import Channel, Guild, Member, Overwrite
 from tests.fakediscord import permissions as perms
+from tests.support import CHELSEA, PHOTOS, ROCKET, encode, photo, variant
 
 pytestmark = pytest.mark.usefixtures("no_logged_errors")
 
-CHELSEA = ("chelsea.jpg", (DATA / "chelsea.jpg").read_bytes())
-ROCKET = ("rocket.jpg", (DATA / "rocket.jpg").read_bytes())
 DOCS = "https://docs.example/seenit"
-
-
-def variant(name: str, edit: str) -> tuple[str, bytes]:
-    return (f"{edit.replace(' ', '_')}.jpg", VARIANTS[edit](photo(name)))
 
 
 def ago(days: float) -> datetime:

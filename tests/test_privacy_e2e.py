@@ -7,15 +7,11 @@ import asyncio
 import pytest
 
 from tests.botworld import World, jump, seenit_running, text_of
-from tests.conftest import DATA, VARIANTS, photo
 from tests.fakediscord import Channel, Member, Overwrite, Role
 from tests.fakediscord import permissions as perms
+from tests.support import CHELSEA, COFFEE, DATA, ROCKET, VARIANTS, photo
 
 pytestmark = pytest.mark.usefixtures("no_logged_errors")
-
-CHELSEA = ("chelsea.jpg", (DATA / "chelsea.jpg").read_bytes())
-COFFEE = ("coffee.jpg", (DATA / "coffee.jpg").read_bytes())
-ROCKET = ("rocket.jpg", (DATA / "rocket.jpg").read_bytes())
 
 
 async def test_findsimilar_and_the_menu_share_one_limit(world: World) -> None:

@@ -12,7 +12,7 @@ from bot.hashing_pool import Hasher
 from bot.matching import PostContext
 from bot.service import SeenService
 from bot.store import SQLiteStore
-from tests.conftest import DATA, VARIANTS, photo
+from tests.support import DATA, VARIANTS, photo
 
 GUILD = 1
 DAY = 24 * 3600 * 1000
@@ -110,7 +110,7 @@ async def test_replayed_events_are_stored_once_and_alert_once(service: SeenServi
 async def test_blank_images_never_alert(service: SeenService) -> None:
     from PIL import Image
 
-    from tests.conftest import encode
+    from tests.support import encode
 
     white = encode(Image.new("RGB", (500, 400), "white"), "PNG")
     await ingest(service, post(1, author=100), white)

@@ -25,12 +25,11 @@ from bot.hashing_pool import Hasher
 from bot.service import SeenService
 from bot.store import open_store
 from tests.botworld import World, jump, text_of
-from tests.conftest import DATA
 from tests.fakediscord import FakeDiscord, running_bot
 from tests.procbot import BotProcess, Database, base_env, build_proc_world
+from tests.support import CHELSEA
 
 EXIT_TIMEOUT = 10.0
-CHELSEA = ("chelsea.jpg", (DATA / "chelsea.jpg").read_bytes())
 
 
 def free_port() -> int:
