@@ -52,6 +52,24 @@ def _departed_from(raw: str | None) -> dict[int, int]:
     return {int(k): int(v) for k, v in json.loads(raw).items()} if raw else {}
 
 
+#: Most bits two fingerprints of one picture differ by when fetched twice (a proxy may
+#: re-encode it): within this they are the same image, not an edit.
+SAME_IMAGE_BITS = 8
+
+
+def _same_image(
+    row: ImageRecord, candidates: Sequence[tuple[int, Fingerprint]]
+) -> tuple[int, Fingerprint] | None:
+    """The candidate showing the stored image ``row`` (the closest), or None."""
+    stored = int.from_bytes(row.phash256, "big")
+    best: tuple[int, tuple[int, Fingerprint]] | None = None
+    for candidate in candidates:
+        bits = (stored ^ int.from_bytes(candidate[1].phash256, "big")).bit_count()
+        if bits <= SAME_IMAGE_BITS and (best is None or bits < best[0]):
+            best = (bits, candidate)
+    return None if best is None else best[1]
+
+
 def now_ms() -> int:
     return int(time.time() * 1000)
 
@@ -216,6 +234,47 @@ class SeenService:
                 alert = alert_worthy(matches, post, settings)
             outcomes.append(SlotOutcome(slot, fp, record, tuple(matches), tuple(alert)))
         return outcomes
+
+    async def images_in_message(self, guild_id: int, message_id: int) -> list[ImageRecord]:
+        return await self.store.images_in_message(guild_id, message_id)
+
+    async def message_edited(
+        self,
+        post: PostContext,
+        current: Sequence[tuple[int, Fingerprint]],
+        *,
+        complete: bool = True,
+    ) -> tuple[int, list[SlotOutcome]]:
+        """Bring a message's stored images in line with what it shows after an edit.
+
+        ``current`` is (slot, fingerprint) of every image the message shows now. Stored
+        images it no longer shows are forgotten at once; images it newly shows (a link
+        preview, say) are recorded like a new post's and their outcomes returned. Images
+        are recognised by their fingerprint, since removing one renumbers the slots of the
+        others. When ``complete`` is false (an image could not be read) nothing is forgotten.
+        Returns how many images were forgotten, and the new images' outcomes.
+        """
+        stored = await self.store.images_in_message(post.guild_id, post.message_id)
+        unmatched = list(current)
+        gone: list[int] = []
+        moved: dict[int, int] = {}
+        for row in stored:
+            twin = _same_image(row, unmatched)
+            if twin is None:
+                gone.append(row.id)
+                continue
+            unmatched.remove(twin)
+            if twin[0] != row.slot:
+                moved[row.id] = twin[0]
+        if not complete:
+            # Only add images whose slot no stored image holds; forget nothing.
+            taken = {row.slot for row in stored}
+            unmatched = [c for c in unmatched if c[0] not in taken]
+            gone, moved = [], {}
+        deleted = await self.store.edit_images(post.guild_id, gone, moved) if gone or moved else []
+        self._drop(post.guild_id, deleted)
+        outcomes = await self.ingest(post, unmatched) if unmatched else []
+        return len(deleted), outcomes
 
     async def mark_seen(self, guild_id: int, channel_id: int, message_id: int) -> None:
         """Every message of the channel up to this one is handled: catch-up starts after it."""

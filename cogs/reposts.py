@@ -5,7 +5,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
-from collections.abc import Iterable, Sequence
+from collections.abc import AsyncIterator, Iterable, Sequence
 
 import discord
 from discord.ext import commands
@@ -23,6 +23,7 @@ from bot.store import StoreError
 from cogs._audience import everyone_reads, readable_by_all
 from cogs._discord import (
     ALERT_COLOUR,
+    EMBED_SLOT,
     MediaRef,
     bot_of,
     can_view,
@@ -71,6 +72,8 @@ class Reposts(commands.Cog):
         self._fresh: set[int] = set()
         self._channel_locks: dict[int, asyncio.Lock] = {}
         self._shed_task: asyncio.Task[None] | None = None
+        #: message id -> lock: a message's post and its edits are handled one at a time.
+        self._message_locks: dict[int, asyncio.Lock] = {}
 
     async def cog_load(self) -> None:
         self._shed_task = asyncio.create_task(self._upkeep(), name="seenit-shed")
@@ -145,7 +148,7 @@ class Reposts(commands.Cog):
         pending.add(message.id)
         done = False
         try:
-            async with self.gate.slot(message.guild.id):
+            async with self.gate.slot(message.guild.id), self._one_at_a_time(message.id):
                 outcomes = await self.ingest(message, alert=True)
             done = True
             if outcomes:
@@ -379,6 +382,79 @@ class Reposts(commands.Cog):
                     allowed_mentions=discord.AllowedMentions(users=[message.author]),
                 )
 
+    # edits
+
+    @contextlib.asynccontextmanager
+    async def _one_at_a_time(self, message_id: int) -> AsyncIterator[None]:
+        """Handle one message's post and its edits (a link preview arrives right after the
+        post) one after the other, so an image is never judged twice."""
+        lock = self._message_locks.setdefault(message_id, asyncio.Lock())
+        try:
+            async with lock:
+                yield
+        finally:
+            if not lock.locked() and self._message_locks.get(message_id) is lock:
+                del self._message_locks[message_id]
+
+    @commands.Cog.listener()
+    async def on_raw_message_edit(self, payload: discord.RawMessageUpdateEvent) -> None:
+        # Raw: the message is usually not in the cache (an old post, or after a restart).
+        if payload.guild_id is None:
+            return
+        self._track()
+        try:
+            async with self._one_at_a_time(payload.message_id):
+                await self.message_edited(payload.message, payload.cached_message)
+        except StoreError as exc:
+            log.warning("database unavailable, edit of %s not handled: %s", payload.message_id, exc)
+        except Exception:
+            log.exception("could not handle the edit of message %s", payload.message_id)
+
+    async def message_edited(
+        self, message: discord.Message, before: discord.Message | None
+    ) -> None:
+        """Index the images an edit or a link preview added (alerting on reposts) and
+        forget at once the ones it removed."""
+        guild = message.guild
+        if guild is None or message.author == self.bot.user:
+            return
+        settings = await self.service.settings(guild.id)
+        if message.author.bot and settings.ignore_bots:
+            return
+        if not self.watched(settings, message.channel):
+            return
+        refs = image_refs(message)
+        if before is not None and _media(image_refs(before)) == _media(refs):
+            return  # the text changed, not the pictures
+        stored = await self.service.images_in_message(guild.id, message.id)
+        slots = {r.slot for r in refs}
+        if slots == {s.slot for s in stored} and all(slot < EMBED_SLOT for slot in slots):
+            return  # members can remove attachments but never add or swap them
+        prints = await self.fingerprints(refs)
+        forgotten, outcomes = await self.service.message_edited(
+            post_context(message),
+            [(s, f) for s, f, _ in prints],
+            complete=len(prints) == len(refs),
+        )
+        if forgotten:
+            log.info("forgot %d images an edit removed from message %s", forgotten, message.id)
+            if not refs and settings.delete_alert_with_message:
+                await self._delete_alerts_of(message.channel.id, message.id)
+        matches = _merge(o.alert for o in outcomes)
+        # One alert per message: an edit never alerts again on a message already answered.
+        if matches and not await self.service.alerts_for_message(message.id):
+            first = next(o.slot for o in outcomes if o.alert)
+            image = next(d for s, _, d in prints if s == first)
+            await self.raise_alert(message, settings, matches, image)
+
+    async def _delete_alerts_of(self, channel_id: int, message_id: int) -> None:
+        """Delete the alerts seenit posted in reply to a message (in its channel)."""
+        for alert in await self.service.alerts_for_message(message_id):
+            if alert.alert_message_id and alert.alert_channel_id == channel_id:
+                channel = self.bot.get_partial_messageable(channel_id)
+                with contextlib.suppress(discord.HTTPException):
+                    await channel.get_partial_message(alert.alert_message_id).delete()
+
     # deletions
 
     async def _forget(self, guild_id: int | None, channel_id: int, message_ids: list[int]) -> None:
@@ -500,6 +576,12 @@ class Reposts(commands.Cog):
             if outcomes and channel.id not in self._pending:
                 await self.service.mark_seen(channel.guild.id, channel.id, message.id)
         return indexed
+
+
+def _media(refs: Sequence[MediaRef]) -> list[tuple[int, str]]:
+    """What a message shows, for comparing it before and after an edit: signed CDN query
+    strings change from one payload to the next, the paths do not."""
+    return [(r.slot, r.url.split("?", 1)[0]) for r in refs]
 
 
 def _merge(alerts: Iterable[Sequence[Match]]) -> list[Match]:

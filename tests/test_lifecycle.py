@@ -250,3 +250,25 @@ def test_the_operator_forgets_a_user_in_every_server(tmp_path: Path) -> None:
         check=False,
     )
     assert bad.returncode == 2 and bad.stderr.startswith("seenit: DATABASE_URL")
+
+
+async def test_an_edit_deletes_and_renumbers_a_messages_images(store_url: str) -> None:
+    async with open_store(store_url) as store:
+        a, b, c = await store.add_images(
+            [
+                NewImage(1, 10, 7, ALICE, slot, 7, slot + 1, bytes([slot]) * 32, 90)
+                for slot in (0, 1, 2)
+            ]
+        )
+        assert await store.edit_images(1, [a.id], {b.id: 0, c.id: 1}) == [a.id]
+        assert [(r.id, r.slot) for r in await store.images_in_message(1, 7)] == [
+            (b.id, 0),
+            (c.id, 1),
+        ]
+        # Two images trading places do not collide on (guild, message, slot).
+        assert await store.edit_images(1, [], {b.id: 1, c.id: 0}) == []
+        assert [(r.id, r.slot) for r in await store.images_in_message(1, 7)] == [
+            (c.id, 0),
+            (b.id, 1),
+        ]
+        assert await store.edit_images(2, [b.id], {}) == []  # another guild's image: untouched

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import replace
 from types import TracebackType
 from typing import Any, Protocol, Self
@@ -183,8 +183,19 @@ class Store(Protocol):
         """
         ...
 
+    async def images_in_message(self, guild_id: int, message_id: int) -> list[ImageRecord]:
+        """A message's stored images, by slot."""
+        ...
+
     async def delete_messages(self, guild_id: int | None, message_ids: Sequence[int]) -> list[int]:
         """Delete the images of these messages; returns the deleted image ids."""
+        ...
+
+    async def edit_images(
+        self, guild_id: int, gone: Sequence[int], moved: Mapping[int, int]
+    ) -> list[int]:
+        """After a message edit: delete the images ``gone`` and give each image of ``moved``
+        its new slot (image id -> slot); returns the ids deleted."""
         ...
 
     async def delete_channel(self, channel_id: int) -> list[int]:

@@ -25,7 +25,7 @@ import asyncio
 import contextlib
 import logging
 import struct
-from collections.abc import Awaitable, Callable, Sequence
+from collections.abc import Awaitable, Callable, Mapping, Sequence
 from enum import Enum
 from types import TracebackType
 from typing import Any, Self, TypeVar
@@ -613,6 +613,18 @@ class PostgresStore:
 
         return await self._run(what, work, _Mode.WRITE)
 
+    async def images_in_message(self, guild_id: int, message_id: int) -> list[ImageRecord]:
+        async def work(conn: Connection) -> list[ImageRecord]:
+            rows = await conn.fetch(
+                f"SELECT {IMAGE_COLUMNS} FROM images WHERE guild_id = $1 AND message_id = $2"
+                " ORDER BY slot",
+                guild_id,
+                message_id,
+            )
+            return [image_from_row(r) for r in rows]
+
+        return await self._run("images_in_message", work)
+
     async def delete_messages(self, guild_id: int | None, message_ids: Sequence[int]) -> list[int]:
         if not message_ids:
             return []
@@ -623,6 +635,28 @@ class PostgresStore:
             )
         return await self._delete_images(
             "delete_messages", "message_id = ANY($1::bigint[]) AND guild_id = $2", (ids, guild_id)
+        )
+
+    async def edit_images(
+        self, guild_id: int, gone: Sequence[int], moved: Mapping[int, int]
+    ) -> list[int]:
+        ids, slots = list(moved), list(moved.values())
+        # Through negative slots first, so two images trading places never collide; both
+        # statements give the same end state when a retry runs them again.
+        return await self._delete_images(
+            "edit_images",
+            "guild_id = $1 AND id = ANY($2::bigint[])",
+            (guild_id, list(gone)),
+            (
+                "UPDATE images SET slot = -1 - abs(slot) WHERE guild_id = $1"
+                " AND id = ANY($2::bigint[])",
+                (guild_id, ids),
+            ),
+            (
+                "UPDATE images SET slot = t.slot FROM unnest($2::bigint[], $3::int[])"
+                " AS t (id, slot) WHERE images.guild_id = $1 AND images.id = t.id",
+                (guild_id, ids, slots),
+            ),
         )
 
     async def delete_channel(self, channel_id: int) -> list[int]:

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
-from collections.abc import AsyncIterator, Callable, Iterable, Sequence
+from collections.abc import AsyncIterator, Callable, Iterable, Mapping, Sequence
 from contextlib import asynccontextmanager
 from pathlib import Path
 from types import TracebackType
@@ -395,6 +395,14 @@ class SQLiteStore:
                 await db.execute(sql, args)
         return [r[0] for r in rows]
 
+    async def images_in_message(self, guild_id: int, message_id: int) -> list[ImageRecord]:
+        rows = await self._fetchall(
+            f"SELECT {IMAGE_COLUMNS} FROM images WHERE guild_id = ? AND message_id = ?"
+            " ORDER BY slot",
+            (guild_id, message_id),
+        )
+        return [image_from_row(r) for r in rows]
+
     async def delete_messages(self, guild_id: int | None, message_ids: Sequence[int]) -> list[int]:
         deleted: list[int] = []
         for chunk in _chunks(list(message_ids)):
@@ -404,6 +412,34 @@ class SQLiteStore:
                 where += " AND guild_id = ?"
                 params.append(guild_id)
             deleted.extend(await self._delete_where(where, params))
+        return deleted
+
+    async def edit_images(
+        self, guild_id: int, gone: Sequence[int], moved: Mapping[int, int]
+    ) -> list[int]:
+        deleted: list[int] = []
+        async with self._transaction() as db:
+            for chunk in _chunks(list(gone)):
+                marks = _placeholders(len(chunk))
+                async with db.execute(
+                    f"SELECT id FROM images WHERE guild_id = ? AND id IN ({marks})",
+                    (guild_id, *chunk),
+                ) as cur:
+                    deleted.extend(int(r[0]) for r in await cur.fetchall())
+                await db.execute(
+                    f"DELETE FROM images WHERE guild_id = ? AND id IN ({marks})", (guild_id, *chunk)
+                )
+            # Through negative slots first, so two images trading places never collide.
+            for image_id in moved:
+                await db.execute(
+                    "UPDATE images SET slot = -1 - slot WHERE guild_id = ? AND id = ?",
+                    (guild_id, image_id),
+                )
+            for image_id, slot in moved.items():
+                await db.execute(
+                    "UPDATE images SET slot = ? WHERE guild_id = ? AND id = ?",
+                    (slot, guild_id, image_id),
+                )
         return deleted
 
     async def delete_channel(self, channel_id: int) -> list[int]:

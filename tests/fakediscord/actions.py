@@ -97,15 +97,54 @@ class UserActions:
         *,
         content: str | None = None,
         embeds: Sequence[JSON] | None = None,
+        keep_attachments: Sequence[object] | None = None,
+        suppress_embeds: bool | None = None,
     ) -> JSON:
-        """A user edits their message (MESSAGE_UPDATE)."""
+        """A user edits their message (MESSAGE_UPDATE with the full message).
+
+        ``keep_attachments`` (attachment dicts or ids) removes every other attachment, as
+        the client's edit box does; users cannot add attachments to a sent message.
+        ``suppress_embeds`` hides (or shows again) the link previews (SUPPRESS_EMBEDS).
+        """
         msg = self._message_in(channel, message)
         body: JSON = {}
         if content is not None:
             body["content"] = content
         if embeds is not None:
             body["embeds"] = list(embeds)
+        if keep_attachments is not None:
+            kept = {str(m.as_message_id(a)) for a in keep_attachments}
+            body["attachments"] = [{"id": a["id"]} for a in msg["attachments"] if a["id"] in kept]
+        if suppress_embeds is not None:
+            flags = int(msg.get("flags", 0)) & ~m.FLAG_SUPPRESS_EMBEDS
+            body["flags"] = flags | (m.FLAG_SUPPRESS_EMBEDS if suppress_embeds else 0)
+            if suppress_embeds:
+                body["embeds"] = []  # Discord drops the previews; unsuppressing unfurls again
         self.messaging.apply_edit(msg, body, [])
+        await asyncio.sleep(0)
+        return msg
+
+    def link_preview(self, channel: object, link: str, filename: str, data: bytes) -> JSON:
+        """The embed Discord unfurls from a link to an image: type "image", the picture as a
+        thumbnail served by the media proxy (``proxy_url``)."""
+        blob = self.messaging.store_attachment(self.channel(channel).id, filename, data)
+        return {
+            "type": "image",
+            "url": link,
+            "thumbnail": {
+                "url": link,
+                "proxy_url": blob["proxy_url"],
+                "width": blob["width"],
+                "height": blob["height"],
+                "flags": 0,
+            },
+        }
+
+    async def unfurl(self, channel: object, message: object, embeds: Sequence[JSON]) -> JSON:
+        """Discord adds link previews to a posted message: a MESSAGE_UPDATE carrying the
+        whole message with its new embeds, not marked as edited (``edited_timestamp`` stays)."""
+        msg = self._message_in(channel, message)
+        self.messaging.apply_edit(msg, {"embeds": [*msg["embeds"], *embeds]}, [], mark_edited=False)
         await asyncio.sleep(0)
         return msg
 
