@@ -36,7 +36,7 @@ async def run(config: Config) -> None:
     limits = Limits(max_pixels=config.max_image_pixels, max_bytes=config.max_image_bytes)
     async with (
         open_store(config.database_url) as store,
-        Hasher(config.hash_workers, limits) as hasher,
+        Hasher(config.hash_workers, limits, timeout=config.hash_timeout) as hasher,
         Fetcher(
             max_bytes=config.max_image_bytes,
             timeout=config.fetch_timeout,

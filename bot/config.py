@@ -86,6 +86,8 @@ class Config:
     log_level: str = "INFO"
     #: Processes that decode and hash images (0: threads in this process).
     hash_workers: int = 2
+    #: Seconds one image may take to fingerprint before it is refused and its worker replaced.
+    hash_timeout: float = 30.0
     max_image_bytes: int = 25 * 1024 * 1024
     max_image_pixels: int = 50_000_000
     fetch_timeout: float = 15.0
@@ -211,6 +213,7 @@ class Config:
             database_url=database_url,
             log_level=log_level,
             hash_workers=number("HASH_WORKERS", min(2, os.cpu_count() or 1)),
+            hash_timeout=decimal("HASH_TIMEOUT", 30.0, positive=True),
             max_image_bytes=number("MAX_IMAGE_BYTES", 25 * 1024 * 1024, minimum=1),
             max_image_pixels=number("MAX_IMAGE_PIXELS", 50_000_000, minimum=1),
             fetch_timeout=decimal("FETCH_TIMEOUT", 15.0, positive=True),

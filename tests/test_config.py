@@ -85,6 +85,7 @@ def test_a_line_dotenv_cannot_read_is_named_by_number_not_content(tmp_path: Path
         ({"LOG_LEVEL": "verbose"}, "LOG_LEVEL"),
         ({"LOG_LEVEL": "info # more"}, "LOG_LEVEL"),
         ({"HASH_WORKERS": "-1"}, "HASH_WORKERS"),
+        ({"HASH_TIMEOUT": "0"}, "HASH_TIMEOUT"),
         ({"MAX_IMAGE_BYTES": "0"}, "MAX_IMAGE_BYTES"),
         ({"MAX_IMAGE_PIXELS": "lots"}, "MAX_IMAGE_PIXELS"),
         ({"FETCH_TIMEOUT": "0"}, "FETCH_TIMEOUT"),
