@@ -54,8 +54,9 @@ async def run(config: Config) -> None:
             done, _ = await asyncio.wait({runner, stopper}, return_when=asyncio.FIRST_COMPLETED)
             if stopper in done:
                 log.info("stopping: closing the gateway, HTTP session and database")
-                if bot.user is None:
-                    runner.cancel()  # still waiting for Discord to answer: stop waiting
+                if not bot.is_ready():
+                    # Still waiting for Discord (its API or gateway) to answer: stop waiting.
+                    runner.cancel()
                 await bot.close()
             stopper.cancel()
             with contextlib.suppress(asyncio.CancelledError):

@@ -125,6 +125,19 @@ async def test_a_name_that_does_not_resolve_is_one_line_per_attempt_and_sigterm_
     no_traceback(bot)
 
 
+async def test_a_gateway_that_refuses_connections_is_one_line_per_attempt(
+    tmp_path: Path,
+) -> None:
+    async with FakeDiscord() as fake:
+        world = build_proc_world(fake, Database(f"sqlite:///{tmp_path / 'seenit.db'}"), tmp_path)
+        env = world.env(DISCORD_GATEWAY=f"ws://127.0.0.1:{free_port()}/")
+        async with started(env, world.workdir, world.logs / "bot.log") as bot:
+            lines = await wait_for_lines(bot, "Failed to connect", 2, wait=20.0)
+            assert all("Connect call failed" in line for line in lines), lines
+            assert await bot.stop(EXIT_TIMEOUT) == 0
+    no_traceback(bot)
+
+
 async def test_a_refused_token_is_one_line_and_exit_status_2(tmp_path: Path) -> None:
     async with FakeDiscord(token="the-real-token") as fake:
         world = build_proc_world(fake, Database(f"sqlite:///{tmp_path / 'seenit.db'}"), tmp_path)
