@@ -53,6 +53,8 @@ class Admin(commands.GroupCog, group_name="repost"):
         # Without the Message Content intent members' messages arrive with nothing in them.
         if message.guild is None or message.author.bot or message.type not in USER_MESSAGES:
             return
+        if self.bot.user in message.mentions:
+            return  # a message that mentions the bot has its content either way
         seen, empty = self._content.get(message.guild.id, (False, 0))
         if message.content or message.attachments or message.embeds or message.stickers:
             self._content[message.guild.id] = (True, 0)

@@ -5,6 +5,7 @@ from __future__ import annotations
 import asyncio
 from typing import Any
 
+import discord
 import pytest
 
 from bot.i18n import ENGLISH
@@ -273,3 +274,24 @@ async def test_help_and_check_answer_in_the_members_language(world: World) -> No
             world.guild, world.general, world.mod, "repost check", locale="fr"
         )
         assert "Autodiagnostic" in text_of(await rec.wait_final(timeout=10))
+
+
+async def test_check_says_when_message_content_does_not_arrive(
+    world: World, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    import bot.client
+
+    usual = bot.client.intents
+
+    def without_content() -> discord.Intents:
+        wanted = usual()
+        wanted.message_content = False
+        return wanted
+
+    # A deployment that does not ask for message content: Discord sends messages empty.
+    monkeypatch.setattr(bot.client, "intents", without_content)
+    async with seenit_running(world):
+        await world.fake.post_message(world.general, world.alice, attachments=[CHELSEA])
+        text = await run(world, world.mod, "repost check")
+        assert "I do not ask Discord for message content" in text
+        assert await world.bot.service.store.count_images(world.guild.id) == 0
