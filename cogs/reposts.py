@@ -355,9 +355,17 @@ class Reposts(commands.Cog):
         # Two tiers: near-identical copies are deleted, looser matches only alerted.
         closest = min(m.distance for m in matches)
         if settings.delete_reposts and me is not None and closest <= delete_limit(settings):
-            await self.delete_repost(message, original)
+            in_channel = everyone_reads(guild, message.channel.id, original.image.channel_id)
+            await self.delete_repost(message, original, in_channel=in_channel)
 
-    async def delete_repost(self, message: discord.Message, original: Match) -> None:
+    async def delete_repost(
+        self, message: discord.Message, original: Match, *, in_channel: bool = False
+    ) -> None:
+        """Delete a repost and tell its author why, privately if possible.
+
+        ``in_channel``: whether everyone in the repost's channel may see the original, for
+        when the note has to be posted there.
+        """
         assert message.guild is not None
         permissions = message.channel.permissions_for(message.guild.me)
         if not permissions.manage_messages:
@@ -375,6 +383,9 @@ class Reposts(commands.Cog):
         try:
             await message.author.send(note)
         except discord.HTTPException:
+            if not in_channel:
+                t = guild_texts(message.guild)
+                note = t("alert.removed", server=message.guild.name, url=t("alert.hidden_post"))
             with contextlib.suppress(discord.HTTPException):
                 await message.channel.send(
                     f"{message.author.mention} {note}",

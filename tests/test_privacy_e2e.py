@@ -262,3 +262,38 @@ async def test_a_channel_seenit_can_read_again_is_reconciled(world: World) -> No
         assert jump(world, world.memes, gone) not in text_of(await rec.wait_final(timeout=10))
         world.fake.set_overwrites(world.memes, [])
         await wait_for_stored(world, world.memes, [int(missed["id"]), int(kept["id"])])
+
+
+async def test_a_private_thread_seenit_is_added_back_to_is_reconciled(world: World) -> None:
+    secret = world.fake.add_thread(
+        world.general, "secret", owner=world.alice, private=True, members=[world.fake.bot_user]
+    )
+    async with seenit_running(world):
+        gone = await world.post(secret, world.alice, CHELSEA)
+        kept = await world.post(secret, world.alice, COFFEE)
+        await world.settled(2)
+        world.fake.remove_thread_member(secret, world.fake.bot_user)
+        await world.fake.delete_message(secret, gone)  # seenit is no longer told
+        world.fake.add_thread_member(secret, world.fake.bot_user)
+        await wait_for_stored(world, secret, [int(kept["id"])])
+
+
+async def test_the_note_about_a_deleted_repost_keeps_a_hidden_original_hidden(
+    world: World,
+) -> None:
+    bot_role = world.fake.bot_role(world.guild)
+    world.fake.set_role_permissions(bot_role, bot_role.permissions | perms.MANAGE_MESSAGES)
+    async with seenit_running(world):
+        rec = await world.fake.slash_command(
+            world.guild, world.general, world.mod, "repost alerts", {"delete_reposts": True}
+        )
+        await rec.wait_final(timeout=10)
+        hidden = await world.post(world.staff, owner(world), CHELSEA)
+        await world.settled(1)
+        # The moderator's direct messages are closed: the note goes to the channel.
+        repost = await world.post(world.general, world.mod, CHELSEA)
+        note = await world.fake.wait_for_message(
+            world.general, lambda m: "removed" in m["content"], after=repost, timeout=10
+        )
+        assert jump(world, world.staff, hidden) not in note["content"]
+        assert "not everyone here can see" in note["content"]
