@@ -3,8 +3,6 @@ previews taken away. The bot reacts to the raw MESSAGE_UPDATE, cached message or
 
 from __future__ import annotations
 
-import asyncio
-
 from tests.botworld import World, jump, seenit_running, text_of
 from tests.conftest import DATA, VARIANTS, photo
 
@@ -23,8 +21,8 @@ async def slots(world: World, message: dict[str, object]) -> list[int]:
 
 
 async def no_alert_after(world: World, message: dict[str, object]) -> None:
-    """A moment for an alert to go out, then none may have."""
-    await asyncio.sleep(0.4)
+    """Once the bot has handled everything it received, no alert went out after ``message``."""
+    await world.idle()
     replies = [
         m for m in world.fake.bot_messages_in(message["channel_id"]) if m["id"] > message["id"]
     ]
@@ -49,7 +47,7 @@ async def test_a_link_preview_that_shows_a_repost_gets_an_alert(
         await world.settled(2)
         # Editing the text afterwards neither stores nor alerts again.
         await world.fake.edit_message(world.memes, post, content=f"look at this {link}")
-        await asyncio.sleep(0.4)
+        await world.idle()
         assert len(world.fake.bot_messages_in(world.memes)) == 1
         assert await world.bot.service.store.count_images(world.guild.id) == 2
 
@@ -81,7 +79,7 @@ async def test_removing_an_attachment_forgets_it_even_after_a_restart(
     async with seenit_running(world):
         downloads = len(world.fake.requests_matching("GET", "/attachments/*"))
         await world.fake.edit_message(world.general, both, content="only the coffee now")
-        await asyncio.sleep(0.4)
+        await world.idle()
         # A text edit of pictures members cannot change: nothing downloaded again.
         assert len(world.fake.requests_matching("GET", "/attachments/*")) == downloads
         coffee = both["attachments"][1]
