@@ -4,19 +4,13 @@ from __future__ import annotations
 
 import json
 from dataclasses import asdict, dataclass, field, fields, replace
-from typing import Any, Literal, get_args
+from typing import Any, Literal
 
 WatchMode = Literal["all", "listed"]
 Sensitivity = Literal["strict", "normal", "loose"]
 AlertStyle = Literal["reply", "reaction", "log", "silent"]
 Scope = Literal["guild", "channel"]
 Templates = Literal["alert", "ignore"]
-
-WATCH_MODES: tuple[str, ...] = get_args(WatchMode)
-SENSITIVITIES: tuple[str, ...] = get_args(Sensitivity)
-ALERT_STYLES: tuple[str, ...] = get_args(AlertStyle)
-SCOPES: tuple[str, ...] = get_args(Scope)
-TEMPLATES: tuple[str, ...] = get_args(Templates)
 
 
 @dataclass(frozen=True, slots=True)

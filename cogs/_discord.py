@@ -40,7 +40,9 @@ PICTURE_SECONDS = 6.0
 #: Slots of images found in embeds and stickers start here (attachments use 0..99).
 EMBED_SLOT = 100
 STICKER_SLOT = 200
-#: Discord's limits, in characters, on an embed's description and on one field's value.
+#: Discord's limits, in characters, on a message's content, an embed's description and
+#: one embed field's value.
+MESSAGE_CONTENT_LIMIT = 2000
 EMBED_DESCRIPTION_LIMIT = 4096
 EMBED_FIELD_LIMIT = 1024
 

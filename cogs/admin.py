@@ -118,7 +118,7 @@ class Admin(commands.GroupCog, group_name="repost"):
         if warnings:
             saved.add_field(
                 name=t("check.saved_warning"),
-                value="\n".join(diagnosis.problem_lines(t, warnings))[:1024],
+                value="\n".join(diagnosis.problem_lines(t, warnings))[:EMBED_FIELD_LIMIT],
                 inline=False,
             )
         await interaction.response.send_message(embed=saved, ephemeral=True)

@@ -6,7 +6,7 @@ import discord
 from discord.ext import commands
 
 from bot.client import one_line
-from cogs._discord import bot_of, guild_texts
+from cogs._discord import MESSAGE_CONTENT_LIMIT, bot_of, guild_texts
 
 
 class Owner(commands.Cog):
@@ -24,7 +24,7 @@ class Owner(commands.Cog):
             await self.bot.sync_commands(force=True)
         except discord.HTTPException as exc:
             answer = t("owner.sync_refused", error=one_line(exc))
-            await ctx.reply(answer[:2000], mention_author=False)
+            await ctx.reply(answer[:MESSAGE_CONTENT_LIMIT], mention_author=False)
             return
         await ctx.reply(t("owner.synced"), mention_author=False)
 
