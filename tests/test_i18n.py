@@ -16,7 +16,7 @@ from bot.client import SeenitTranslator
 from tests.botworld import World, seenit_running, text_of
 from tests.fakediscord import make_bot, running_bot
 from tests.fakediscord.commandrules import LOCALES, chat_input_name_error, command_errors
-from tests.support import DATA, VARIANTS, photo
+from tests.support import DATA, VARIANTS, buttons, photo
 
 JSON = dict[str, Any]
 #: The languages seenit ships besides English.
@@ -228,15 +228,6 @@ async def test_a_german_member_gets_german_answers(world: World) -> None:
         # The same command for an English client answers in English.
         rec = await world.fake.slash_command(world.guild, world.general, world.bob, "forgetme")
         assert "Run `/forgetme confirm:True`" in text_of(await rec.wait_final())
-
-
-def buttons(message: JSON) -> dict[str, str]:
-    """Label -> custom id of the buttons under a message."""
-    return {
-        c["label"]: c["custom_id"]
-        for row in message.get("components") or []
-        for c in row.get("components") or []
-    }
 
 
 async def test_alerts_follow_the_servers_language_and_answers_the_members(world: World) -> None:
