@@ -4,6 +4,9 @@ seenit hash FILE...             fingerprint and quality of each image
 seenit compare SOURCE FILE...   distance to SOURCE and whether seenit calls it a repost
 seenit dupes DIR                groups of near-duplicates in a folder tree
 seenit forget-user USER_ID      delete what the bot keeps about a user, in every server
+
+Videos (.mp4 .mov .webm .mkv) and animations (.gif .webp .apng) are read as clips: a clip,
+its trimmed, re-encoded, resized and GIF copies and its still frames match each other.
 """
 
 from __future__ import annotations
@@ -19,16 +22,25 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import TextIO
 
+from bot.clips import (
+    EDIT_WORDS,
+    ClipFingerprint,
+    clip_query_hashes,
+    index_hashes,
+    judge_fingerprints,
+)
 from bot.config import Config, ConfigError
-from bot.hashing import Fingerprint, ImageError, fingerprint
+from bot.hashing import Fingerprint, ImageError
 from bot.index import HammingIndex
 from bot.matching import PRESETS, Thresholds, judge, query_hashes
 from bot.records import MemberForgotten
 from bot.store import StoreError, open_store
+from bot.video import fingerprint_media
 
 IMAGE_SUFFIXES = frozenset(
-    {".jpg", ".jpeg", ".jfif", ".png", ".gif", ".webp", ".bmp", ".tif", ".tiff"}
+    {".jpg", ".jpeg", ".jfif", ".png", ".gif", ".webp", ".bmp", ".tif", ".tiff", ".apng"}
 )
+VIDEO_SUFFIXES = frozenset({".mp4", ".m4v", ".mov", ".webm", ".mkv"})
 
 
 @dataclass(frozen=True, slots=True)
@@ -45,7 +57,7 @@ def hash_file(path: str) -> Hashed:
     except OSError as exc:
         return Hashed(path, None, exc.strerror or str(exc))
     try:
-        return Hashed(path, fingerprint(data), None)
+        return Hashed(path, fingerprint_media(data), None)
     except ImageError as exc:
         return Hashed(path, None, exc.reason)
 
@@ -84,12 +96,12 @@ def _report_errors(results: Iterable[Hashed]) -> None:
 
 
 def walk_images(root: str) -> list[str]:
-    """Image files under ``root`` (by extension), sorted, paths joined onto ``root``."""
+    """Image, video and animation files under ``root`` (by extension), sorted, joined on it."""
     found = []
     for dirpath, dirnames, filenames in os.walk(root):
         dirnames.sort()
         for name in sorted(filenames):
-            if Path(name).suffix.lower() in IMAGE_SUFFIXES:
+            if Path(name).suffix.lower() in IMAGE_SUFFIXES | VIDEO_SUFFIXES:
                 found.append(os.path.join(dirpath, name))
     return found
 
@@ -109,6 +121,7 @@ def cmd_hash(args: argparse.Namespace) -> int:
                         "quality": r.fingerprint.quality,
                         "width": r.fingerprint.width,
                         "height": r.fingerprint.height,
+                        **_clip_fields(r.fingerprint),
                     }
                     for r in ok
                     if r.fingerprint is not None
@@ -120,11 +133,33 @@ def cmd_hash(args: argparse.Namespace) -> int:
         for r in ok:
             fp = r.fingerprint
             assert fp is not None
+            extra = ""
+            if isinstance(fp, ClipFingerprint):
+                kind = "video" if fp.kind == "video" else "animation"
+                extra = (
+                    f" {kind}={fp.container} duration={fp.duration_ms / 1000:.1f}s"
+                    f" frames={len(fp.frames)}"
+                )
             print(
                 f"{r.path}: phash64={fp.hex64} phash256={fp.hex256}"
-                f" quality={fp.quality} size={fp.width}x{fp.height}"
+                f" quality={fp.quality} size={fp.width}x{fp.height}{extra}"
             )
     return 0 if len(ok) == len(results) else 1
+
+
+def _clip_fields(fp: Fingerprint) -> dict[str, object]:
+    """JSON fields of a clip: its kind, container, duration and sampled frames."""
+    if not isinstance(fp, ClipFingerprint):
+        return {}
+    return {
+        "kind": fp.kind,
+        "container": fp.container,
+        "duration_ms": fp.duration_ms,
+        "frames": [
+            {"t_ms": f.t_ms, "phash64": f"{f.phash64:016x}", "quality": f.quality}
+            for f in fp.frames
+        ],
+    }
 
 
 def cmd_compare(args: argparse.Namespace) -> int:
@@ -139,7 +174,13 @@ def cmd_compare(args: argparse.Namespace) -> int:
     for r in results:
         if r.fingerprint is None:
             continue
-        v = judge(source.fingerprint, r.fingerprint, rule)
+        if isinstance(r.fingerprint, ClipFingerprint) or isinstance(
+            source.fingerprint, ClipFingerprint
+        ):
+            # Said of the file: "a trimmed copy of" the source.
+            v = judge_fingerprints(r.fingerprint, source.fingerprint, rule)
+        else:
+            v = judge(source.fingerprint, r.fingerprint, rule)
         rows.append(
             {
                 "path": r.path,
@@ -149,6 +190,7 @@ def cmd_compare(args: argparse.Namespace) -> int:
                 "orientation": v.orientation_name,
                 "repost": v.repost,
                 "reason": v.reason or None,
+                "edit": EDIT_WORDS.get(v.edit),
             }
         )
     if args.json:
@@ -156,6 +198,8 @@ def cmd_compare(args: argparse.Namespace) -> int:
     else:
         for row in rows:
             verdict = "repost" if row["repost"] else f"not a repost ({row['reason']})"
+            if row["edit"]:
+                verdict += f": {row['path']} is {row['edit']} {args.source}"
             turned = "" if row["orientation"] == "identity" else f", {row['orientation']}"
             print(
                 f"Hamming distance between {args.source} and {row['path']} is {row['distance']}"
@@ -172,17 +216,19 @@ def find_pairs(hashed: Sequence[Hashed], rule: Thresholds) -> list[tuple[int, in
     """
     fps = [h.fingerprint for h in hashed]
     usable = [i for i, fp in enumerate(fps) if fp is not None]
-    index = HammingIndex(usable, (fps[i].phash64 for i in usable))  # type: ignore[union-attr]
+    # A clip's frames are entries of the index under the clip's number.
+    entries = [(i, h) for i in usable for h in index_hashes(fps[i])]  # type: ignore[arg-type]
+    index = HammingIndex((i for i, _ in entries), (h for _, h in entries))
     best: dict[tuple[int, int], int] = {}
     for i in usable:
         fp = fps[i]
         assert fp is not None
-        for hit in index.search(query_hashes(fp), rule.radius64):
+        for hit in index.search(query_hashes(fp) + clip_query_hashes(fp), rule.radius64):
             j = hit.image_id
             other = fps[j]
             if j == i or other is None:
                 continue
-            verdict = judge(fp, other, rule)
+            verdict = judge_fingerprints(fp, other, rule)
             if verdict.repost:
                 key = (min(i, j), max(i, j))
                 best[key] = min(best.get(key, verdict.distance), verdict.distance)

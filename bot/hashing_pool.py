@@ -16,7 +16,8 @@ from concurrent.futures.process import BrokenProcessPool
 from types import TracebackType
 from typing import Self
 
-from bot.hashing import Fingerprint, ImageError, Limits, fingerprint
+from bot.hashing import Fingerprint, ImageError, Limits
+from bot.video import fingerprint_media
 
 log = logging.getLogger(__name__)
 
@@ -77,7 +78,7 @@ class Hasher:
         limits: Limits | None = None,
         *,
         timeout: float = DEFAULT_JOB_TIMEOUT,
-        job: Job = fingerprint,
+        job: Job = fingerprint_media,
     ) -> None:
         self.workers = workers
         self.limits = limits or Limits()
@@ -126,7 +127,7 @@ class Hasher:
             self._pool = None
 
     async def fingerprint(self, data: bytes) -> Fingerprint:
-        """Fingerprint bytes; raises :class:`ImageError` for anything unusable.
+        """Fingerprint an image or a clip; raises :class:`ImageError` for anything unusable.
 
         A job running longer than ``timeout`` (a decoder stuck on a hostile file) is refused
         with :class:`HashingTimedOut` and its worker replaced; other jobs the replaced

@@ -288,9 +288,12 @@ class HammingIndex:
             self._delta_hashes[:kept] = self._delta_hashes[:n][keep]
             self._delta_n = kept
         if len(self._ids):
-            pos = np.searchsorted(self._ids, wanted)
-            pos = pos[pos < len(self._ids)]
-            pos = pos[np.isin(self._ids[pos], wanted)]
+            # An id may have several entries (a clip's frames): take every position of each.
+            left = np.searchsorted(self._ids, wanted, side="left")
+            counts = np.searchsorted(self._ids, wanted, side="right") - left
+            starts = np.repeat(left, counts)
+            offsets = np.arange(int(counts.sum())) - np.repeat(np.cumsum(counts) - counts, counts)
+            pos = starts + offsets
             pos = pos[self._alive[pos]]
             self._alive[pos] = False
             self._dead += len(pos)

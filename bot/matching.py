@@ -87,6 +87,9 @@ class Verdict:
     reason: str
     #: Which part of the query matched: "" for the whole image, else a view's name.
     view: str = ""
+    #: For clips, how the query was made from the stored post: a key of
+    #: ``bot.clips.EDIT_WORDS`` ("trimmed" for "a trimmed copy of"), "" for images.
+    edit: str = ""
 
     @property
     def similarity(self) -> float:

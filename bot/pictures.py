@@ -14,6 +14,7 @@ from datetime import UTC, datetime
 from PIL import Image, ImageDraw, ImageFont, ImageOps
 
 from bot.hashing import ImageError, Limits, decode
+from bot.video import is_clip, still
 
 #: Height of the two main tiles, and of the smaller ones below them.
 MAIN_SIDE = 360
@@ -48,14 +49,23 @@ def _font(size: int) -> ImageFont.FreeTypeFont | ImageFont.ImageFont:
         return ImageFont.load_default(size)
 
 
+def _still_of_clip(data: bytes) -> Image.Image | None:
+    """A frame of a video (already fingerprinted, so known to decode), or None."""
+    try:
+        return still(data) if is_clip(data) else None
+    except ImageError:
+        return None
+
+
 def _thumbnail(data: bytes | None, side: int, gone: str = GONE) -> Image.Image:
     """The image fitted in a ``side`` square, or a placeholder when it cannot be read."""
     box = Image.new("RGB", (side, side), BACKGROUND)
     if data is not None:
+        picture: Image.Image | None
         try:
             picture = decode(data, Limits(), min_side=side)
         except ImageError:
-            picture = None
+            picture = _still_of_clip(data)
         if picture is not None:
             # Fit the square both ways: a small repost is shown as large as its match.
             picture = ImageOps.contain(picture, (side, side), Image.Resampling.LANCZOS)

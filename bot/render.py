@@ -24,13 +24,22 @@ def when(posted_at_ms: int) -> str:
 def match_line(match: Match, *, label: str = "", t: Texts = ENGLISH) -> str:
     image = match.image
     prefix = f"**{label}** " if label else ""
-    return prefix + t(
-        "match.line",
-        when=when(image.posted_at),
-        author=f"<@{image.author_id}>",
-        channel=f"<#{image.channel_id}>",
-        url=image.jump_url,
-        similarity=match.similarity,
+    return (
+        prefix
+        + t(
+            "match.line",
+            when=when(image.posted_at),
+            author=f"<@{image.author_id}>",
+            channel=f"<#{image.channel_id}>",
+            url=image.jump_url,
+            similarity=match.similarity,
+        )
+        + (
+            # A clip: how the member's post was made from this one ("yours is a GIF made from it").
+            " · " + t("clip.result", edit=t(f"clip.edit.{match.verdict.edit}"))
+            if match.verdict.edit and not label
+            else ""
+        )
     )
 
 
@@ -47,6 +56,9 @@ def alert_text(matches: Sequence[Match], t: Texts = ENGLISH) -> str:
     if hidden > 0:
         lines.append(t("match.more", count=hidden))
     head = t("alert.head", count=len(ordered))
+    if ordered[0].verdict.edit:
+        # A clip: how this post was made from the original ("this is a GIF made from ...").
+        head += ": " + t("clip.alert", edit=t(f"clip.edit.{ordered[0].verdict.edit}"))
     return head + "\n" + "\n".join(lines)
 
 

@@ -14,6 +14,9 @@ from collections import OrderedDict
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 
+import numpy as np
+
+from bot.clips import ClipFingerprint, clip_query_hashes, stored_clip_of, verify_media
 from bot.gaps import Exists, Gaps, still_there
 from bot.guild_settings import GuildSettings
 from bot.hashing import Fingerprint
@@ -128,6 +131,11 @@ class SeenService:
             if index is None:
                 started = time.perf_counter()
                 ids, hashes = await self.store.load_hashes(guild_id)
+                clip_ids, clip_hashes = await self.store.load_clip_hashes(guild_id)
+                if len(clip_ids):
+                    # A clip's sampled frames are entries of the index under the clip's id.
+                    ids = np.concatenate([ids, clip_ids])
+                    hashes = np.concatenate([hashes, clip_hashes])
                 # Building the tables of a large guild takes seconds: off the event loop.
                 index = await asyncio.to_thread(HammingIndex.from_arrays, ids, hashes)
                 index.defer_merges = True
@@ -198,11 +206,15 @@ class SeenService:
         if query.quality < rule.min_quality:
             return []
         index = await self.index(guild_id)
-        hits = index.search(query_hashes(query), rule.radius64)
+        hits = index.search(query_hashes(query) + clip_query_hashes(query), rule.radius64)
         if not hits:
             return []
-        candidates = await self.store.get_images([h.image_id for h in hits])
-        return verify(query, candidates, rule)
+        ids = [h.image_id for h in hits]
+        candidates = await self.store.get_images(ids)
+        clips = await self.store.clips(ids)
+        if not clips and not isinstance(query, ClipFingerprint):
+            return verify(query, candidates, rule)
+        return verify_media(query, candidates, clips, rule)
 
     async def ingest(
         self, post: PostContext, images: Sequence[tuple[int, Fingerprint]]
@@ -226,6 +238,10 @@ class SeenService:
             record = stored[0] if stored else None
             if record is not None:
                 index.add(record.id, record.phash64)
+                if isinstance(fp, ClipFingerprint):
+                    await self.store.add_clip(post.guild_id, stored_clip_of(fp, record.id))
+                    for frame in fp.frames:
+                        index.add(record.id, frame.phash64)
                 self._merge_if_due(index)
             if record is None or exempt or is_allowlisted(fp, allowed, rule):
                 # A replayed event (already stored) never alerts twice.

@@ -30,6 +30,7 @@ if TYPE_CHECKING:
 log = logging.getLogger(__name__)
 
 IMAGE_SUFFIXES = frozenset({".jpg", ".jpeg", ".png", ".gif", ".webp", ".bmp", ".tif", ".tiff"})
+VIDEO_SUFFIXES = frozenset({".mp4", ".m4v", ".mov", ".webm", ".mkv", ".apng"})
 COLOUR = discord.Colour(0x5865F2)
 ALERT_COLOUR = discord.Colour(0xF0B232)
 MESSAGE_LINK = re.compile(r"https?://(?:\w+\.)?discord(?:app)?\.com/channels/(\d+|@me)/(\d+)/(\d+)")
@@ -56,9 +57,12 @@ class MediaRef:
 
 
 def _looks_like_image(filename: str, content_type: str | None) -> bool:
+    """Images, videos and animations (what the bytes really are is sniffed when hashing)."""
     if content_type:
-        return content_type.startswith("image/") and "svg" not in content_type
-    return PurePosixPath(filename.lower()).suffix in IMAGE_SUFFIXES
+        return (
+            content_type.startswith("image/") and "svg" not in content_type
+        ) or content_type.startswith("video/")
+    return PurePosixPath(filename.lower()).suffix in IMAGE_SUFFIXES | VIDEO_SUFFIXES
 
 
 def image_refs(message: discord.Message) -> list[MediaRef]:

@@ -10,6 +10,7 @@ from typing import Any, Protocol, Self
 import numpy as np
 import numpy.typing as npt
 
+from bot.clips import FRAME_STRUCT, StoredClip, unpack_frames
 from bot.guild_settings import GuildSettings
 from bot.index import to_unsigned
 from bot.records import (
@@ -23,7 +24,7 @@ from bot.records import (
 )
 
 #: The schema version this code writes; each engine migrates forward to it at start.
-SCHEMA_VERSION = 3
+SCHEMA_VERSION = 4
 
 
 #: The images columns in the order :func:`image_from_row` reads them, for every engine.
@@ -125,6 +126,47 @@ def without_exemption(data: str, user_id: int) -> str | None:
     return replace(settings, exempt_users=settings.exempt_users - {user_id}).to_json()
 
 
+def clip_from_row(row: Sequence[Any]) -> StoredClip:
+    """A clips row (image_id, kind, container, duration_ms, width, height, frames)."""
+    return StoredClip(
+        image_id=int(row[0]),
+        kind=str(row[1]),
+        container=str(row[2]),
+        duration_ms=int(row[3]),
+        width=int(row[4]),
+        height=int(row[5]),
+        frames=unpack_frames(bytes(row[6])),
+    )
+
+
+def clip_hashes(
+    rows: Sequence[tuple[int, bytes]],
+) -> tuple[npt.NDArray[np.int64], npt.NDArray[np.int64]]:
+    """(image id, packed frames) rows -> (ids, signed 64-bit frame hashes) for the index."""
+    ids: list[npt.NDArray[np.int64]] = []
+    hashes: list[npt.NDArray[np.int64]] = []
+    for image_id, blob in rows:
+        count = len(blob) // FRAME_STRUCT.size
+        if not count:
+            continue
+        records = np.frombuffer(blob, dtype=FRAME_DTYPE, count=count)
+        hashes.append(records["phash64"].astype(np.uint64).view(np.int64))
+        ids.append(np.full(count, image_id, dtype=np.int64))
+    if not ids:
+        empty = np.empty(0, dtype=np.int64)
+        return empty, empty.copy()
+    return np.concatenate(ids), np.concatenate(hashes)
+
+
+#: numpy's view of one packed frame (see bot.clips.FRAME_STRUCT).
+FRAME_DTYPE = np.dtype(
+    [("t_ms", ">u4"), ("phash64", ">u8"), ("phash256", "V32"), ("quality", "u1")]
+)
+
+#: Columns of the clips table in the order :func:`clip_from_row` reads them.
+CLIP_COLUMNS = "image_id, kind, container, duration_ms, width, height, frames"
+
+
 class StoreError(Exception):
     """The database could not do what was asked."""
 
@@ -181,6 +223,21 @@ class Store(Protocol):
         Returns the ids that got features; images that already had them, or that are not
         (or no longer) stored in this guild, are left alone.
         """
+        ...
+
+    # clips: one images row (a representative frame) plus the sampled frames' hashes
+    async def add_clip(self, guild_id: int, clip: StoredClip) -> bool:
+        """Store the frames of a clip whose image row is stored in the guild; False if not."""
+        ...
+
+    async def clips(self, image_ids: Sequence[int]) -> dict[int, StoredClip]:
+        """Image id -> the clip, for those of the images that are clips."""
+        ...
+
+    async def load_clip_hashes(
+        self, guild_id: int
+    ) -> tuple[npt.NDArray[np.int64], npt.NDArray[np.int64]]:
+        """(image ids, signed 64-bit hashes) of every sampled frame of a guild's clips."""
         ...
 
     async def images_in_message(self, guild_id: int, message_id: int) -> list[ImageRecord]:

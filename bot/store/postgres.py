@@ -35,6 +35,7 @@ import asyncpg  # type: ignore[import-untyped]
 import numpy as np
 import numpy.typing as npt
 
+from bot.clips import StoredClip, pack_frames
 from bot.guild_settings import GuildSettings
 from bot.index import to_signed
 from bot.records import (
@@ -49,6 +50,7 @@ from bot.records import (
 from bot.store.base import (
     ALERT_COLUMNS,
     ALLOWED_COLUMNS,
+    CLIP_COLUMNS,
     GUILD_TABLES,
     IMAGE_COLUMNS,
     NOBODY,
@@ -57,6 +59,8 @@ from bot.store.base import (
     StoreError,
     alert_from_row,
     allowed_from_row,
+    clip_from_row,
+    clip_hashes,
     guild_stats,
     image_from_row,
     stats_start,
@@ -155,6 +159,19 @@ MIGRATIONS: tuple[str, ...] = (
         data bytea NOT NULL
     );
     """,
+    """
+    CREATE TABLE clips (
+        image_id bigint PRIMARY KEY REFERENCES images (id) ON DELETE CASCADE,
+        guild_id bigint NOT NULL,
+        kind text NOT NULL,
+        container text NOT NULL,
+        duration_ms bigint NOT NULL,
+        width integer NOT NULL,
+        height integer NOT NULL,
+        frames bytea NOT NULL
+    );
+    CREATE INDEX clips_guild ON clips (guild_id, image_id);
+    """,
 )
 
 #: Tables whose indexes integrity_check inspects.
@@ -168,6 +185,7 @@ TABLES = (
     "not_reposts",
     "local_words",
     "local_features",
+    "clips",
 )
 
 INSERT_IMAGES = f"""
@@ -511,6 +529,59 @@ class PostgresStore:
             )
 
         return await self._run("count_images", work)
+
+    # clips
+
+    async def add_clip(self, guild_id: int, clip: StoredClip) -> bool:
+        frames = pack_frames(clip.frames)
+
+        async def work(conn: Connection) -> bool:
+            await conn.execute(
+                f"INSERT INTO clips ({CLIP_COLUMNS}, guild_id)"
+                " SELECT $1, $2, $3, $4, $5, $6, $7, guild_id FROM images"
+                " WHERE id = $1 AND guild_id = $8 ON CONFLICT (image_id) DO NOTHING",
+                clip.image_id,
+                clip.kind,
+                clip.container,
+                clip.duration_ms,
+                clip.width,
+                clip.height,
+                frames,
+                guild_id,
+            )
+            # Retried after a lost commit, the row may be this call's own: look, don't count.
+            return bool(
+                await conn.fetchval(
+                    "SELECT EXISTS (SELECT 1 FROM clips WHERE image_id = $1)", clip.image_id
+                )
+            )
+
+        return await self._run("add_clip", work, _Mode.WRITE)
+
+    async def clips(self, image_ids: Sequence[int]) -> dict[int, StoredClip]:
+        if not image_ids:
+            return {}
+        ids = list(image_ids)
+
+        async def work(conn: Connection) -> dict[int, StoredClip]:
+            rows = await conn.fetch(
+                f"SELECT {CLIP_COLUMNS} FROM clips WHERE image_id = ANY($1::bigint[])", ids
+            )
+            return {int(r[0]): clip_from_row(r) for r in rows}
+
+        return await self._run("clips", work)
+
+    async def load_clip_hashes(
+        self, guild_id: int
+    ) -> tuple[npt.NDArray[np.int64], npt.NDArray[np.int64]]:
+        async def work(conn: Connection) -> tuple[npt.NDArray[np.int64], npt.NDArray[np.int64]]:
+            rows = await conn.fetch(
+                "SELECT image_id, frames FROM clips WHERE guild_id = $1 ORDER BY image_id",
+                guild_id,
+            )
+            return clip_hashes([(int(r[0]), bytes(r[1])) for r in rows])
+
+        return await self._run("load_clip_hashes", work)
 
     # local features
 

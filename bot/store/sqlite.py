@@ -14,6 +14,7 @@ import aiosqlite
 import numpy as np
 import numpy.typing as npt
 
+from bot.clips import StoredClip, pack_frames
 from bot.guild_settings import GuildSettings
 from bot.index import to_signed
 from bot.records import (
@@ -28,6 +29,7 @@ from bot.records import (
 from bot.store.base import (
     ALERT_COLUMNS,
     ALLOWED_COLUMNS,
+    CLIP_COLUMNS,
     GUILD_TABLES,
     IMAGE_COLUMNS,
     NOBODY,
@@ -36,6 +38,8 @@ from bot.store.base import (
     StoreError,
     alert_from_row,
     allowed_from_row,
+    clip_from_row,
+    clip_hashes,
     guild_stats,
     image_from_row,
     stats_start,
@@ -123,6 +127,21 @@ MIGRATIONS: tuple[str, ...] = (
         image_id INTEGER PRIMARY KEY REFERENCES images (id) ON DELETE CASCADE,
         data BLOB NOT NULL
     );
+    """,
+    # Clips (videos, animations): the images row holds a representative frame, this one the
+    # sampled frames (45 bytes each); every deletion of the image row takes it along.
+    """
+    CREATE TABLE clips (
+        image_id INTEGER PRIMARY KEY REFERENCES images (id) ON DELETE CASCADE,
+        guild_id INTEGER NOT NULL,
+        kind TEXT NOT NULL,
+        container TEXT NOT NULL,
+        duration_ms INTEGER NOT NULL,
+        width INTEGER NOT NULL,
+        height INTEGER NOT NULL,
+        frames BLOB NOT NULL
+    );
+    CREATE INDEX clips_guild ON clips (guild_id, image_id);
     """,
 )
 
@@ -382,6 +401,47 @@ class SQLiteStore:
                 if await self._insert_local(db, guild_id, image_id, data, words):
                     added.append(image_id)
         return added
+
+    # clips
+
+    async def add_clip(self, guild_id: int, clip: StoredClip) -> bool:
+        return (
+            await self._write(
+                f"INSERT INTO clips ({CLIP_COLUMNS}, guild_id)"
+                " SELECT ?, ?, ?, ?, ?, ?, ?, guild_id FROM images WHERE id = ? AND guild_id = ?"
+                " ON CONFLICT (image_id) DO NOTHING",
+                (
+                    clip.image_id,
+                    clip.kind,
+                    clip.container,
+                    clip.duration_ms,
+                    clip.width,
+                    clip.height,
+                    pack_frames(clip.frames),
+                    clip.image_id,
+                    guild_id,
+                ),
+            )
+            == 1
+        )
+
+    async def clips(self, image_ids: Sequence[int]) -> dict[int, StoredClip]:
+        found: dict[int, StoredClip] = {}
+        for chunk in _chunks(list(image_ids)):
+            rows = await self._fetchall(
+                f"SELECT {CLIP_COLUMNS} FROM clips WHERE image_id IN ({_placeholders(len(chunk))})",
+                chunk,
+            )
+            found.update((int(r[0]), clip_from_row(r)) for r in rows)
+        return found
+
+    async def load_clip_hashes(
+        self, guild_id: int
+    ) -> tuple[npt.NDArray[np.int64], npt.NDArray[np.int64]]:
+        rows = await self._fetchall(
+            "SELECT image_id, frames FROM clips WHERE guild_id = ? ORDER BY image_id", (guild_id,)
+        )
+        return clip_hashes([(int(r[0]), bytes(r[1])) for r in rows])
 
     async def _delete_where(
         self, where: str, params: Sequence[Any], *also: tuple[str, Sequence[Any]]

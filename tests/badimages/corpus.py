@@ -4,7 +4,8 @@ Each :class:`Case` says what a file is and what seenit must do with it:
 
 * ``Expect.DECODE``: a valid (if unusual) image; it must fingerprint.
 * ``Expect.REFUSE``: must be refused with an ``ImageError`` (``Case.error`` names the
-  subclass when only one is right: ``EmptyImage``, ``NotAnImage`` or ``ImageTooLarge``).
+  subclass when only one is right: ``EmptyImage``, ``NotAnImage`` or ``ImageTooLarge``; a
+  subclass of it, such as the videos' ``VideoTooLong``, is right too).
 * ``Expect.EITHER``: damaged data; a fingerprint or an ``ImageError`` are both fine.
 
 Files that need a valid base are made from the committed photographs in ``tests/data``
@@ -1028,7 +1029,7 @@ def _cases() -> list[Case]:
         "NotAnImage",
     )
     add("photo.heic", "a HEIC ftyp box", R, lambda: _ftyp(b"heic"), "NotAnImage")
-    add("clip.gif", "an MP4 ftyp box", R, lambda: _ftyp(b"isom"), "NotAnImage")
+    add("clip.gif", "an MP4 ftyp box alone", R, lambda: _ftyp(b"isom"), "CorruptImage")
     add("magic-only.png", "the 8-byte PNG signature alone", R, lambda: PNG_SIGNATURE)
     add("magic-only.jpg", "SOI alone", R, lambda: b"\xff\xd8")
     add("magic-only.gif", "GIF89a alone", R, lambda: b"GIF89a")
@@ -1831,6 +1832,100 @@ def _cases() -> list[Case]:
         "a 1-bit CCITT group 4 TIFF",
         D,
         lambda: encode(photo("motorcycle.jpg").convert("1"), "TIFF", compression="group4"),
+    )
+
+    # Videos: valid ones, broken ones, and ones whose header or length is absurd.
+    from tests.badimages import videos
+
+    for container in ("mp4", "mov", "webm", "mkv"):
+        add(
+            f"video-valid.{container}",
+            f"a valid 2 s {container} clip",
+            D,
+            functools.partial(videos.valid, container),
+        )
+    add(
+        "video-truncated-half.mp4",
+        "an MP4 cut in half (no index: it comes last)",
+        E,
+        functools.partial(videos.truncated, "mp4", 0.5),
+    )
+    add(
+        "video-truncated-index-first.mp4",
+        "an MP4 with its index first, cut at 60%",
+        E,
+        functools.partial(videos.truncated, "mp4", 0.6, index_first=True),
+    )
+    add(
+        "video-truncated-header.webm",
+        "a WebM cut after 200 bytes",
+        E,
+        functools.partial(videos.truncated, "webm", 0.02),
+    )
+    add(
+        "video-no-frames.mp4",
+        "an MP4 with a video stream and no frame",
+        R,
+        functools.partial(videos.no_frames, "mp4"),
+    )
+    add(
+        "video-no-frames.mkv",
+        "a Matroska file with a video stream and no frame",
+        R,
+        functools.partial(videos.no_frames, "matroska"),
+    )
+    add(
+        "video-10-hours.mkv",
+        "two frames ten hours apart",
+        R,
+        functools.partial(videos.spaced, "matroska", 36_000),
+        "VideoTooLong",
+    )
+    add(
+        "video-10-hours.mp4",
+        "two frames ten hours apart, in MP4",
+        R,
+        functools.partial(videos.spaced, "mp4", 36_000),
+        "VideoTooLong",
+    )
+    add(
+        "silent-10-hours.mp4",
+        "a silent audio-only stream ten hours long",
+        R,
+        functools.partial(videos.spaced, "mp4", 36_000, audio=True),
+        "NotAVideo",
+    )
+    add(
+        "video-11-minutes.mkv",
+        "660 real frames, one a second (over the duration cap)",
+        R,
+        functools.partial(videos.long_real, 660),
+        "VideoTooLong",
+    )
+    add(
+        "video-10000x8.mkv",
+        "real 10000x8 frames",
+        R,
+        functools.partial(videos.wide, 10_000, 8),
+        "VideoTooLarge",
+    )
+    add(
+        "video-huge-header.mov",
+        "a MOV whose header claims 65535x65535 frames",
+        E,
+        videos.huge_header,
+    )
+    add(
+        "video-ftyp-then-noise.mp4", "an MP4 file type box followed by noise", R, videos.mp4_garbage
+    )
+    add("video-ebml-then-noise.mkv", "a Matroska header followed by noise", R, videos.ebml_garbage)
+    add("photo-named.mp4", "a JPEG photo with a video name", D, videos.jpeg_named_video)
+    add(
+        "text-named.webm",
+        "plain text with a video name",
+        R,
+        lambda: b"this is not a video, just words " * 40,
+        "NotAnImage",
     )
 
     # Known issues (see KNOWN_ISSUES): still over a bound with the current bot/hashing.py.

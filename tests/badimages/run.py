@@ -18,7 +18,8 @@ import time
 from pathlib import Path
 from typing import Any
 
-from bot.hashing import ImageError, fingerprint
+from bot.hashing import ImageError
+from bot.video import fingerprint_media
 
 
 def peak_kib() -> int:
@@ -46,7 +47,7 @@ def reset_peak() -> bool:
 def outcome(data: bytes) -> tuple[str, str]:
     """("ok", "WxH") or (error class name, message); "untyped:<class>" for anything else."""
     try:
-        fp = fingerprint(data)
+        fp = fingerprint_media(data)
     except ImageError as exc:
         return type(exc).__name__, str(exc)[:200]
     except Exception as exc:  # the point is to report these, not to die on them
@@ -107,9 +108,10 @@ def main(argv: list[str] | None = None) -> None:
     args = parser.parse_args(argv)
     # Warm up imports and lazy initialisation (scipy's FFT plans, Pillow plugins) first, so
     # the baseline is a ready worker.
-    from tests.badimages.corpus import valid_reference
+    from tests.badimages.corpus import build, valid_reference
 
-    fingerprint(valid_reference())
+    fingerprint_media(valid_reference())
+    fingerprint_media(build("video-valid.mp4"))
     json.dump(run(args.files, args.repeat, args.stop_after), sys.stdout)
 
 
