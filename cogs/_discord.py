@@ -242,6 +242,10 @@ async def fetch_image_of(bot: SeenitBot, guild: discord.Guild, image: ImageRecor
         return None
 
 
+#: Discord's JSON error codes for a message or channel that no longer exists.
+GONE_CODES = frozenset({10003, 10008})
+
+
 def message_checker(guild: discord.Guild) -> Exists:
     """Asks Discord whether a message still exists: True, False (404) or None (cannot tell)."""
 
@@ -251,8 +255,10 @@ def message_checker(guild: discord.Guild) -> Exists:
             return None
         try:
             await channel.fetch_message(message_id)
-        except discord.NotFound:
-            return False
+        except discord.NotFound as exc:
+            # Only Discord's "Unknown Message" / "Unknown Channel" say it is gone; any other
+            # 404 (a proxy, an unknown route) says nothing about the message.
+            return False if exc.code in GONE_CODES else None
         except discord.HTTPException:
             return None
         return True

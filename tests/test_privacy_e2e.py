@@ -297,3 +297,25 @@ async def test_the_note_about_a_deleted_repost_keeps_a_hidden_original_hidden(
         )
         assert jump(world, world.staff, hidden) not in note["content"]
         assert "not everyone here can see" in note["content"]
+
+
+async def test_a_404_that_is_not_unknown_message_forgets_nothing(world: World) -> None:
+    async with seenit_running(world):
+        earlier = await world.post(world.memes, world.alice, CHELSEA)
+        await world.settled(1)
+    async with seenit_running(world):
+        # A proxy's or an unknown route's 404 says nothing about the message.
+        fault = world.fake.inject_fault("GET", f"/channels/{world.memes.id}/messages/*", status=404)
+        await world.post(world.general, world.bob, chelsea("mirrored"))
+        await world.settled(2)
+        await world.fake.wait_until(lambda: fault.hits, what="the check")
+        assert await stored_messages(world, world.memes) == [int(earlier["id"])]
+        # Checked again at the next repost, it is there and shown.
+        again = await world.post(world.general, world.carol, chelsea("webp"))
+        alert = text_of(await world.fake.wait_for_message(world.general, after=again, timeout=10))
+        assert jump(world, world.memes, earlier) in alert
+        # The repost checked during the 404 got no alert: nothing could be shown.
+        replied = [
+            m["message_reference"]["message_id"] for m in world.fake.bot_messages_in(world.general)
+        ]
+        assert replied == [again["id"]]
