@@ -28,8 +28,6 @@ ADMINISTRATOR = 1 << 3
 VIEW_CHANNEL = 1 << 10
 READ_MESSAGE_HISTORY = 1 << 16
 MANAGE_THREADS = 1 << 34
-#: The bits the decision looks at; the others never change who reads what.
-RELEVANT = ADMINISTRATOR | VIEW_CHANNEL | READ_MESSAGE_HISTORY | MANAGE_THREADS
 #: Past this many distinct role combinations the answer is "no" rather than slow.
 MAX_COMBINATIONS = 4096
 
@@ -67,18 +65,18 @@ class Server:
 _Combo = tuple[int, int, int, int, int]
 
 
-def _role_overwrites(place: Place, guild_id: int) -> dict[int, tuple[int, int]]:
+def _role_overwrites(place: Place, guild_id: int, mask: int) -> dict[int, tuple[int, int]]:
     return {
-        ow.target_id: (ow.allow & RELEVANT, ow.deny & RELEVANT)
+        ow.target_id: (ow.allow & mask, ow.deny & mask)
         for ow in place.overwrites
         if not ow.member and ow.target_id != guild_id
     }
 
 
-def _single(place: Place, target_id: int, *, member: bool) -> tuple[int, int]:
+def _single(place: Place, target_id: int, mask: int, *, member: bool) -> tuple[int, int]:
     for ow in place.overwrites:
         if ow.member == member and ow.target_id == target_id:
-            return ow.allow & RELEVANT, ow.deny & RELEVANT
+            return ow.allow & mask, ow.deny & mask
     return 0, 0
 
 
@@ -88,27 +86,31 @@ def _resolve(
     roles: tuple[int, int],
     member: tuple[int, int],
 ) -> int:
-    if base & ADMINISTRATOR:
-        return RELEVANT
     perms = base
     for allow, deny in (everyone, roles, member):
         perms = (perms & ~deny) | allow
     return perms if perms & VIEW_CHANNEL else 0
 
 
-def _combinations(server: Server, here: Place, there: Place) -> set[_Combo] | None:
-    """Every distinct thing a set of roles can add up to (None: too many to look at)."""
+def _combinations(server: Server, here: Place, there: Place, needed: int) -> set[_Combo] | None:
+    """Every distinct thing a set of roles can add up to (None: too many to look at).
+
+    Only the bits that decide are kept (View Channel here; what reading there needs), so
+    combinations stay few. Administrator roles are left out: a member holding one reads
+    everything, so no combination with one can be a reader here who cannot read there.
+    """
     gid = server.guild_id
-    here_roles = _role_overwrites(here, gid)
-    there_roles = _role_overwrites(there, gid)
-    everyone = server.role_permissions.get(gid, 0) & RELEVANT
+    here_roles = _role_overwrites(here, gid, VIEW_CHANNEL)
+    there_roles = _role_overwrites(there, gid, needed)
+    base_mask = VIEW_CHANNEL | needed
+    everyone = server.role_permissions.get(gid, 0) & base_mask
     vectors: set[_Combo] = set()
     for role_id, perms in server.role_permissions.items():
-        if role_id == gid:
+        if role_id == gid or perms & ADMINISTRATOR:
             continue
         ah, dh = here_roles.get(role_id, (0, 0))
         at, dt = there_roles.get(role_id, (0, 0))
-        vectors.add((perms & RELEVANT, ah, dh, at, dt))
+        vectors.add((perms & base_mask, ah, dh, at, dt))
     combos: set[_Combo] = {(everyone, 0, 0, 0, 0)}
     for vector in vectors:
         b, ah, dh, at, dt = vector
@@ -122,20 +124,23 @@ def everyone_here_can_read(server: Server, here: Place, there: Place) -> bool:
     """Whether every member who can read ``here`` can also read messages in ``there``."""
     if here.channel_id == there.channel_id:
         return True
-    combos = _combinations(server, here, there)
-    if combos is None:
-        return False
+    gid = server.guild_id
+    if server.role_permissions.get(gid, 0) & ADMINISTRATOR:
+        return True  # everyone is an administrator
     needed = VIEW_CHANNEL | READ_MESSAGE_HISTORY
     if there.private_thread:
         needed |= MANAGE_THREADS
-    gid = server.guild_id
-    everyone_here = _single(here, gid, member=False)
-    everyone_there = _single(there, gid, member=False)
+    combos = _combinations(server, here, there, needed)
+    if combos is None:
+        return False
+    everyone_here = _single(here, gid, VIEW_CHANNEL, member=False)
+    everyone_there = _single(there, gid, needed, member=False)
     named = {ow.target_id for place in (here, there) for ow in place.overwrites if ow.member}
     # None: a member with no overwrite of their own.
     people: list[tuple[tuple[int, int], tuple[int, int]]] = [((0, 0), (0, 0))]
     people += [
-        (_single(here, m, member=True), _single(there, m, member=True)) for m in sorted(named)
+        (_single(here, m, VIEW_CHANNEL, member=True), _single(there, m, needed, member=True))
+        for m in sorted(named)
     ]
     for base, ah, dh, at, dt in combos:
         for member_here, member_there in people:
