@@ -11,7 +11,7 @@ import pytest
 from bot.i18n import ENGLISH
 from tests.botworld import World, press, seenit_running, text_of
 from tests.fakediscord import permissions as perms
-from tests.support import CHELSEA, DATA, variant
+from tests.support import CHELSEA, COFFEE, DATA, variant
 
 pytestmark = pytest.mark.usefixtures("no_logged_errors")
 
@@ -257,9 +257,15 @@ async def test_ignore_bots_has_a_command(world: World) -> None:
         await world.post(world.general, robot, variant("chelsea.jpg", "half size"))
         await world.settled(2)
         await run(world, world.mod, "repost ignore_bots", {"ignore": True})
-        await world.post(world.general, robot, variant("chelsea.jpg", "grayscale"))
-        await asyncio.sleep(0.3)
-        assert await world.bot.service.store.count_images(world.guild.id) == 2
+        ignored = await world.post(world.general, robot, variant("chelsea.jpg", "grayscale"))
+        # A member posts after it: once that is stored and the bot idle, the robot's post
+        # (delivered first) has been handled too.
+        await world.post(world.general, world.alice, COFFEE)
+        await world.settled(3)
+        await world.idle()
+        store = world.bot.service.store
+        assert await store.images_in_message(world.guild.id, int(ignored["id"])) == []
+        assert await store.count_images(world.guild.id) == 3
 
 
 async def test_help_and_check_answer_in_the_members_language(world: World) -> None:

@@ -279,5 +279,9 @@ async def test_images_posted_while_re_identifying_are_caught_up(world: World) ->
         await world.fake.wait_until(
             lambda: (int(later["id"]), 0) in stored_keys(world), timeout=5, what="a live image"
         )
-        await asyncio.sleep(0.5)  # time for a catch-up, had one started
-        assert (int(lost["id"]), 0) in stored_keys(world), "the image posted meanwhile is lost"
+        # The catch-up after the new session stores it; a lost image times out here.
+        await world.fake.wait_until(
+            lambda: (int(lost["id"]), 0) in stored_keys(world),
+            timeout=5,
+            what="the image posted meanwhile",
+        )
