@@ -19,6 +19,7 @@ from bot.render import scan_progress, settings_fields
 from cogs._discord import (
     EMBED_FIELD_LIMIT,
     bot_of,
+    can_view,
     embed,
     guild_texts,
     image_refs,
@@ -366,6 +367,16 @@ class Admin(commands.GroupCog, group_name="repost"):
         t = user_texts(interaction)
         await interaction.response.defer(ephemeral=True, thinking=True)
         stats = await self.service.stats(interaction.guild.id)
+        member = interaction.user
+        if isinstance(member, discord.Member):
+            # A moderator role may not read every channel: show only images they may open.
+            here = interaction.channel_id
+            shown = tuple(
+                (img, n)
+                for img, n in stats.most_reposted
+                if can_view(member, interaction.guild, img.channel_id, here=here)
+            )
+            stats = dataclasses.replace(stats, most_reposted=shown)
         e = embed(
             t("stats.title"),
             t("stats.summary", images=stats.images, alerts=stats.alerts),

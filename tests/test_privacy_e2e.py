@@ -319,3 +319,25 @@ async def test_a_404_that_is_not_unknown_message_forgets_nothing(world: World) -
             m["message_reference"]["message_id"] for m in world.fake.bot_messages_in(world.general)
         ]
         assert replied == [again["id"]]
+
+
+async def test_stats_list_only_images_the_moderator_may_open(world: World) -> None:
+    helpers = world.fake.add_role(world.guild, "helpers")
+    async with seenit_running(world):
+        world.fake.set_member_roles(world.guild, world.carol, [helpers])
+        rec = await world.fake.slash_command(
+            world.guild, world.general, world.mod, "repost moderators", {"role": helpers}
+        )
+        await rec.wait_final(timeout=10)
+        hidden = await world.post(world.staff, owner(world), CHELSEA)
+        await world.settled(1)
+        repost = await world.post(world.staff, world.mod, chelsea("webp"))
+        await world.fake.wait_for_message(world.staff, after=repost, timeout=10)
+        link = jump(world, world.staff, hidden)
+
+        async def stats(member: Member) -> str:
+            rec = await world.fake.slash_command(world.guild, world.general, member, "repost stats")
+            return text_of(await rec.wait_final(timeout=15))
+
+        assert link in await stats(world.mod)
+        assert link not in await stats(world.carol)  # a moderator role, but no #staff
