@@ -16,12 +16,15 @@ channel) and ask :func:`texts` for the words.
 from __future__ import annotations
 
 import functools
+import logging
 import string
 import tomllib
 from collections.abc import Iterator, Mapping
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
+
+log = logging.getLogger(__name__)
 
 DEFAULT_LOCALE = "en-US"
 LOCALES_DIR = Path(__file__).with_name("locales")
@@ -158,7 +161,15 @@ class Texts:
     def __call__(self, key: str, /, **values: Any) -> str:
         count = values.get("count")
         template = self._template(key, count if isinstance(count, int) else None)
-        return self._formatter.format(template, **values)
+        try:
+            return self._formatter.format(template, **values)
+        except (KeyError, IndexError, ValueError) as exc:
+            if self.locale == DEFAULT_LOCALE:
+                raise
+            # A translation with a placeholder the code does not fill: say it in English
+            # rather than not at all.
+            log.warning("message %s in %s cannot be formatted (%s)", key, self.locale, exc)
+            return texts(DEFAULT_LOCALE)(key, **values)
 
     def has(self, key: str) -> bool:
         """Whether this language or English has a message."""

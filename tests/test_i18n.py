@@ -454,3 +454,15 @@ def test_no_cog_sends_words_that_bypass_the_catalogues() -> None:
                 if any(c.isalpha() for c in words.replace("attachment://", "")):
                     found.append(f"{path.name}:{node.lineno}: {words!r}")
     assert found == [], "words not from bot/locales: " + "; ".join(found)
+
+
+def test_a_translation_that_cannot_be_formatted_is_said_in_english(
+    monkeypatch: pytest.MonkeyPatch, caplog: pytest.LogCaptureFixture
+) -> None:
+    german = i18n.Texts("de")
+    broken = dict(CATALOGUES["de"].messages, **{"scan.already": "{kanal} wird schon gescannt."})
+    monkeypatch.setattr(german, "_own", broken)
+    assert german("scan.already", channel="#memes") == "#memes is already being scanned."
+    assert "scan.already in de cannot be formatted" in caplog.text
+    with pytest.raises(KeyError):
+        i18n.ENGLISH("scan.already")
