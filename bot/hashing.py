@@ -31,6 +31,7 @@ import scipy.fftpack
 from PIL import Image, ImageFile, ImageOps, UnidentifiedImageError
 
 from bot.config import Config
+from bot.local.features import LocalFeatures, extract_local
 from bot.regions import candidate_views
 
 # Pillow's own bomb check would warn or raise on its own schedule; seenit checks the
@@ -115,6 +116,8 @@ class Fingerprint:
     phash256_orientations: tuple[bytes, ...]
     #: Regions (caption removed, inner picture) searched too when this image is a query.
     views: tuple[View, ...] = ()
+    #: Keypoints for the local stage (crops, rotations, captions); None for low-texture images.
+    local: LocalFeatures | None = None
 
     @property
     def hex64(self) -> str:
@@ -201,7 +204,8 @@ def fingerprint_image(image: Image.Image, size: tuple[int, int] | None = None) -
     gray = image.convert("L")
     h64, h256, pixels256 = _oriented_hashes(gray)
     views = []
-    for name, box in candidate_views(image):
+    regions = candidate_views(image)
+    for name, box in regions:
         v64, v256, v_pixels = _oriented_hashes(box.crop(gray))
         views.append(View(name, v64, v256, quality_score(v_pixels)))
     return Fingerprint(
@@ -213,6 +217,7 @@ def fingerprint_image(image: Image.Image, size: tuple[int, int] | None = None) -
         phash64_orientations=h64,
         phash256_orientations=h256,
         views=tuple(views),
+        local=extract_local(image, regions),
     )
 
 

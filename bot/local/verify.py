@@ -1,0 +1,354 @@
+"""Is a query a repost of a stored image, judged on local features?
+
+1. Descriptor matching (nearest neighbour, ratio test) between the two keypoint sets.
+2. Geometric verification: a similarity transform (rotation, uniform scale, translation) fitted
+   with RANSAC; at least :data:`MIN_INLIERS` consistent matches and a scale within
+   :data:`SCALE_RANGE`.
+3. The dense check: the query's thumbnail warped onto the stored one by that transform, and
+   the 256-bit DCT hash of the aligned overlap compared. Inliers alone are never enough:
+   screenshots of one application share dozens of consistent keypoints.
+4. Templates: when the pictures agree but each image carries its own, different caption, the
+   verdict says so (``template``) instead of calling it a repost.
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass
+
+import cv2
+import numpy as np
+import numpy.typing as npt
+import scipy.fftpack
+
+from bot.local.features import LocalFeatures
+from bot.regions import Box
+
+#: Fewest RANSAC inliers for a geometric match.
+MIN_INLIERS = 8
+#: Lowe's ratio test on Hamming distances.
+RATIO = 0.85
+#: A descriptor match farther than this (of 256 bits) is noise.
+MAX_DESCRIPTOR_DISTANCE = 80
+#: Accepted scale between query and stored working frames.
+SCALE_RANGE = (0.2, 5.0)
+#: RANSAC reprojection threshold, as a share of the stored working image's longer side.
+REPROJECTION = 0.012
+#: Largest 256-bit DCT-hash distance of the aligned overlaps.
+MAX_DENSE_DISTANCE = 20
+#: The aligned overlap must cover at least this share of the smaller image's thumbnail.
+MIN_OVERLAP = 0.25
+#: Side of an overlap, in thumbnail pixels, below which the dense check cannot be trusted.
+MIN_OVERLAP_SIDE = 24
+#: Two caption bars are at the same place when this share of the stored one is covered.
+CAPTION_AGREEMENT = 0.7
+#: A caption pixel differs (text against background) beyond this grey-level difference...
+TEXT_CONTRAST = 64
+#: ...and two captions differ when more than this share of their pixels do.
+TEXT_DIFFERENCE = 0.03
+#: Rotations below this many degrees are not worth mentioning.
+ROTATION_WORDS_MIN = 1.5
+#: The query shows less than this share of the stored picture: "cropped".
+CROP_SHARE = 0.92
+#: The stored picture fills less than this share of the query: something was added.
+ADDED_SHARE = 0.92
+#: Share of the query's width within which the stored picture counts as touching an edge.
+EDGE = 0.03
+
+F64 = npt.NDArray[np.float64]
+U8 = npt.NDArray[np.uint8]
+
+
+@dataclass(frozen=True, slots=True)
+class LocalVerdict:
+    """A local-stage match: how the query relates to the stored image."""
+
+    inliers: int
+    #: 256-bit DCT-hash distance of the aligned overlaps (0 = identical).
+    dense_distance: int
+    #: Rotation of the query relative to the stored image, degrees counter-clockwise.
+    rotation: float
+    #: Query size / stored size of the same content.
+    scale: float
+    #: What was done to the stored picture, in plain words ("cropped", "captioned", ...).
+    edit: str
+    #: Same picture, but each image has its own different caption: a new meme, not a repost.
+    template: bool = False
+
+    @property
+    def repost(self) -> bool:
+        return not self.template
+
+
+@dataclass(frozen=True, slots=True)
+class _Alignment:
+    matrix: F64  # 2x3, query working frame -> stored working frame
+    inliers: int
+    rotation: float
+    scale: float
+
+
+def judge_local(query: LocalFeatures, stored: LocalFeatures) -> LocalVerdict | None:
+    """The local verdict for ``query`` against ``stored``; None when it is not a repost."""
+    alignment = align(query, stored)
+    if alignment is None:
+        return None
+    dense = dense_distance(query, stored, alignment.matrix)
+    if dense is None:
+        return None
+    distance, overlap = dense
+    if distance <= MAX_DENSE_DISTANCE and not different_captions(query, stored, alignment.matrix):
+        return LocalVerdict(
+            inliers=alignment.inliers,
+            dense_distance=distance,
+            rotation=alignment.rotation,
+            scale=alignment.scale,
+            edit=describe(query, stored, alignment, overlap),
+        )
+    template = template_distance(query, stored, alignment.matrix)
+    if template is not None and template <= MAX_DENSE_DISTANCE:
+        return LocalVerdict(
+            inliers=alignment.inliers,
+            dense_distance=distance,
+            rotation=alignment.rotation,
+            scale=alignment.scale,
+            edit="same picture with another caption",
+            template=True,
+        )
+    return None
+
+
+def align(query: LocalFeatures, stored: LocalFeatures) -> _Alignment | None:
+    """Fit a similarity transform query -> stored on matched keypoints; None if none holds."""
+    if len(query) < MIN_INLIERS or len(stored) < MIN_INLIERS:
+        return None
+    matcher = cv2.BFMatcher(cv2.NORM_HAMMING)
+    pairs = matcher.knnMatch(query.descriptors, stored.descriptors, k=2)
+    src, dst = [], []
+    for pair in pairs:
+        if len(pair) < 2:
+            continue
+        best, second = pair
+        if best.distance <= MAX_DESCRIPTOR_DISTANCE and best.distance < RATIO * second.distance:
+            src.append(query.points[best.queryIdx])
+            dst.append(stored.points[best.trainIdx])
+    if len(src) < MIN_INLIERS:
+        return None
+    threshold = REPROJECTION * max(stored.width, stored.height)
+    matrix, mask = cv2.estimateAffinePartial2D(
+        np.array(src, dtype=np.float32),
+        np.array(dst, dtype=np.float32),
+        method=cv2.RANSAC,
+        ransacReprojThreshold=threshold,
+        maxIters=2000,
+        confidence=0.995,
+    )
+    if matrix is None or mask is None:
+        return None
+    inliers = int(mask.sum())
+    if inliers < MIN_INLIERS:
+        return None
+    a, b = float(matrix[0, 0]), float(matrix[1, 0])
+    scale = math.hypot(a, b)  # stored units per query unit
+    if not SCALE_RANGE[0] <= scale <= SCALE_RANGE[1]:
+        return None
+    # The stored image is the query rotated back: the query's rotation is the opposite.
+    rotation = -math.degrees(math.atan2(b, a))
+    return _Alignment(np.asarray(matrix, dtype=np.float64), inliers, rotation, 1.0 / scale)
+
+
+def _thumb_matrix(query: LocalFeatures, stored: LocalFeatures, matrix: F64) -> F64:
+    """The query -> stored transform between thumbnails instead of working frames."""
+    sq = query.thumbnail.shape[1] / query.width
+    ss = stored.thumbnail.shape[1] / stored.width
+    out = matrix.copy()
+    out[:, :2] *= ss / sq
+    out[:, 2] *= ss
+    return out
+
+
+def _inner_rect(mask: npt.NDArray[np.bool_]) -> Box | None:
+    """A large axis-aligned rectangle inside ``mask`` (rows/columns almost fully covered)."""
+    rows = np.flatnonzero(mask.any(axis=1))
+    cols = np.flatnonzero(mask.any(axis=0))
+    if len(rows) == 0 or len(cols) == 0:
+        return None
+    top, bottom, left, right = rows[0], rows[-1] + 1, cols[0], cols[-1] + 1
+    for _ in range(40):
+        block = mask[top:bottom, left:right]
+        if block.size == 0:
+            return None
+        if block.all():
+            return Box(int(left), int(top), int(right), int(bottom))
+        # Cut the worst edge (most uncovered pixels) by one pixel.
+        edges = [
+            (1.0 - block[0].mean(), "top"),
+            (1.0 - block[-1].mean(), "bottom"),
+            (1.0 - block[:, 0].mean(), "left"),
+            (1.0 - block[:, -1].mean(), "right"),
+        ]
+        _, edge = max(edges)
+        step = max(1, min(bottom - top, right - left) // 40)
+        if edge == "top":
+            top += step
+        elif edge == "bottom":
+            bottom -= step
+        elif edge == "left":
+            left += step
+        else:
+            right -= step
+    block = mask[top:bottom, left:right]
+    if block.size and block.mean() > 0.995:
+        return Box(int(left), int(top), int(right), int(bottom))
+    return None
+
+
+def _warp(
+    query: LocalFeatures, stored: LocalFeatures, matrix: F64, image: U8 | None = None
+) -> tuple[U8, npt.NDArray[np.bool_]]:
+    """The query thumbnail (or ``image`` of its size) in the stored thumbnail's frame, and
+    which pixels it covers."""
+    m = _thumb_matrix(query, stored, matrix)
+    h, w = stored.thumbnail.shape
+    source = query.thumbnail if image is None else image
+    warped = cv2.warpAffine(source, m, (w, h), flags=cv2.INTER_LINEAR)
+    coverage = cv2.warpAffine(
+        np.full(query.thumbnail.shape, 255, dtype=np.uint8), m, (w, h), flags=cv2.INTER_NEAREST
+    )
+    return np.asarray(warped, dtype=np.uint8), np.asarray(coverage) > 0
+
+
+def _caption_zone(features: LocalFeatures) -> npt.NDArray[np.bool_] | None:
+    """Thumbnail pixels outside the picture (the caption bars); None without a caption."""
+    box = _picture_box(features)
+    if box is None:
+        return None
+    h, w = features.thumbnail.shape
+    factor = w / features.width
+    zone = np.ones((h, w), dtype=np.bool_)
+    zone[int(box.top * factor) : math.ceil(box.bottom * factor), :] = False
+    return zone if zone.any() else None
+
+
+def different_captions(query: LocalFeatures, stored: LocalFeatures, matrix: F64) -> bool:
+    """Whether both images carry a caption bar and the captions differ (place or text)."""
+    s_zone = _caption_zone(stored)
+    q_zone = _caption_zone(query)
+    if s_zone is None or q_zone is None:
+        return False
+    warped, _ = _warp(query, stored, matrix)
+    q_zone_warped, _ = _warp(query, stored, matrix, q_zone.astype(np.uint8) * 255)
+    shared = s_zone & (q_zone_warped > 127)
+    if shared.sum() < CAPTION_AGREEMENT * s_zone.sum():
+        return True  # the captions are not at the same place
+    diff = np.abs(warped.astype(np.int16) - stored.thumbnail.astype(np.int16))[shared]
+    return bool(np.mean(diff > TEXT_CONTRAST) > TEXT_DIFFERENCE)
+
+
+def dense_distance(
+    query: LocalFeatures, stored: LocalFeatures, matrix: F64, region: Box | None = None
+) -> tuple[int, Box] | None:
+    """256-bit DCT-hash distance of the aligned overlap, and that overlap (stored thumbnail).
+
+    ``region`` (stored thumbnail pixels) restricts the overlap further. None when the
+    overlap is too small to judge.
+    """
+    target = stored.thumbnail
+    warped, mask = _warp(query, stored, matrix)
+    m = _thumb_matrix(query, stored, matrix)
+    if region is not None:
+        limit = np.zeros_like(mask)
+        limit[region.top : region.bottom, region.left : region.right] = True
+        mask &= limit
+    box = _inner_rect(mask)
+    if box is None:
+        return None
+    bw, bh = box.right - box.left, box.bottom - box.top
+    smaller = min(target.size, query.thumbnail.size * (abs(np.linalg.det(m[:, :2]))))
+    if bw < MIN_OVERLAP_SIDE or bh < MIN_OVERLAP_SIDE or bw * bh < MIN_OVERLAP * smaller:
+        return None
+    a = target[box.top : box.bottom, box.left : box.right]
+    b = warped[box.top : box.bottom, box.left : box.right]
+    return _hash_distance(a, b), box
+
+
+def _dct_hash(pixels: U8) -> npt.NDArray[np.bool_]:
+    small = cv2.resize(pixels, (64, 64), interpolation=cv2.INTER_AREA).astype(np.float64)
+    dct = scipy.fftpack.dct(scipy.fftpack.dct(small, axis=0), axis=1)[:16, :16]
+    return np.asarray(dct > np.median(dct))
+
+
+def _hash_distance(a: U8, b: U8) -> int:
+    return int(np.count_nonzero(_dct_hash(a) != _dct_hash(b)))
+
+
+def _picture_box(features: LocalFeatures) -> Box | None:
+    """The caption-removed region of an image (working frame), if it has a caption bar."""
+    for name, box in features.regions:
+        if name == "captioned":
+            return box
+    return None
+
+
+def template_distance(query: LocalFeatures, stored: LocalFeatures, matrix: F64) -> int | None:
+    """Dense distance of the two pictures without their captions; None if either has none."""
+    q_box = _picture_box(query)
+    s_box = _picture_box(stored)
+    if q_box is None or s_box is None:
+        return None
+    st = stored.thumbnail.shape[1] / stored.width
+    region = Box(
+        math.ceil(s_box.left * st),
+        math.ceil(s_box.top * st),
+        int(s_box.right * st),
+        int(s_box.bottom * st),
+    )
+    # Points of the query's picture box mapped onto the stored frame bound the region too.
+    corners = np.array(
+        [
+            [q_box.left, q_box.top],
+            [q_box.right, q_box.top],
+            [q_box.left, q_box.bottom],
+            [q_box.right, q_box.bottom],
+        ],
+        dtype=np.float64,
+    )
+    mapped = (corners @ matrix[:, :2].T + matrix[:, 2]) * st
+    region = Box(
+        max(region.left, math.ceil(mapped[:, 0].min())),
+        max(region.top, math.ceil(mapped[:, 1].min())),
+        min(region.right, int(mapped[:, 0].max())),
+        min(region.bottom, int(mapped[:, 1].max())),
+    )
+    if region.right <= region.left or region.bottom <= region.top:
+        return None
+    result = dense_distance(query, stored, matrix, region)
+    return None if result is None else result[0]
+
+
+def describe(
+    query: LocalFeatures, stored: LocalFeatures, alignment: _Alignment, overlap: Box
+) -> str:
+    """Plain words for what turned the stored picture into the query."""
+    words = []
+    st_h, st_w = stored.thumbnail.shape
+    shown = (overlap.right - overlap.left) * (overlap.bottom - overlap.top) / (st_w * st_h)
+    # How much of the query the stored picture fills.
+    inverse = cv2.invertAffineTransform(alignment.matrix)
+    corners = np.array(
+        [[0, 0], [stored.width, 0], [0, stored.height], [stored.width, stored.height]],
+        dtype=np.float64,
+    )
+    mapped = corners @ inverse[:, :2].T + inverse[:, 2]
+    left, top = np.clip(mapped.min(axis=0), 0, [query.width, query.height])
+    right, bottom = np.clip(mapped.max(axis=0), 0, [query.width, query.height])
+    fills = (right - left) * (bottom - top) / (query.width * query.height)
+    if shown < CROP_SHARE:
+        words.append("cropped")
+    if abs(alignment.rotation) >= ROTATION_WORDS_MIN:
+        words.append(f"rotated by {round(abs(alignment.rotation))} degrees")
+    if fills < ADDED_SHARE:
+        # A caption bar spans the whole width; a screenshot leaves margins on the sides too.
+        full_width = left <= EDGE * query.width and right >= (1 - EDGE) * query.width
+        words.append("captioned" if full_width else "inside a screenshot")
+    return " and ".join(words) if words else "the same picture"

@@ -1,0 +1,72 @@
+"""Visual words: ORB descriptors quantised by a two-level vocabulary tree.
+
+The vocabulary is trained offline by ``bench/local_vocabulary.py`` on pictures that packages
+ship and that seenit's detection benchmark never evaluates, and ships as package data
+(``vocabulary.npz``). A descriptor's word is found by descending the tree: the nearest of
+``BRANCH`` first-level centres, then the nearest of that centre's children, all by Hamming
+distance on the 256-bit ORB descriptor.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from functools import cache
+from importlib import resources
+
+import numpy as np
+import numpy.typing as npt
+
+#: Name of the shipped vocabulary file inside the ``bot.local`` package.
+VOCABULARY_FILE = "vocabulary.npz"
+
+U8 = npt.NDArray[np.uint8]
+U16 = npt.NDArray[np.uint16]
+
+
+@dataclass(frozen=True, eq=False)
+class Vocabulary:
+    """A two-level tree of binary centres: ``top`` (k1, 32) and ``leaves`` (k1, k2, 32)."""
+
+    top: U8
+    leaves: U8
+
+    @property
+    def size(self) -> int:
+        """Number of words."""
+        return int(self.leaves.shape[0] * self.leaves.shape[1])
+
+    def words(self, descriptors: U8) -> U16:
+        """The word of each descriptor (rows of 32 bytes)."""
+        if len(descriptors) == 0:
+            return np.zeros(0, dtype=np.uint16)
+        first = np.argmin(hamming_table(descriptors, self.top), axis=1)
+        branch = self.leaves.shape[1]
+        words = np.empty(len(descriptors), dtype=np.uint16)
+        for node in np.unique(first):
+            rows = np.flatnonzero(first == node)
+            second = np.argmin(hamming_table(descriptors[rows], self.leaves[node]), axis=1)
+            words[rows] = node * branch + second
+        return words
+
+
+def hamming_table(a: U8, b: U8) -> npt.NDArray[np.int32]:
+    """Hamming distances between every row of ``a`` and every row of ``b`` (32-byte rows)."""
+    a64 = np.ascontiguousarray(a).view(np.uint64)
+    b64 = np.ascontiguousarray(b).view(np.uint64)
+    total = np.zeros((len(a64), len(b64)), dtype=np.int32)
+    for lane in range(a64.shape[1]):
+        total += np.bitwise_count(a64[:, lane, None] ^ b64[None, :, lane])
+    return total
+
+
+@cache
+def vocabulary() -> Vocabulary:
+    """The shipped vocabulary, loaded once per process."""
+    with (
+        resources.files("bot.local").joinpath(VOCABULARY_FILE).open("rb") as handle,
+        np.load(handle) as data,
+    ):
+        return Vocabulary(
+            top=np.ascontiguousarray(data["top"], dtype=np.uint8),
+            leaves=np.ascontiguousarray(data["leaves"], dtype=np.uint8),
+        )

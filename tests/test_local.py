@@ -1,0 +1,175 @@
+"""The local stage on real photographs: crops, rotations, captions, screenshots, templates."""
+
+from __future__ import annotations
+
+import io
+from itertools import permutations
+
+import pytest
+from PIL import Image, ImageDraw, ImageFont
+
+from bot.hashing import decode, fingerprint
+from bot.local import LocalFeatures, LocalIndex, extract_local, judge_local
+from bot.local.features import FeaturesError
+from tests.conftest import DATA, PHOTOS, encode, photo
+
+
+def local_of(image: Image.Image) -> LocalFeatures:
+    """Local features as the bot computes them: from the bytes a user would post."""
+    features = fingerprint(encode(image, quality=90)).local
+    assert features is not None
+    return features
+
+
+def crop(image: Image.Image, left: float, top: float, right: float, bottom: float) -> Image.Image:
+    w, h = image.size
+    return image.crop((int(w * left), int(h * top), int(w * (1 - right)), int(h * (1 - bottom))))
+
+
+def rotate(image: Image.Image, degrees: float) -> Image.Image:
+    """Rotated, then cropped to leave out the empty corners (as an editor does)."""
+    turned = image.rotate(degrees, resample=Image.Resampling.BICUBIC)
+    return crop(turned, 0.06, 0.06, 0.06, 0.06)
+
+
+def font(size: int) -> ImageFont.FreeTypeFont | ImageFont.ImageFont:
+    return ImageFont.load_default(size=size)
+
+
+def caption(image: Image.Image, text: str, share: float = 0.22) -> Image.Image:
+    """A white bar with black text above the picture, the classic meme layout."""
+    w, h = image.size
+    bar = int(h * share)
+    out = Image.new("RGB", (w, h + bar), "white")
+    out.paste(image, (0, bar))
+    ImageDraw.Draw(out).text((w // 20, bar // 4), text, fill="black", font=font(bar // 3))
+    return out
+
+
+def screenshot(image: Image.Image) -> Image.Image:
+    """The picture inside a chat window: a title bar, a few lines of text, a margin."""
+    w, h = image.size
+    out = Image.new("RGB", (int(w * 1.6), int(h * 1.8)), (54, 57, 63))
+    draw = ImageDraw.Draw(out)
+    draw.rectangle((0, 0, out.width, h // 8), fill=(32, 34, 37))
+    draw.text((12, h // 5), "look what I found", fill=(220, 221, 222), font=font(h // 14))
+    out.paste(image, (int(w * 0.1), int(h * 0.45)))
+    draw.text((12, int(h * 1.55)), "lol", fill=(220, 221, 222), font=font(h // 14))
+    return out
+
+
+EDITS = {
+    "crop 10%": (lambda im: crop(im, 0.1, 0.1, 0.1, 0.1), "cropped"),
+    "corner crop 20%": (lambda im: crop(im, 0.2, 0.2, 0.0, 0.0), "cropped"),
+    "rotated 5 degrees": (lambda im: rotate(im, 5), "rotated by 5 degrees"),
+    "rotated -3 degrees": (lambda im: rotate(im, -3), "rotated by 3 degrees"),
+    "captioned": (lambda im: caption(im, "WHEN THE CODE WORKS"), "captioned"),
+    "screenshot": (screenshot, "inside a screenshot"),
+    "half size": (lambda im: im.resize((im.width // 2, im.height // 2)), "the same picture"),
+}
+
+
+@pytest.fixture(scope="module")
+def originals() -> dict[str, LocalFeatures]:
+    return {name: local_of(photo(name)) for name in PHOTOS}
+
+
+@pytest.mark.parametrize("edit", sorted(EDITS))
+@pytest.mark.parametrize("name", PHOTOS)
+def test_edits_are_matched_and_named(
+    originals: dict[str, LocalFeatures], name: str, edit: str
+) -> None:
+    make, words = EDITS[edit]
+    verdict = judge_local(local_of(make(photo(name))), originals[name])
+    assert verdict is not None
+    assert not verdict.template
+    assert words in verdict.edit
+
+
+def test_distinct_photos_never_match(originals: dict[str, LocalFeatures]) -> None:
+    for a, b in permutations(PHOTOS, 2):
+        assert judge_local(originals[a], originals[b]) is None, (a, b)
+        edited = local_of(crop(photo(a), 0.1, 0.1, 0.1, 0.1))
+        assert judge_local(edited, originals[b]) is None, (a, b)
+
+
+@pytest.mark.parametrize("name", PHOTOS[:3])
+def test_templates(name: str) -> None:
+    picture = photo(name)
+    first = local_of(caption(picture, "WHEN THE CODE WORKS"))
+    second = local_of(caption(picture, "NOBODY: ABSOLUTELY NOBODY"))
+    again = caption(picture, "WHEN THE CODE WORKS")
+    again = local_of(again.resize((again.width * 3 // 4, again.height * 3 // 4)))
+    other_caption = judge_local(second, first)
+    assert other_caption is not None and other_caption.template
+    reposted = judge_local(again, first)
+    assert reposted is not None and not reposted.template
+    bare = judge_local(first, local_of(picture))
+    assert bare is not None and not bare.template and "captioned" in bare.edit
+
+
+def test_blob_round_trip(originals: dict[str, LocalFeatures]) -> None:
+    features = originals["chelsea.jpg"]
+    blob = features.to_bytes()
+    again = LocalFeatures.from_bytes(blob)
+    assert (again.width, again.height, len(again)) == (
+        features.width,
+        features.height,
+        len(features),
+    )
+    assert (again.descriptors == features.descriptors).all()
+    assert (again.word_ids == features.word_ids).all()
+    assert abs(again.points - features.points).max() <= 1 / 16
+    assert again.regions == features.regions
+    assert again.words == features.words
+    assert len(features.words) <= 2048
+    assert len(blob) < 20_000
+    # The stored blob judges like the fresh features.
+    verdict = judge_local(local_of(crop(photo("chelsea.jpg"), 0.1, 0.1, 0.1, 0.1)), again)
+    assert verdict is not None
+
+
+@pytest.mark.parametrize("blob", [b"", b"SLF1", b"not a blob at all", b"SLF1" + bytes(40)])
+def test_malformed_blobs_are_refused(blob: bytes) -> None:
+    with pytest.raises(FeaturesError):
+        LocalFeatures.from_bytes(blob)
+
+
+def test_low_texture_images_have_no_local_features() -> None:
+    blank = Image.new("RGB", (640, 480), (40, 90, 160))
+    ImageDraw.Draw(blank).rectangle((100, 100, 140, 140), fill="white")
+    assert extract_local(decode(encode(blank))) is None
+    assert fingerprint(encode(blank)).local is None
+
+
+def test_index_finds_the_original_of_each_edit(originals: dict[str, LocalFeatures]) -> None:
+    index = LocalIndex()
+    ids = {name: i + 100 for i, name in enumerate(PHOTOS)}
+    for name, features in originals.items():
+        index.add(ids[name], features.words)
+    assert len(index) == len(PHOTOS)
+    for name in PHOTOS:
+        for edit in ("crop 10%", "captioned", "screenshot", "rotated 5 degrees"):
+            query = local_of(EDITS[edit][0](photo(name)))
+            assert index.query(query, top=2)[0] == ids[name], (name, edit)
+    assert index.remove(ids["coffee.jpg"])
+    assert not index.remove(ids["coffee.jpg"])
+    assert ids["coffee.jpg"] not in index.query(originals["coffee.jpg"], top=5)
+    assert len(index) == len(PHOTOS) - 1
+
+
+def test_index_load_matches_adds(originals: dict[str, LocalFeatures]) -> None:
+    loaded = LocalIndex()
+    loaded.load((i, features.words) for i, features in enumerate(originals.values()))
+    added = LocalIndex()
+    for i, features in enumerate(originals.values()):
+        added.add(i, features.words)
+    for features in originals.values():
+        assert loaded.query(features) == added.query(features)
+
+
+def test_fingerprint_carries_local_features() -> None:
+    fp = fingerprint((DATA / "rocket.jpg").read_bytes())
+    assert fp.local is not None and len(fp.local) >= 100
+    again = fingerprint(io.BytesIO((DATA / "rocket.jpg").read_bytes()).getvalue())
+    assert again.local is not None and again.local.words == fp.local.words
