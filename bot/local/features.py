@@ -80,6 +80,20 @@ class LocalFeatures:
     def __len__(self) -> int:
         return len(self.points)
 
+    def __eq__(self, other: object) -> bool:
+        if not isinstance(other, LocalFeatures):
+            return NotImplemented
+        return (
+            (self.width, self.height, self.regions) == (other.width, other.height, other.regions)
+            and np.array_equal(self.points, other.points)
+            and np.array_equal(self.descriptors, other.descriptors)
+            and np.array_equal(self.word_ids, other.word_ids)
+            and np.array_equal(self.thumbnail, other.thumbnail)
+        )
+
+    def __hash__(self) -> int:
+        return hash((self.width, self.height, self.descriptors.tobytes()))
+
     @cached_property
     def words(self) -> bytes:
         """The index's word list: sorted distinct words of the strongest keypoints (uint16 LE)."""

@@ -88,34 +88,72 @@ class _Alignment:
     scale: float
 
 
+@dataclass(frozen=True, slots=True)
+class Examination:
+    """Everything the decision looks at for one pair that matched geometrically."""
+
+    inliers: int
+    rotation: float
+    scale: float
+    #: Dense distance of the aligned overlap; None when the overlap is too small to judge.
+    dense_distance: int | None
+    #: Both images carry a caption bar and the captions differ.
+    different_captions: bool
+    #: Dense distance of the two pictures without their caption bars (None: not both captioned).
+    template_distance: int | None
+    edit: str
+
+    @property
+    def verdict(self) -> LocalVerdict | None:
+        """The decision: a repost, a template, or nothing (None)."""
+        if self.dense_distance is None:
+            return None
+        if self.dense_distance <= MAX_DENSE_DISTANCE and not self.different_captions:
+            return LocalVerdict(
+                self.inliers, self.dense_distance, self.rotation, self.scale, self.edit
+            )
+        if self.template_distance is not None and self.template_distance <= MAX_DENSE_DISTANCE:
+            return LocalVerdict(
+                self.inliers,
+                self.dense_distance,
+                self.rotation,
+                self.scale,
+                "same picture with another caption",
+                template=True,
+            )
+        return None
+
+
 def judge_local(query: LocalFeatures, stored: LocalFeatures) -> LocalVerdict | None:
     """The local verdict for ``query`` against ``stored``; None when it is not a repost."""
+    examination = examine(query, stored)
+    return None if examination is None else examination.verdict
+
+
+def examine(query: LocalFeatures, stored: LocalFeatures) -> Examination | None:
+    """Geometric verification, then the dense and caption checks; None without a geometric match."""
     alignment = align(query, stored)
     if alignment is None:
         return None
     dense = dense_distance(query, stored, alignment.matrix)
     if dense is None:
-        return None
+        return Examination(
+            alignment.inliers, alignment.rotation, alignment.scale, None, False, None, ""
+        )
     distance, overlap = dense
-    if distance <= MAX_DENSE_DISTANCE and not different_captions(query, stored, alignment.matrix):
-        return LocalVerdict(
-            inliers=alignment.inliers,
-            dense_distance=distance,
-            rotation=alignment.rotation,
-            scale=alignment.scale,
-            edit=describe(query, stored, alignment, overlap),
-        )
-    template = template_distance(query, stored, alignment.matrix)
-    if template is not None and template <= MAX_DENSE_DISTANCE:
-        return LocalVerdict(
-            inliers=alignment.inliers,
-            dense_distance=distance,
-            rotation=alignment.rotation,
-            scale=alignment.scale,
-            edit="same picture with another caption",
-            template=True,
-        )
-    return None
+    differ = different_captions(query, stored, alignment.matrix)
+    template = None
+    if differ or distance > MAX_DENSE_DISTANCE:
+        template = template_distance(query, stored, alignment.matrix)
+    return Examination(
+        inliers=alignment.inliers,
+        rotation=alignment.rotation,
+        scale=alignment.scale,
+        dense_distance=distance,
+        different_captions=differ,
+        template_distance=template,
+        edit=describe(query, stored, alignment, overlap),
+    )
 
 
 def align(query: LocalFeatures, stored: LocalFeatures) -> _Alignment | None:
