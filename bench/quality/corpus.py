@@ -151,13 +151,28 @@ HARD_TRANSFORMS: tuple[str, ...] = (
     "crop_topleft_20",
     "rotate_2",
     "rotate_5",
+    "caption_bottom",
+    "caption_tall",
+    "caption_overlay",
+    "canvas_chat",
+    "canvas_phone",
+    "crop_topright_15",
+    "crop_bottomleft_05",
+    "crop_bottomright_20",
+    "rotate_3cw",
+    "rotate_8",
+    "rotate_10cw",
 )
+#: Meme templates: one picture under two different captions, and the first reposted smaller.
+#: Each is also a captioned repost of its original; the benchmark pairs them with each other.
+TEMPLATE_TRANSFORMS: tuple[str, ...] = ("template_a", "template_b", "template_a_small")
 #: Every transform name, in a stable order (easy ones first).
-TRANSFORMS: tuple[str, ...] = EASY_TRANSFORMS + HARD_TRANSFORMS
-#: Reporting groups: ``"easy"`` and ``"hard"``.
+TRANSFORMS: tuple[str, ...] = EASY_TRANSFORMS + HARD_TRANSFORMS + TEMPLATE_TRANSFORMS
+#: Reporting groups: ``"easy"``, ``"hard"`` and ``"template"``.
 TRANSFORM_GROUPS: dict[str, tuple[str, ...]] = {
     "easy": EASY_TRANSFORMS,
     "hard": HARD_TRANSFORMS,
+    "template": TEMPLATE_TRANSFORMS,
 }
 #: Transform name -> group name.
 GROUP_OF: dict[str, str] = {t: g for g, ts in TRANSFORM_GROUPS.items() for t in ts}
@@ -208,6 +223,31 @@ TRANSFORM_DOCS: dict[str, str] = {
         "centred rectangle of the original aspect ratio with no fill corners (not rescaled)"
     ),
     "rotate_5": "as rotate_2, with 5 degrees",
+    "caption_bottom": "a light bar of 12% of the height with dark text added below the picture",
+    "caption_tall": (
+        "a black bar of 32% of the height with two or three lines of white text added on top"
+    ),
+    "caption_overlay": (
+        "classic meme lettering drawn over the picture: white bold text with a black outline "
+        "along the top and the bottom, no bar"
+    ),
+    "canvas_chat": (
+        "screenshot of a dark chat window: the picture at 50% under a message with an avatar, "
+        "left-aligned, more messages below"
+    ),
+    "canvas_phone": (
+        "portrait phone screenshot: status bar, the picture scaled to the screen width, "
+        "likes and comments below"
+    ),
+    "crop_topright_15": "15% cut from the top and from the right",
+    "crop_bottomleft_05": "5% cut from the bottom and from the left",
+    "crop_bottomright_20": "20% cut from the bottom and from the right",
+    "rotate_3cw": "as rotate_2, 3 degrees clockwise",
+    "rotate_8": "as rotate_2, with 8 degrees",
+    "rotate_10cw": "as rotate_2, 10 degrees clockwise",
+    "template_a": "caption bar on top with caption A (the same layout as 'caption')",
+    "template_b": "the same layout with another caption text, B",
+    "template_a_small": "template_a scaled to 70% and re-encoded: the same meme posted again",
 }
 
 #: Debian packages the originals come from (plus the font and SVG rasteriser used).
@@ -1338,6 +1378,126 @@ def _caption(img: Image.Image, rng: random.Random) -> Image.Image:
     return out
 
 
+def _caption_bar(
+    img: Image.Image,
+    text: str,
+    share: float,
+    where: str = "top",
+    colours: tuple[tuple[int, int, int], tuple[int, int, int]] = ((255, 255, 255), (0, 0, 0)),
+    max_lines: int = 2,
+) -> Image.Image:
+    """The picture with a bar of ``share`` of its height holding ``text``, above or below."""
+    w, h = img.size
+    bar = max(24, round(h * share))
+    background, ink = colours
+    out = Image.new("RGB", (w, h + bar), background)
+    out.paste(img, (0, bar if where == "top" else 0))
+    d = ImageDraw.Draw(out)
+    size = max(8, round(bar * 0.42 / max(1, max_lines - 1)))
+    font = _font(size, "bold")
+    lines = _wrap(text, font, w * 0.92)
+    while len(lines) > max_lines and size > 8:
+        size = max(8, round(size * 0.85))
+        font = _font(size, "bold")
+        lines = _wrap(text, font, w * 0.92)
+    line_h = size * 1.15
+    y = (bar - line_h * len(lines)) / 2 + (0 if where == "top" else h)
+    for line in lines:
+        d.text(((w - _text_width(font, line)) / 2, y), line, font=font, fill=ink)
+        y += line_h
+    return out
+
+
+def _caption_overlay(img: Image.Image, rng: random.Random) -> Image.Image:
+    """Meme lettering over the picture: white bold text with a black outline, top and bottom."""
+    out = img.copy()
+    w, h = out.size
+    d = ImageDraw.Draw(out)
+    top, bottom = rng.sample(_CAPTIONS, 2)
+    for text, anchor_y in ((top, 0.03), (bottom, 0.85)):
+        size = max(10, round(h * 0.09))
+        font = _font(size, "bold")
+        while _text_width(font, text) > w * 0.94 and size > 8:
+            size = max(8, round(size * 0.9))
+            font = _font(size, "bold")
+        x = (w - _text_width(font, text)) / 2
+        stroke = max(1, size // 12)
+        d.text(
+            (x, h * anchor_y),
+            text,
+            font=font,
+            fill=(255, 255, 255),
+            stroke_width=stroke,
+            stroke_fill=(0, 0, 0),
+        )
+    return out
+
+
+def _canvas_chat(img: Image.Image, rng: random.Random) -> Image.Image:
+    """A dark chat window: avatar, name, message, the picture at 50% left-aligned, more text."""
+    w, h = img.size
+    out = Image.new("RGB", (w, h), (49, 51, 56))
+    d = ImageDraw.Draw(out)
+    fg = (219, 222, 225)
+    size = max(8, round(h * 0.035))
+    body = _font(size)
+    bold = _font(size, "bold")
+    y = round(h * 0.04)
+    for _ in range(2):
+        r = round(size * 1.1)
+        d.ellipse([round(w * 0.02), y, round(w * 0.02) + 2 * r, y + 2 * r], fill=_rand_color(rng))
+        x = round(w * 0.02) + 2 * r + round(w * 0.02)
+        d.text((x, y), rng.choice(_NAMES).title(), font=bold, fill=(242, 243, 245))
+        d.text((x, y + size * 1.3), _sentence(rng, 3, 8), font=body, fill=fg)
+        y += round(size * 3.2)
+    inner = _scale(img, 0.5)
+    x = round(w * 0.02) + 2 * round(size * 1.1) + round(w * 0.02)
+    out.paste(inner, (x, y))
+    y += inner.height + round(size * 0.8)
+    while y < h - size * 1.5:
+        d.text((x, y), _sentence(rng, 4, 10), font=body, fill=fg)
+        y += round(size * 1.5)
+    return out
+
+
+def _canvas_phone(img: Image.Image, rng: random.Random) -> Image.Image:
+    """A portrait phone screenshot: status bar, the picture at the screen width, comments."""
+    w = max(240, round(img.width * 0.6))
+    h = round(w * 2.1)
+    out = Image.new("RGB", (w, h), (255, 255, 255))
+    d = ImageDraw.Draw(out)
+    size = max(8, round(w * 0.04))
+    body = _font(size)
+    d.rectangle([0, 0, w, round(h * 0.035)], fill=(20, 20, 20))
+    d.text(
+        (round(w * 0.04), round(h * 0.006)),
+        f"12:{rng.randint(0, 59):02d}",
+        font=body,
+        fill=(255, 255, 255),
+    )
+    d.text(
+        (round(w * 0.04), round(h * 0.05)),
+        "@" + rng.choice(_NAMES),
+        font=_font(size, "bold"),
+        fill=(0, 0, 0),
+    )
+    top = round(h * 0.09)
+    inner = img.resize((w, max(1, round(img.height * w / img.width))), Image.Resampling.LANCZOS)
+    out.paste(inner, (0, top))
+    y = top + inner.height + round(size * 0.8)
+    d.text(
+        (round(w * 0.04), y),
+        f"\u2665 {rng.randint(2, 999)} likes",
+        font=_font(size, "bold"),
+        fill=(0, 0, 0),
+    )
+    y += round(size * 1.8)
+    while y < h - size * 1.5:
+        d.text((round(w * 0.04), y), _sentence(rng, 3, 7), font=body, fill=(40, 40, 40))
+        y += round(size * 1.6)
+    return out
+
+
 def _watermark(img: Image.Image, rng: random.Random) -> Image.Image:
     w, h = img.size
     text = rng.choice(["@" + rng.choice(_NAMES) + str(rng.randint(10, 999)), "seenit.example"])
@@ -1410,6 +1570,12 @@ def _noise(img: Image.Image, seed: int) -> Image.Image:
     return Image.fromarray(np.clip(arr, 0, 255).round().astype(np.uint8))
 
 
+def _template_texts(name: str) -> tuple[str, str]:
+    """Two different captions for one original, the same for every template transform."""
+    first, second = random.Random(_seed(name, "template")).sample(_CAPTIONS, 2)
+    return first, second
+
+
 def apply_transform(img: Image.Image, transform: str, name: str) -> tuple[bytes, str]:
     """Apply ``transform`` to the RGB image of original ``name``.
 
@@ -1451,6 +1617,26 @@ def apply_transform(img: Image.Image, transform: str, name: str) -> tuple[bytes,
         "crop_topleft_20": lambda im: _crop_fraction(im, 0.20, 0.20, 0.0, 0.0),
         "rotate_2": lambda im: _rotate_crop(im, 2.0),
         "rotate_5": lambda im: _rotate_crop(im, 5.0),
+        "caption_bottom": lambda im: _caption_bar(
+            im, rng.choice(_CAPTIONS), 0.12, "bottom", ((240, 240, 235), (20, 20, 20))
+        ),
+        "caption_tall": lambda im: _caption_bar(
+            im, _sentence(rng, 10, 16).upper(), 0.32, "top", ((0, 0, 0), (255, 255, 255)), 3
+        ),
+        "caption_overlay": lambda im: _caption_overlay(im, rng),
+        "canvas_chat": lambda im: _canvas_chat(im, rng),
+        "canvas_phone": lambda im: _canvas_phone(im, rng),
+        "crop_topright_15": lambda im: _crop_fraction(im, 0.0, 0.15, 0.15, 0.0),
+        "crop_bottomleft_05": lambda im: _crop_fraction(im, 0.05, 0.0, 0.0, 0.05),
+        "crop_bottomright_20": lambda im: _crop_fraction(im, 0.0, 0.0, 0.20, 0.20),
+        "rotate_3cw": lambda im: _rotate_crop(im, -3.0),
+        "rotate_8": lambda im: _rotate_crop(im, 8.0),
+        "rotate_10cw": lambda im: _rotate_crop(im, -10.0),
+        "template_a": lambda im: _caption_bar(im, _template_texts(name)[0], 0.18),
+        "template_b": lambda im: _caption_bar(im, _template_texts(name)[1], 0.18),
+        "template_a_small": lambda im: _scale(
+            _caption_bar(im, _template_texts(name)[0], 0.18), 0.7
+        ),
     }
     if t in simple:
         return _jpeg(simple[t](img))

@@ -57,7 +57,9 @@ import numpy as np
 import numpy.typing as npt
 
 import bot.hashing
+import bot.local.verify
 import bot.matching
+import bot.regions
 from bench.quality.corpus import (
     DEFAULT_CACHE_DIR,
     EASY_TRANSFORMS,
@@ -68,6 +70,13 @@ from bench.quality.corpus import (
     Corpus,
     build_corpus,
     load_corpus,
+)
+from bench.quality.local import (
+    BothResult,
+    TemplateResult,
+    evaluate_both,
+    evaluate_templates,
+    margin_text,
 )
 from bench.quality.methods import (
     FAMILY_WORDS,
@@ -90,6 +99,7 @@ FPR_TARGETS = (1e-3, 1e-4)
 CHUNK = 512
 #: seenit fingerprint caches kept per corpus version (one per code digest).
 SEENIT_CACHES_KEPT = 4
+LOCAL_DIR = ROOT / "bot" / "local"
 
 U64 = npt.NDArray[np.uint64]
 I64 = npt.NDArray[np.int64]
@@ -232,9 +242,13 @@ def baseline_hashes(
 
 def _seenit_code_digest() -> str:
     h = hashlib.sha256()
-    for module in (bot.hashing, bot.matching):
+    for module in (bot.hashing, bot.matching, bot.regions):
         assert module.__file__ is not None
         h.update(Path(module.__file__).read_bytes())
+    # The local features are part of the fingerprint: their code and vocabulary too.
+    for path in sorted(LOCAL_DIR.iterdir()):
+        if path.suffix in (".py", ".npz"):
+            h.update(path.read_bytes())
     return h.hexdigest()[:12]
 
 
@@ -528,7 +542,7 @@ def _recalls(hit: npt.NDArray[np.bool_], masks: Masks) -> dict[str, float]:
     }
     out["easy"] = float(np.nanmean([out[t] for t in EASY_TRANSFORMS]))
     out["hard"] = float(np.nanmean([out[t] for t in HARD_TRANSFORMS]))
-    out["all"] = float(np.nanmean([out[t] for t in TRANSFORMS]))
+    out["all"] = float(np.nanmean([out[t] for t in (*EASY_TRANSFORMS, *HARD_TRANSFORMS)]))
     return out
 
 
@@ -906,12 +920,165 @@ def run_seenit(
     return results
 
 
+def subset(corpus: Corpus, n: int | None) -> Corpus:
+    """Every k-th original (and its variants) so that about ``n`` remain: for iterating."""
+    if not n or n >= len(corpus.originals):
+        return corpus
+    step = len(corpus.originals) / n
+    kept = tuple(corpus.originals[int(k * step)] for k in range(n))
+    names = {o.name for o in kept}
+    variants = tuple(v for v in corpus.variants if v.original_name in names)
+    return dataclasses.replace(corpus, originals=kept, variants=variants)
+
+
+def run_both(
+    items: Items, fps: Sequence[Fingerprint | str], rule: Thresholds, name: str
+) -> tuple[BothResult, TemplateResult]:
+    m = items.n_originals
+    names = [TRANSFORMS[t] for t in items.transform[m:]]
+    both = evaluate_both(name, rule, fps, items.owner, items.blank, names)
+    variant_of = {
+        (int(items.owner[i]), TRANSFORMS[int(items.transform[i])]): i
+        for i in range(m, items.n_items)
+    }
+    scored = [o for o in range(m) if not items.blank[o]]
+    templates = evaluate_templates(fps, rule, variant_of, scored)
+    _log(
+        f"  seenit {name} + local: recall {100 * both.detected.mean():.1f}% (all variants), "
+        f"{len(both.false_positives)} FP ({both.seconds:.1f}s)"
+    )
+    return both, templates
+
+
+def local_costs(fps: Sequence[Fingerprint | str], items: Items) -> dict[str, float]:
+    """Bytes per image of the local features (blob, index words) and extraction time."""
+    from bot.hashing import decode
+    from bot.local import extract_local
+
+    originals = [fp for fp in fps[: items.n_originals] if isinstance(fp, Fingerprint)]
+    with_local = [fp.local for fp in originals if fp.local is not None]
+    blobs = [len(f.to_bytes()) for f in with_local]
+    words = [len(f.words) for f in with_local]
+    sample = items.paths[: items.n_originals : max(1, items.n_originals // 60)]
+    images = [decode(p.read_bytes()) for p in sample]
+    t0 = time.process_time()
+    for image in images:
+        extract_local(image)
+    extract_ms = 1000 * (time.process_time() - t0) / max(1, len(images))
+    return {
+        "with_local": len(with_local) / max(1, len(originals)),
+        "blob": float(np.mean(blobs)) if blobs else 0.0,
+        "words": float(np.mean(words)) if words else 0.0,
+        "extract_ms": extract_ms,
+    }
+
+
+def both_report(
+    global_result: RuleResult,
+    both: BothResult,
+    templates: TemplateResult,
+    costs: dict[str, float],
+    items: Items,
+    masks: Masks,
+) -> str:
+    """The global stage alone vs global + local, per transform, with the local stage's costs."""
+    g = _recalls(global_result.detected, masks)
+    b = _recalls(both.detected, masks)
+    m = items.n_originals
+    rows = []
+    for t in (*TRANSFORMS, "easy", "hard", "all"):
+        label = f"{t} ({GROUP_OF[t]})" if t in GROUP_OF else f"**mean {t}**"
+        edit = ""
+        if both.edits.get(t):
+            word, count = both.edits[t].most_common(1)[0]
+            edit = f"{word} ({count})"
+        rows.append([label, _pct(g[t]), _pct(b[t]), edit])
+    recall_table = _table(
+        ["transform", "global alone %", "global + local %", "edit named (local matches)"], rows
+    )
+    local_fp = [fp for fp in both.false_positives if fp[2] == "local"]
+    global_fp = [fp for fp in both.false_positives if fp[2] == "global"]
+    fp_lines = [
+        f"| {items.labels[i]} | {items.corpus.originals[j].name} | {detail} |"
+        for i, j, _stage, detail in both.false_positives[:40]
+    ]
+    names = [o.name for o in items.corpus.originals]
+    mean_local_ms = 1000 * both.local_seconds / max(1, both.local_queries)
+    mean_judge_ms = 1000 * both.judge_seconds / max(1, both.judged_pairs)
+    n_distinct = items.n_distinct
+    summary_table = "\n".join(
+        [
+            f"| global alone | {_pct(g['easy'])} | {_pct(g['hard'])} | {_pct(g['all'])} | "
+            f"{len(global_result.false_positives)} | - | {global_result.blank_queries_alerting} |",
+            f"| global + local | {_pct(b['easy'])} | {_pct(b['hard'])} | {_pct(b['all'])} | "
+            f"{len(both.false_positives)} | {len(local_fp)} | {both.blank_queries_alerting} |",
+        ]
+    )
+    worst_easy = min(EASY_TRANSFORMS, key=lambda t: b[t])
+    worst_hard = min(HARD_TRANSFORMS, key=lambda t: b[t])
+    return f"""### Global alone vs global + local (`{both.name}` preset)
+
+| pipeline | easy % | hard % | all % | false pairs | of them local | blank queries alerting |
+| :--- | ---: | ---: | ---: | ---: | ---: | ---: |
+{summary_table}
+
+False pairs are over all {n_distinct:,} distinct pairs ({len(global_fp)} from the global
+stage, {len(local_fp)} from the local stage). Weakest easy edit: {worst_easy}
+({_pct(b[worst_easy])}); weakest hard edit: {worst_hard} ({_pct(b[worst_hard])}). Local
+candidates contained the own original for {int(both.retrieved.sum()):,} of the
+{int((~both.detected & ~masks.blank).sum() + both.by_local.sum()):,} variants that reached
+the local stage or were missed; {len(both.templated)} global matches were set aside as
+templates.
+
+{recall_table}
+
+#### False pairs, global + local
+
+| query | flagged as a repost of | stage, distance |
+| :--- | :--- | :--- |
+{chr(10).join(fp_lines) if fp_lines else "| (none) | | |"}
+
+#### Margin: the closest wrong pairs of the local stage
+
+{margin_text(both, items.labels, names)}
+
+#### Meme templates
+
+{templates.originals} non-blank originals, each with caption A (`template_a`), another
+caption B on the same picture (`template_b`) and A again at 70% (`template_a_small`),
+judged pairwise as the bot would (global stage, then local):
+
+* different captions paired (B vs A, should not alert): {templates.different_caption_alerts} of
+  {templates.originals} ({_pct(templates.different_caption_alerts / max(1, templates.originals))}%);
+  {templates.flagged_template} recognised as "same template";
+* the same caption reposted (A at 70% vs A, should alert): {templates.same_caption_alerts} of
+  {templates.originals} ({_pct(templates.same_caption_alerts / max(1, templates.originals))}%).
+
+#### Costs of the local stage
+
+* {100 * costs["with_local"]:.1f}% of the originals have local features (the rest are
+  low-texture: global stage only).
+* Per image: blob {costs["blob"] / 1024:.1f} KiB (keypoints, descriptors, words, thumbnail),
+  index words {costs["words"]:.0f} bytes; extraction {costs["extract_ms"]:.1f} ms CPU on
+  the decoded image (mean over a sample of the originals).
+* Per query that reaches the local stage: index lookup {mean_local_ms:.2f} ms over
+  {m} stored images; verification {mean_judge_ms:.2f} ms per candidate
+  ({both.judged_pairs / max(1, both.local_queries):.1f} candidates per query); the local
+  stage ran for {both.local_queries:,} of {items.n_items:,} queries.
+"""
+
+
 def main(argv: Sequence[str] | None = None) -> int:
     parser = argparse.ArgumentParser(
         prog="python -m bench.quality", description=__doc__.split("\n\n")[0] if __doc__ else None
     )
     parser.add_argument(
-        "--only", choices=("seenit",), help="evaluate only seenit's rule (prints, writes nothing)"
+        "--only",
+        choices=("seenit", "both"),
+        help="evaluate only seenit's rule, or it and the local stage (prints, writes nothing)",
+    )
+    parser.add_argument(
+        "--originals", type=int, default=None, help="use about this many originals (iterating)"
     )
     parser.add_argument("--workers", type=int, default=2, help="hashing processes (default 2)")
     parser.add_argument("--rehash", action="store_true", help="ignore the hash caches")
@@ -928,7 +1095,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     args = parser.parse_args(argv)
 
     started = time.monotonic()
-    corpus = _load(_log)
+    corpus = subset(_load(_log), args.originals)
     items = make_items(corpus)
     masks = make_masks(items)
     extra = [_parse_rule(r) for r in args.rule]
@@ -947,6 +1114,15 @@ def main(argv: Sequence[str] | None = None) -> int:
         text = seenit_report(seenit_results, items, masks, args.top, worst_for)
         print(f"{summary}\n\nseenit fingerprints unreadable: {unreadable}\n\n{text}")
         print(f"\n({time.monotonic() - started:.0f}s)")
+        return 0
+    normal = next((r for r in seenit_results if r.name == default_preset()), seenit_results[0])
+    _log("evaluating the global + local pipeline")
+    t0 = time.monotonic()
+    both, templates = run_both(items, fps, normal.rule, normal.name)
+    t_both = time.monotonic() - t0
+    both_text = both_report(normal, both, templates, local_costs(fps, items), items, masks)
+    if args.only == "both":
+        print(f"{summary}\n\n{both_text}\n({time.monotonic() - started:.0f}s)")
         return 0
 
     rng = np.random.default_rng(0)
@@ -968,7 +1144,6 @@ def main(argv: Sequence[str] | None = None) -> int:
     base_text = baseline_report(base_results, items, masks)
     n_clean = int(base_results[0].neg_clean.sum())
     seenit_text = seenit_report(seenit_results, items, masks, args.top, worst_for)
-    normal = next((r for r in seenit_results if r.name == default_preset()), seenit_results[0])
     matched_text = matched_fpr_report(base_results, normal, items, masks)
     recall_of = {
         (r.method.name, t): _recalls(r.positive <= r.thresholds[t], masks)
@@ -981,9 +1156,12 @@ def main(argv: Sequence[str] | None = None) -> int:
         ("pdq, 8 orientations @FPR 1e-3", recall_of[("pdq-8", 1e-3)]),
         ("phash256, 8 orientations @FPR 1e-4", recall_of[("phash256-8", 1e-4)]),
         (
-            f"seenit {normal.name} ({len(normal.false_positives)} FP, "
-            f"{len(normal.false_positives) / items.n_distinct:.0e})",
+            f"seenit {normal.name}, global alone ({len(normal.false_positives)} FP)",
             _recalls(normal.detected, masks),
+        ),
+        (
+            f"seenit {normal.name}, global + local ({len(both.false_positives)} FP)",
+            _recalls(both.detected, masks),
         ),
     ]
     n_scored = int(masks.scored.sum())
@@ -1009,7 +1187,8 @@ def main(argv: Sequence[str] | None = None) -> int:
             f"* {summary}",
             f"* Total run time {total:.0f}s: hashing baselines {_timing('baselines', t_base_hash)}"
             f" and seenit {_timing('seenit', t_seenit_hash)}, baseline distances "
-            f"{t_base_eval:.0f}s, seenit pipeline (5 rules) {t_seenit_eval:.0f}s.",
+            f"{t_base_eval:.0f}s, seenit pipeline (5 rules) {t_seenit_eval:.0f}s, "
+            f"global + local {t_both:.0f}s.",
             f"* seenit could not fingerprint {unreadable} of {items.n_items:,} files.",
             f"* Plot: `{_rel(args.plot)}`.",
         ]
@@ -1054,6 +1233,18 @@ lookup and the judgement), *no quality gate* sets `min_quality=0`. *blank querie
 alerting*: blank images (variants and originals) flagged as a repost of anything.
 
 {seenit_text}
+
+## The local stage (`bot.local`) on top of the global hashes
+
+The bot's flow: the global stage first; a global match stands unless the local stage calls
+the pair a template (same picture, different caption). When the global stage finds nothing,
+`bot.local.LocalIndex.query` over the originals' visual words gives 20 candidates and
+`bot.local.examine` judges each (RANSAC similarity fit, at least
+{bot.local.verify.MIN_INLIERS} inliers, then the dense check of the aligned overlap: DCT
+hash within {bot.local.verify.MAX_DENSE_DISTANCE} bits). The vocabulary was trained by
+`bench/local_vocabulary.py` on GCompris's pictures, none of which is in this corpus.
+
+{both_text}
 
 {matched_text}
 """

@@ -9,8 +9,8 @@ caption shared by many stored memes cannot drown the picture's own words.
 Layout, like :mod:`bot.index`: a *main* segment in compressed-sparse-row form (per word, the
 slots of the images holding it, 4 bytes per posting) and a small *delta* of recent inserts
 scanned flat; the delta is merged into the main segment when it grows past 1/32 of it.
-Removed images are tombstoned and dropped at the next rebuild. Words shared by more than
-:data:`STOP_SHARE` of the images carry no information and are skipped at query time, which
+Removed images are tombstoned and dropped at the next rebuild once they are many. Words far
+more frequent than average carry little information and are skipped at query time, which
 also bounds the work per query.
 """
 
@@ -24,24 +24,23 @@ import numpy.typing as npt
 from bot.local.features import LocalFeatures
 from bot.local.vocabulary import vocabulary
 
-#: Words held by more than this share of the stored images are not looked up.
-STOP_SHARE = 0.02
+#: Words held by more than this many times the average number of images per word are
+#: not looked up (they are in too many pictures to tell them apart).
+STOP_FACTOR = 8
 #: Never treat a word as a stop word while it has fewer postings than this.
 STOP_MIN = 64
 #: The delta is merged once it holds more than 1/DELTA_SHARE of the main segment's images.
 DELTA_SHARE = 32
 DELTA_MIN = 2048
-#: Rebuild once this share of the slots are removed images.
+#: Rebuild without the removed images once they are this share of the slots.
 DEAD_SHARE = 0.25
+#: A region of the query is searched on its own when it holds at least this many keypoints.
+REGION_MIN_KEYPOINTS = 8
 
 I32 = npt.NDArray[np.int32]
 I64 = npt.NDArray[np.int64]
 U16 = npt.NDArray[np.uint16]
-F64 = npt.NDArray[np.float64]
-
-
-def _parse(words: bytes) -> U16:
-    return np.frombuffer(words, "<u2").astype(np.uint16)
+F32 = npt.NDArray[np.float32]
 
 
 class LocalIndex:
@@ -52,15 +51,16 @@ class LocalIndex:
         self._slot_of: dict[int, int] = {}
         self._ids = np.zeros(0, dtype=np.int64)
         self._alive = np.zeros(0, dtype=np.bool_)
-        self._count = 0  # slots used
+        self._count = 0  # slots used, dead ones included
         self._dead = 0
         self._df = np.zeros(self._size, dtype=np.int32)
+        self._total = 0  # postings, dead ones included
         # Main segment (CSR by word) covering slots [0, _main_slots).
         self._offsets = np.zeros(self._size + 1, dtype=np.int64)
         self._postings = np.zeros(0, dtype=np.int32)
         self._main_slots = 0
-        # Delta: one words array per slot from _main_slots on.
-        self._delta: list[U16] = []
+        # Delta: (words, slots) blocks of the slots from _main_slots on.
+        self._delta: list[tuple[U16, I32]] = []
         self._delta_flat: tuple[U16, I32] | None = None
 
     def __len__(self) -> int:
@@ -72,20 +72,32 @@ class LocalIndex:
     @property
     def nbytes(self) -> int:
         """Bytes held by the arrays (the id dictionary aside)."""
-        delta = sum(w.nbytes for w in self._delta)
+        delta = sum(w.nbytes + s.nbytes for w, s in self._delta)
         arrays = (self._ids, self._alive, self._df, self._offsets, self._postings)
         return delta + sum(a.nbytes for a in arrays)
 
     def load(self, items: Iterable[tuple[int, bytes]]) -> None:
         """Add many images at once (a guild's stored words), building the main segment once."""
+        ids: list[int] = []
+        blobs: list[bytes] = []
         for image_id, words in items:
-            self._append(image_id, _parse(words))
+            if image_id in self._slot_of:
+                self.remove(image_id)
+            ids.append(image_id)
+            blobs.append(words)
+        if len(set(ids)) != len(ids):  # the last word list of an id wins, as with add()
+            last = {image_id: i for i, image_id in enumerate(ids)}
+            keep = sorted(last.values())
+            ids, blobs = [ids[i] for i in keep], [blobs[i] for i in keep]
+        self._append(ids, blobs)
         self._rebuild()
 
     def add(self, image_id: int, words: bytes) -> None:
         """Index an image's word list (``LocalFeatures.words``); re-adding replaces it."""
-        self._append(image_id, _parse(words))
-        if len(self._delta) > max(DELTA_MIN, self._main_slots // DELTA_SHARE):
+        if image_id in self._slot_of:
+            self.remove(image_id)
+        self._append([image_id], [words])
+        if self._count - self._main_slots > max(DELTA_MIN, self._main_slots // DELTA_SHARE):
             self._rebuild()
 
     def remove(self, image_id: int) -> bool:
@@ -95,46 +107,44 @@ class LocalIndex:
             return False
         self._alive[slot] = False
         self._dead += 1
-        if self._dead > DEAD_SHARE * max(self._count, DELTA_MIN):
-            self._rebuild()
         return True
 
-    def _append(self, image_id: int, words: U16) -> None:
-        if image_id in self._slot_of:
-            self.remove(image_id)
-        words = np.unique(words[words < self._size])
-        slot = self._count
-        if slot >= len(self._ids):
-            capacity = max(1024, 2 * len(self._ids))
+    def _append(self, ids: list[int], blobs: list[bytes]) -> None:
+        if not ids:
+            return
+        lengths = np.fromiter((len(b) // 2 for b in blobs), np.int64, len(blobs))
+        words = np.frombuffer(b"".join(b[: len(b) // 2 * 2] for b in blobs), "<u2")
+        first, end = self._count, self._count + len(ids)
+        slots = np.repeat(np.arange(first, end, dtype=np.int32), lengths)
+        valid = words < self._size
+        words, slots = words[valid].astype(np.uint16), slots[valid]
+        if end > len(self._ids):
+            capacity = max(1024, end, 2 * len(self._ids))
             self._ids = np.resize(self._ids, capacity)
             self._alive = np.resize(self._alive, capacity)
-        self._ids[slot] = image_id
-        self._alive[slot] = True
-        self._count += 1
-        self._slot_of[image_id] = slot
-        self._delta.append(words)
+        self._ids[first:end] = ids
+        self._alive[first:end] = True
+        self._count = end
+        self._slot_of.update(zip(ids, range(first, end), strict=True))
+        self._df += np.bincount(words, minlength=self._size).astype(np.int32)
+        self._total += len(words)
+        self._delta.append((words, slots))
         self._delta_flat = None
-        np.add.at(self._df, words.astype(np.int64), 1)
 
     def _delta_arrays(self) -> tuple[U16, I32]:
         if self._delta_flat is None:
             if self._delta:
-                words = np.concatenate(self._delta).astype(np.uint16)
-                lengths = np.fromiter((len(w) for w in self._delta), np.int64, len(self._delta))
-                slots = np.repeat(
-                    np.arange(
-                        self._main_slots, self._main_slots + len(self._delta), dtype=np.int32
-                    ),
-                    lengths,
-                )
+                words = np.concatenate([w for w, _ in self._delta])
+                slots = np.concatenate([s for _, s in self._delta])
             else:
                 words = np.zeros(0, dtype=np.uint16)
                 slots = np.zeros(0, dtype=np.int32)
+            self._delta = [(words, slots)] if len(words) else []
             self._delta_flat = (words, slots)
         return self._delta_flat
 
     def _rebuild(self) -> None:
-        """Merge the delta into the main segment, dropping removed images when many are."""
+        """Merge the delta into the main segment (dropping removed images when many are)."""
         delta_words, delta_slots = self._delta_arrays()
         if self._dead > DEAD_SHARE * max(self._count, DELTA_MIN):
             self._compact(delta_words, delta_slots)
@@ -151,14 +161,12 @@ class LocalIndex:
         self._delta_flat = None
 
     def _compact(self, delta_words: U16, delta_slots: I32) -> None:
-        main_words = np.repeat(
-            np.arange(self._size, dtype=np.uint16), np.diff(self._offsets).astype(np.int64)
-        )
+        lengths = np.diff(self._offsets)
+        main_words = np.repeat(np.arange(self._size, dtype=np.uint16), lengths)
         words = np.concatenate([main_words, delta_words])
         slots = np.concatenate([self._postings, delta_slots])
         live = self._alive[slots]
         words, slots = words[live], slots[live]
-        # Renumber the live slots densely, in their old order.
         live_slots = np.flatnonzero(self._alive[: self._count])
         renumber = np.full(self._count, -1, dtype=np.int32)
         renumber[live_slots] = np.arange(len(live_slots), dtype=np.int32)
@@ -168,6 +176,7 @@ class LocalIndex:
         self._offsets = np.zeros(self._size + 1, dtype=np.int64)
         self._offsets[1:] = np.cumsum(np.bincount(words, minlength=self._size))
         self._df = np.diff(self._offsets).astype(np.int32)
+        self._total = len(self._postings)
         self._ids = self._ids[live_slots].copy()
         self._alive = np.ones(len(live_slots), dtype=np.bool_)
         self._count = self._main_slots = len(live_slots)
@@ -184,50 +193,50 @@ class LocalIndex:
         """
         if not self._slot_of or len(local) == 0:
             return []
-        word_sets = [np.unique(local.word_ids)]
-        for _, box in local.regions:
-            inside = local.word_ids[local.region_mask(box)]
-            if len(inside) >= 8:
-                word_sets.append(np.unique(inside))
-        words = word_sets[0][word_sets[0] < self._size].astype(np.int64)
+        if self._dead > DEAD_SHARE * max(self._count, DELTA_MIN):
+            self._rebuild()
+        words = np.unique(local.word_ids).astype(np.int64)
+        words = words[words < self._size]
         df = self._df[words]
-        stop = max(STOP_MIN, STOP_SHARE * len(self._slot_of))
+        stop = max(STOP_MIN, STOP_FACTOR * self._total / self._size)
         keep = (df > 0) & (df <= stop)
         words, df = words[keep], df[keep]
         if len(words) == 0:
             return []
-        idf = np.log(1.0 + len(self._slot_of) / df)
+        idf = np.log1p(len(self._slot_of) / df).astype(np.float32)
         slots, which = self._postings_of(words)
-        rankings = []
-        for chosen in word_sets:
-            weights = np.where(np.isin(words, chosen), idf, 0.0)
-            scores = np.bincount(slots, weights=weights[which], minlength=self._count).astype(
-                np.float64
-            )
-            rankings.append(self._best(scores, top))
+        rankings = [self._best(slots, idf[which], top)]
+        for _, box in local.regions:
+            inside = local.region_mask(box)
+            if inside.sum() < REGION_MIN_KEYPOINTS:
+                continue
+            chosen = np.isin(words, local.word_ids[inside])
+            picked = chosen[which]
+            rankings.append(self._best(slots[picked], idf[which[picked]], top))
         return _interleave(rankings, top)
 
-    def _postings_of(self, words: I64) -> tuple[I64, I64]:
+    def _postings_of(self, words: I64) -> tuple[I32, I64]:
         """Slots holding each of the (sorted) ``words``, and which word brought each slot."""
         starts = self._offsets[words]
-        lengths = self._offsets[words + 1] - starts
-        total = int(lengths.sum())
+        ends = self._offsets[words + 1]
+        lengths = ends - starts
+        main = np.concatenate(
+            [self._postings[s:e] for s, e in zip(starts.tolist(), ends.tolist(), strict=True)]
+        )
         which = np.repeat(np.arange(len(words)), lengths)
-        # Positions of every posting: starts[word] + rank within the word's run.
-        run_start = np.repeat(np.cumsum(lengths) - lengths, lengths)
-        positions = np.repeat(starts, lengths) + (np.arange(total) - run_start)
-        main_slots = self._postings[positions].astype(np.int64)
         delta_words, delta_slots = self._delta_arrays()
         if len(delta_words):
-            at = np.searchsorted(words, delta_words.astype(np.int64))
-            at_clipped = np.minimum(at, len(words) - 1)
-            hit = words[at_clipped] == delta_words
-            main_slots = np.concatenate([main_slots, delta_slots[hit].astype(np.int64)])
-            which = np.concatenate([which, at_clipped[hit]])
-        return main_slots, which
+            at = np.minimum(np.searchsorted(words, delta_words), len(words) - 1)
+            hit = words[at] == delta_words
+            main = np.concatenate([main, delta_slots[hit]])
+            which = np.concatenate([which, at[hit]])
+        return main, which
 
-    def _best(self, scores: F64, top: int) -> list[int]:
-        scores = scores[: self._count] * self._alive[: self._count]
+    def _best(self, slots: I32, weights: F32, top: int) -> list[int]:
+        if len(slots) == 0:
+            return []
+        scores = np.bincount(slots, weights=weights, minlength=self._count)
+        scores[~self._alive[: self._count]] = 0.0
         if top < len(scores):
             picked = np.argpartition(-scores, top)[:top]
         else:

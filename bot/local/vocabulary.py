@@ -10,7 +10,7 @@ distance on the 256-bit ORB descriptor.
 from __future__ import annotations
 
 from dataclasses import dataclass
-from functools import cache
+from functools import cache, cached_property
 from importlib import resources
 
 import numpy as np
@@ -40,22 +40,29 @@ class Vocabulary:
         if len(descriptors) == 0:
             return np.zeros(0, dtype=np.uint16)
         first = np.argmin(hamming_table(descriptors, self.top), axis=1)
-        branch = self.leaves.shape[1]
-        words = np.empty(len(descriptors), dtype=np.uint16)
-        for node in np.unique(first):
-            rows = np.flatnonzero(first == node)
-            second = np.argmin(hamming_table(descriptors[rows], self.leaves[node]), axis=1)
-            words[rows] = node * branch + second
+        children = self._leaves_by_lane[first]  # (n, 4, k2): each descriptor's candidate leaves
+        mine = np.ascontiguousarray(descriptors).view(np.uint64)
+        distances = np.zeros((children.shape[0], children.shape[2]), dtype=np.uint16)
+        for lane in range(children.shape[1]):
+            distances += np.bitwise_count(children[:, lane, :] ^ mine[:, lane, None])
+        second = np.argmin(distances, axis=1)
+        words: U16 = (first * self.leaves.shape[1] + second).astype(np.uint16)
         return words
 
+    @cached_property
+    def _leaves_by_lane(self) -> npt.NDArray[np.uint64]:
+        """Leaves as (k1, 4, k2) 64-bit lanes: one lane of every sibling is contiguous."""
+        lanes = np.ascontiguousarray(self.leaves).view(np.uint64)
+        return np.ascontiguousarray(lanes.transpose(0, 2, 1))
 
-def hamming_table(a: U8, b: U8) -> npt.NDArray[np.int32]:
+
+def hamming_table(a: U8, b: U8) -> npt.NDArray[np.uint16]:
     """Hamming distances between every row of ``a`` and every row of ``b`` (32-byte rows)."""
     a64 = np.ascontiguousarray(a).view(np.uint64)
-    b64 = np.ascontiguousarray(b).view(np.uint64)
-    total = np.zeros((len(a64), len(b64)), dtype=np.int32)
+    b64 = np.ascontiguousarray(np.ascontiguousarray(b).view(np.uint64).T)
+    total = np.zeros((len(a64), b64.shape[1]), dtype=np.uint16)
     for lane in range(a64.shape[1]):
-        total += np.bitwise_count(a64[:, lane, None] ^ b64[None, :, lane])
+        total += np.bitwise_count(a64[:, lane, None] ^ b64[lane][None, :])
     return total
 
 

@@ -1,0 +1,234 @@
+"""Detection quality of the local stage (``bot.local``) on top of the global hashes.
+
+The flow is the bot's: the global stage (``bot.index`` + ``bot.matching.judge``) first;
+a global match is kept unless the local stage calls the pair a *template* (the same picture
+under another caption). When the global stage finds nothing and the query has local
+features, ``bot.local.LocalIndex.query`` (top 20, built over the originals' words) gives
+candidates and ``bot.local.examine`` judges each: geometric verification, then the dense
+check. Every variant and every original is a query against all the originals.
+
+Reported next to the global stage alone: recall per transform, false pairs among all
+distinct pairs, the *margin*: the dense distances of the closest wrong pairs that passed
+geometric verification (the threshold is ``bot.local.verify.MAX_DENSE_DISTANCE``), the
+template pairs (``template_b`` against ``template_a`` of the same original: a different
+caption should not alert; ``template_a_small`` against ``template_a``: the same meme again
+should), costs per image and per query.
+"""
+
+from __future__ import annotations
+
+import time
+from collections import Counter
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+
+import numpy as np
+import numpy.typing as npt
+
+from bot.hashing import Fingerprint
+from bot.index import HammingIndex
+from bot.local import LocalIndex
+from bot.local.verify import MAX_DENSE_DISTANCE, Examination, examine
+from bot.matching import Thresholds, judge, query_hashes
+
+TOP = 20
+
+
+@dataclass
+class BothResult:
+    """What the global + local pipeline says under one rule, over the whole corpus."""
+
+    name: str
+    rule: Thresholds
+    #: per variant: its own original was flagged (by either stage).
+    detected: npt.NDArray[np.bool_]
+    #: per variant: flagged by the local stage (the global stage found nothing).
+    by_local: npt.NDArray[np.bool_]
+    #: per variant: its own original was among the local candidates.
+    retrieved: npt.NDArray[np.bool_]
+    #: flagged distinct pairs: (query item, other original, stage, detail).
+    false_positives: list[tuple[int, int, str, str]]
+    #: wrong pairs that passed geometric verification: (dense distance, query, original,
+    #: inliers); dense distance -1 when the overlap was too small to judge.
+    near_misses: list[tuple[int, int, int, int]]
+    #: global matches the local stage turned into templates: (query, original).
+    templated: list[tuple[int, int]]
+    blank_queries_alerting: int
+    #: edit words of the local verdicts, per transform.
+    edits: dict[str, Counter[str]] = field(default_factory=dict)
+    seconds: float = 0.0
+    local_queries: int = 0
+    local_seconds: float = 0.0
+    judged_pairs: int = 0
+    judge_seconds: float = 0.0
+
+
+def _would_alert(query: Fingerprint, stored: Fingerprint, rule: Thresholds) -> tuple[bool, str]:
+    """Whether the bot would alert for this one pair, and through which stage."""
+    if judge(query, stored, rule).repost:
+        if query.local is not None and stored.local is not None:
+            found = examine(query.local, stored.local)
+            verdict = None if found is None else found.verdict
+            if verdict is not None and verdict.template:
+                return False, "template"
+        return True, "global"
+    if query.local is None or stored.local is None:
+        return False, ""
+    found = examine(query.local, stored.local)
+    verdict = None if found is None else found.verdict
+    if verdict is None or verdict.template:
+        return False, "template" if verdict is not None else ""
+    return True, "local"
+
+
+def evaluate_both(
+    name: str,
+    rule: Thresholds,
+    fps: Sequence[Fingerprint | str],
+    owner: npt.NDArray[np.int64],
+    blank: npt.NDArray[np.bool_],
+    transform_names: Sequence[str],
+) -> BothResult:
+    """Query every item (originals first, then variants) against the originals."""
+    started = time.monotonic()
+    m = len(blank)
+    stored = [fp if isinstance(fp, Fingerprint) else None for fp in fps[:m]]
+    usable = [i for i, fp in enumerate(stored) if fp is not None]
+    index = HammingIndex(usable, (stored[i].phash64 for i in usable))  # type: ignore[union-attr]
+    local_index = LocalIndex()
+    local_index.load(
+        (i, fp.local.words) for i, fp in enumerate(stored) if fp is not None and fp.local
+    )
+    n_var = len(fps) - m
+    result = BothResult(
+        name,
+        rule,
+        np.zeros(n_var, dtype=np.bool_),
+        np.zeros(n_var, dtype=np.bool_),
+        np.zeros(n_var, dtype=np.bool_),
+        [],
+        [],
+        [],
+        0,
+    )
+    for i, query in enumerate(fps):
+        if not isinstance(query, Fingerprint):
+            continue
+        own = int(owner[i])
+        flagged: dict[int, str] = {}
+        for hit in index.search(list(query_hashes(query)), rule.radius64):
+            j = hit.image_id
+            other = stored[j]
+            if j == i or other is None or not judge(query, other, rule).repost:
+                continue
+            if query.local is not None and other.local is not None:
+                found = examine(query.local, other.local)
+                verdict = None if found is None else found.verdict
+                if verdict is not None and verdict.template:
+                    result.templated.append((i, j))
+                    continue
+            flagged[j] = f"global {judge(query, other, rule).distance}"
+        if not flagged and query.local is not None:
+            t0 = time.perf_counter()
+            candidates = local_index.query(query.local, TOP)
+            result.local_queries += 1
+            result.local_seconds += time.perf_counter() - t0
+            if i >= m and own in candidates:
+                result.retrieved[i - m] = True
+            for j in candidates:
+                other = stored[j]
+                if j == i or other is None or other.local is None:
+                    continue
+                t0 = time.perf_counter()
+                found: Examination | None = examine(query.local, other.local)
+                result.judge_seconds += time.perf_counter() - t0
+                result.judged_pairs += 1
+                if found is None:
+                    continue
+                verdict = found.verdict
+                if j != own:
+                    dense = -1 if found.dense_distance is None else found.dense_distance
+                    if verdict is None:
+                        result.near_misses.append((dense, i, j, found.inliers))
+                if verdict is None or verdict.template:
+                    continue
+                flagged[j] = f"local {verdict.dense_distance} bits, {verdict.inliers} inliers"
+                if i >= m and j == own:
+                    result.by_local[i - m] = True
+                    t_name = transform_names[i - m]
+                    result.edits.setdefault(t_name, Counter())[verdict.edit] += 1
+        if i >= m and own in flagged:
+            result.detected[i - m] = True
+        for j, detail in flagged.items():
+            if j != own:
+                stage = detail.split()[0]
+                result.false_positives.append((i, j, stage, detail))
+        if flagged and blank[own]:
+            result.blank_queries_alerting += 1
+    result.near_misses.sort()
+    result.seconds = time.monotonic() - started
+    return result
+
+
+@dataclass
+class TemplateResult:
+    originals: int
+    #: template_b against template_a: the bot would alert (should not).
+    different_caption_alerts: int
+    #: template_a_small against template_a: the bot would alert (should).
+    same_caption_alerts: int
+    #: template_b against template_a: flagged as a template by the local stage.
+    flagged_template: int
+
+
+def evaluate_templates(
+    fps: Sequence[Fingerprint | str],
+    rule: Thresholds,
+    variant_of: dict[tuple[int, str], int],
+    originals: Sequence[int],
+) -> TemplateResult:
+    """Pairs of captioned versions of one picture, judged as the bot would."""
+    out = TemplateResult(0, 0, 0, 0)
+    for o in originals:
+        try:
+            a, b, small = (
+                variant_of[(o, t)] for t in ("template_a", "template_b", "template_a_small")
+            )
+        except KeyError:
+            continue
+        fa, fb, fs = fps[a], fps[b], fps[small]
+        if not (
+            isinstance(fa, Fingerprint)
+            and isinstance(fb, Fingerprint)
+            and isinstance(fs, Fingerprint)
+        ):
+            continue
+        out.originals += 1
+        alert_b, how_b = _would_alert(fb, fa, rule)
+        out.different_caption_alerts += alert_b
+        out.flagged_template += how_b == "template"
+        out.same_caption_alerts += _would_alert(fs, fa, rule)[0]
+    return out
+
+
+def margin_text(
+    result: BothResult, labels: Sequence[str], names: Sequence[str], top: int = 10
+) -> str:
+    """The closest wrong pairs that passed geometric verification."""
+    judged = [n for n in result.near_misses if n[0] >= 0]
+    if not judged:
+        return "No wrong pair passed geometric verification with a judgeable overlap."
+    dists = np.array([n[0] for n in judged])
+    lines = [
+        f"{len(result.near_misses)} wrong pairs passed geometric verification "
+        f"({len(result.near_misses) - len(judged)} with an overlap too small to judge); "
+        f"the dense threshold is {MAX_DENSE_DISTANCE} bits. Closest: {int(dists.min())} bits; "
+        f"at <= 24 bits: {int((dists <= 24).sum())}, <= 28: {int((dists <= 28).sum())}, "
+        f"<= 32: {int((dists <= 32).sum())}.",
+        "",
+        "| dense bits | inliers | query | wrongly aligned with |",
+        "| ---: | ---: | :--- | :--- |",
+    ]
+    for dense, i, j, inliers in judged[:top]:
+        lines.append(f"| {dense} | {inliers} | {labels[i]} | {names[j]} |")
+    return "\n".join(lines)
