@@ -245,10 +245,10 @@ def _seenit_code_digest() -> str:
     for module in (bot.hashing, bot.matching, bot.regions):
         assert module.__file__ is not None
         h.update(Path(module.__file__).read_bytes())
-    # The local features are part of the fingerprint: their code and vocabulary too.
-    for path in sorted(LOCAL_DIR.iterdir()):
-        if path.suffix in (".py", ".npz"):
-            h.update(path.read_bytes())
+    # The local features are part of the fingerprint: their code and vocabulary too (not
+    # the index or the verification, which run after fingerprinting).
+    for name in ("features.py", "vocabulary.py", "vocabulary.npz"):
+        h.update((LOCAL_DIR / name).read_bytes())
     return h.hexdigest()[:12]
 
 

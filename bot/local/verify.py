@@ -35,7 +35,7 @@ SCALE_RANGE = (0.2, 5.0)
 #: RANSAC reprojection threshold, as a share of the stored working image's longer side.
 REPROJECTION = 0.012
 #: Largest 256-bit DCT-hash distance of the aligned overlaps.
-MAX_DENSE_DISTANCE = 20
+MAX_DENSE_DISTANCE = 28
 #: The aligned overlap must cover at least this share of the smaller image's thumbnail.
 MIN_OVERLAP = 0.25
 #: Side of an overlap, in thumbnail pixels, below which the dense check cannot be trusted.
@@ -269,16 +269,21 @@ def _caption_zone(features: LocalFeatures) -> npt.NDArray[np.bool_] | None:
 
 
 def different_captions(query: LocalFeatures, stored: LocalFeatures, matrix: F64) -> bool:
-    """Whether both images carry a caption bar and the captions differ (place or text)."""
+    """Whether both images carry a caption bar at the same place and their texts differ.
+
+    Bars that do not line up (a caption above one picture, below the other; a bar cropped
+    away) are left to the dense check: UI around a picture is not a caption either.
+    """
     s_zone = _caption_zone(stored)
     q_zone = _caption_zone(query)
     if s_zone is None or q_zone is None:
         return False
-    warped, _ = _warp(query, stored, matrix)
+    warped, coverage = _warp(query, stored, matrix)
     q_zone_warped, _ = _warp(query, stored, matrix, q_zone.astype(np.uint8) * 255)
-    shared = s_zone & (q_zone_warped > 127)
-    if shared.sum() < CAPTION_AGREEMENT * s_zone.sum():
-        return True  # the captions are not at the same place
+    q_in_stored = (q_zone_warped > 127) & coverage
+    shared = s_zone & q_in_stored
+    if shared.sum() < CAPTION_AGREEMENT * min(s_zone.sum(), max(1, q_in_stored.sum())):
+        return False
     diff = np.abs(warped.astype(np.int16) - stored.thumbnail.astype(np.int16))[shared]
     return bool(np.mean(diff > TEXT_CONTRAST) > TEXT_DIFFERENCE)
 
