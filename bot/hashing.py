@@ -198,8 +198,14 @@ def _check_structure(data: bytes) -> None:
         raise CorruptImage("the file has too many segments before its image data")
 
 
-def fingerprint_image(image: Image.Image, size: tuple[int, int] | None = None) -> Fingerprint:
-    """Fingerprint an already decoded Pillow image (``size``: its size before reduction)."""
+def fingerprint_image(
+    image: Image.Image, size: tuple[int, int] | None = None, *, local: bool = True
+) -> Fingerprint:
+    """Fingerprint an already decoded Pillow image (``size``: its size before reduction).
+
+    ``local=False`` leaves out the local features (video frames, which are searched by their
+    global hashes only).
+    """
     width, height = size or image.size
     gray = image.convert("L")
     h64, h256, pixels256 = _oriented_hashes(gray)
@@ -217,7 +223,7 @@ def fingerprint_image(image: Image.Image, size: tuple[int, int] | None = None) -
         phash64_orientations=h64,
         phash256_orientations=h256,
         views=tuple(views),
-        local=extract_local(image, regions),
+        local=extract_local(image, regions) if local else None,
     )
 
 

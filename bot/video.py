@@ -241,7 +241,7 @@ def fingerprint_clip(
     representative = first
     for t_ms, image in sampled.images:
         check_deadline(deadline)
-        fp = fingerprint_image(image, sampled.size)
+        fp = fingerprint_image(image, sampled.size, local=False)
         frames.append(
             Frame(
                 t_ms=t_ms,
@@ -549,7 +549,7 @@ class _Decoder:
 
 
 def _quality(image: Image.Image) -> int:
-    return fingerprint_image(image).quality
+    return fingerprint_image(image, local=False).quality
 
 
 def _sample_pillow(data: bytes, limits: Limits, media: MediaLimits, deadline: float) -> Sampled:
