@@ -69,6 +69,11 @@ class Gaps:
         self._confirmed.setdefault(channel_id, set()).add(message_id)
 
 
+async def _ask(gaps: Gaps, exists: Exists, channel_id: int, message_id: int) -> bool | None:
+    # A channel out of sight cannot be asked about: no request, no answer.
+    return None if gaps.is_blind(channel_id) else await exists(channel_id, message_id)
+
+
 async def still_there(
     matches: Sequence[Match],
     shown: Callable[[list[Match]], Sequence[Match]],
@@ -98,7 +103,7 @@ async def still_there(
         if not todo:
             return kept, gone
         asked.update(message_id for _, message_id in todo)
-        answers = await asyncio.gather(*(exists(c, mid) for c, mid in todo))
+        answers = await asyncio.gather(*(_ask(gaps, exists, c, mid) for c, mid in todo))
         dropped = set()
         for (channel_id, message_id), answer in zip(todo, answers, strict=True):
             if answer:

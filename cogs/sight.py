@@ -79,6 +79,8 @@ class Sight(commands.Cog):
 
     def look(self, guild: discord.Guild) -> None:
         """Compare what seenit can read now with the last look; open and close gaps."""
+        if guild.me is None:
+            return  # its own member is not known yet: nothing can be told
         channels = readable_channels(guild)
         now = {cid for cid, channel in channels.items() if self.can_read(channel)}
         before = self._readable.get(guild.id)
