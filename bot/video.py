@@ -2,10 +2,12 @@
 
 Videos (MP4, MOV, WebM, MKV) and animated GIF and APNG are decoded with PyAV (FFmpeg), animated
 WebP with Pillow (FFmpeg cannot decode it). Only the frames that are sampled are decoded:
-four a second (one a second at a minute, fewer on longer clips), and
-always the first frame that is not blank, the middle one and the last one. A sample that
-falls within half an interval of a keyframe takes the keyframe, which decodes on its own;
-otherwise the decoder starts at the keyframe before the sample and runs forward to it.
+eight a second, at most 64 (spread evenly on clips over 8 s), and always the first frame
+that is not blank, the middle one and the last one. A sample that falls within half an
+interval of a keyframe takes the keyframe, which decodes on its own; otherwise the decoder
+starts at the keyframe before the sample and runs forward to it. A clip whose plan would
+decode more than a budget of pixels (about 60 frames of 1080p) moves its samples to
+keyframes up to a second away, so a long phone clip costs about one decode per keyframe.
 
 Hostile or oversized media is refused with the image path's typed errors before anything
 large is decoded: a byte cap, a cap on the declared and the real duration, a cap on the
@@ -17,6 +19,7 @@ Pure and synchronous, like :mod:`bot.hashing`; callers run it in worker processe
 
 from __future__ import annotations
 
+import bisect
 import io
 import time
 import warnings
@@ -55,13 +58,18 @@ DEFAULT_SECONDS_PER_FILE = 20.0
 MAX_PACKETS = 100_000
 #: Frames sampled at most; long clips are sampled more sparsely.
 MAX_SAMPLES = 64
-#: Shortest sampling interval, seconds: a copy trimmed anywhere has a sample within 1/8 s
-#: of one of the original's.
-MIN_INTERVAL = 0.25
+#: Shortest sampling interval, seconds: a still frame taken anywhere in a short clip, or a
+#: copy trimmed anywhere, is within 1/16 s of one of the clip's samples.
+MIN_INTERVAL = 0.125
 #: A frame scoring below this is blank (fades, black intros): the sampler looks further.
 BLANK_QUALITY = 8
 #: How far past the start to look for the first frame that is not blank, seconds.
 BLANK_SEARCH_SECONDS = 5.0
+#: Pixels the sampler may decode per clip (about 60 frames of 1080p, 270 of 720p); past it,
+#: samples move to keyframes up to MAX_SNAP_SECONDS away, which decode on their own.
+DECODE_BUDGET_PIXELS = 60 * 1920 * 1080
+MIN_DECODES = 64
+MAX_SNAP_SECONDS = 1.0
 #: Frames are scaled (by swscale) so their short side is this before hashing.
 FRAME_SIDE = 160
 
@@ -286,8 +294,8 @@ class Sampled:
 def sample_times(duration: float) -> list[float]:
     """Seconds from the start at which to sample a clip of ``duration`` seconds.
 
-    Four a second, the middle and the very end; at most :data:`MAX_SAMPLES`, spread evenly
-    on clips over about 15 seconds (one a second at a minute).
+    Eight a second, the middle and the very end; at most :data:`MAX_SAMPLES`, spread evenly
+    on clips over about 8 seconds (one a second at a minute).
     """
     if duration <= 0:
         return [0.0]
@@ -320,7 +328,7 @@ def _to_image(frame: av.video.frame.VideoFrame) -> Image.Image:
     width, height = _small_size(frame.width, frame.height)
     alpha = frame.format.name in ("bgra", "rgba", "argb", "abgr", "pal8", "yuva420p")
     small = frame.reformat(
-        width=width, height=height, format="rgba" if alpha else "rgb24", interpolation="AREA"
+        width=width, height=height, format="rgba" if alpha else "rgb24", interpolation="BILINEAR"
     )
     image: Image.Image = small.to_image()  # type: ignore[no-untyped-call]
     if alpha:
@@ -390,10 +398,18 @@ def _sample_container(
     decoder = _Decoder(codec, packets, pts, keyframes, deadline)
     times = sample_times(float((last_pts - start) * base))
     interval = times[1] - times[0] if len(times) > 1 else 1.0
+    targets = [start + round(t / base) for t in times]
+    # Decode at most a budget of frames (by pixels): snap samples to keyframes from further
+    # away until the plan fits, so a long 1080p clip costs about one decode per keyframe.
+    budget = max(MIN_DECODES, DECODE_BUDGET_PIXELS // max(1, codec.width * codec.height))
+    snap = round(interval / 2 / base)
+    widest = round(MAX_SNAP_SECONDS / base)
+    while decoder.plan_cost(targets, snap) > budget and snap < widest:
+        snap = min(widest, round(snap * 1.5) + 1)
     picked: dict[int, Image.Image] = {}
-    for t in times:
-        target = start + round(t / base)
-        found = decoder.frame_at(target, snap=round(interval / 2 / base))
+    for t, target in zip(times, targets, strict=True):
+        # The last frame is always decoded itself (at most a keyframe interval of frames).
+        found = decoder.frame_at(target, snap=0 if target == targets[-1] else snap)
         if found is None:
             continue
         frame_pts, image = found
@@ -440,6 +456,9 @@ class _Decoder:
         #: The last frame received, and whether the stream was drained.
         self.last: av.video.frame.VideoFrame | None = None
         self.pending: list[av.video.frame.VideoFrame] = []
+        self.keyframe_images: dict[int, tuple[int, Image.Image] | None] = {}
+        #: (presentation time, decode-order index) of every packet, by time.
+        self.order = sorted((p, i) for i, p in enumerate(pts))
 
     def _restart(self, at: int) -> None:
         self.codec.flush_buffers()
@@ -493,6 +512,13 @@ class _Decoder:
 
     def _keyframe_frame(self, k: int) -> tuple[int, Image.Image] | None:
         """Decode one keyframe on its own (draining the decoder so it comes out at once)."""
+        if k in self.keyframe_images:  # two samples snapped to the same keyframe
+            return self.keyframe_images[k]
+        found = self._decode_keyframe(k)
+        self.keyframe_images[k] = found
+        return found
+
+    def _decode_keyframe(self, k: int) -> tuple[int, Image.Image] | None:
         self._restart(k)
         self.next = None
         check_deadline(self.deadline)
@@ -525,6 +551,29 @@ class _Decoder:
             if _quality(candidate) >= BLANK_QUALITY:
                 return frame.pts, candidate
         return frame_pts, image
+
+    def plan_cost(self, targets: list[int], snap: int) -> int:
+        """Packets :meth:`frame_at` would decode for these targets (an estimate)."""
+        cost = 0
+        at: int | None = None  # decode position carried from the previous target
+        for target in targets:
+            if target != targets[-1] and self._keyframe_near(target, snap) is not None:
+                cost += 1
+                at = None
+                continue
+            k = self._keyframe_before(target)
+            end = self._decode_index(target)
+            begin = at if at is not None and k <= at <= end else k
+            cost += end - begin + 1
+            at = end
+        return cost
+
+    def _decode_index(self, target: int) -> int:
+        """Decode-order index of the packet showing the first frame at or after ``target``."""
+        found = bisect.bisect_left(self.order, (target, -1))
+        if found >= len(self.order):
+            return len(self.packets) - 1
+        return self.order[found][1]
 
     def _position(self) -> int:
         """Presentation time of the last frame out of the decoder (or far back)."""
