@@ -23,6 +23,8 @@ def edits(
 ) -> list[str]:
     """The edits between an original and its repost, as short phrases."""
     found: list[str] = []
+    if verdict.edit:  # a clip: how it was made from the original, "a trimmed copy of" it
+        found.append(t("clip.alert", edit=t(f"clip.edit.{verdict.edit}")))
     if verdict.view:
         key = f"why.view.{slug(verdict.view)}"
         found.append(t(key) if t.has(key) else verdict.view)

@@ -12,10 +12,11 @@ from typing import Any
 import discord
 from discord.ext import commands
 
+from bot.clips import judge_fingerprints
 from bot.explain import explanation
 from bot.hashing import Fingerprint, ImageError
 from bot.i18n import ENGLISH, Texts
-from bot.matching import judge, thresholds_for
+from bot.matching import thresholds_for
 from cogs._discord import bot_of, fetch_image_of, guild_texts, image_refs, user_texts
 from cogs.access import access_of
 
@@ -143,7 +144,7 @@ class AlertActions(commands.Cog):
             await interaction.followup.send(t("actions.original_unreadable"), ephemeral=True)
             return
         rule = thresholds_for(await self.service.settings(guild.id))
-        verdicts = [(judge(fp, original_fp, rule), fp) for fp in new_prints]
+        verdicts = [(judge_fingerprints(fp, original_fp, rule), fp) for fp in new_prints]
         verdict, new_fp = min(verdicts, key=lambda v: v[0].distance)
         await interaction.followup.send(
             explanation(new_fp, original_fp, verdict, rule, t), ephemeral=True

@@ -9,6 +9,7 @@ from PIL import Image
 
 from tests.botworld import World, jump, seenit_running, text_of
 from tests.clipmaker import clip, jpeg, still_of
+from tests.support import buttons
 
 pytestmark = pytest.mark.usefixtures("no_logged_errors")
 
@@ -30,6 +31,12 @@ async def test_a_trimmed_video_repost_raises_an_alert_naming_the_edit(world: Wor
         assert jump(world, world.general, original) in text
         assert "this is a trimmed copy of the original" in text
         assert world.fake.bot_messages_in(world.general) == []  # the other clip: no alert
+        # "Why?" compares the two clips again and says the same.
+        rec = await world.fake.press_button(
+            world.guild, world.memes, world.carol, message=alert, custom_id=buttons(alert)["Why?"]
+        )
+        why = text_of(await rec.wait_final(timeout=30))
+        assert "What changed: this is a trimmed copy of the original" in why
 
 
 async def test_a_gif_made_from_a_clip_and_a_frame_of_it_are_reposts(world: World) -> None:
