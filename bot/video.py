@@ -323,10 +323,14 @@ def _small_size(width: int, height: int) -> tuple[int, int]:
     return max(1, round(width * scale)), max(1, round(height * scale))
 
 
+#: Pixel formats with transparency (GIF and APNG frames): composited on the background.
+ALPHA_FORMATS = ("bgra", "rgba", "argb", "abgr", "pal8", "yuva420p")
+
+
 def _to_image(frame: av.video.frame.VideoFrame) -> Image.Image:
     """A decoded frame -> a small RGB Pillow image (transparency on the usual background)."""
     width, height = _small_size(frame.width, frame.height)
-    alpha = frame.format.name in ("bgra", "rgba", "argb", "abgr", "pal8", "yuva420p")
+    alpha = frame.format.name in ALPHA_FORMATS
     small = frame.reformat(
         width=width, height=height, format="rgba" if alpha else "rgb24", interpolation="BILINEAR"
     )
@@ -663,22 +667,50 @@ def _index_at(starts: list[int], ms: float) -> int:
     return lo - 1
 
 
-def still(data: bytes, limits: Limits = IMAGE_LIMITS) -> Image.Image:
-    """One representative frame of a clip as an RGB image (comparison pictures)."""
+def still(data: bytes, limits: Limits = IMAGE_LIMITS, side: int = 360) -> Image.Image:
+    """The clip's first frame that is not blank, as an RGB image (comparison pictures).
+
+    Decodes from the start only as far as that frame (a few seconds at most), at about
+    ``side`` pixels on the short side.
+    """
     found = sniff(data)
     if found is None:
         raise NotAVideo()
-    deadline = time.monotonic() + DEFAULT_SECONDS_PER_FILE
-    media = MEDIA_LIMITS
-    sampled = (
-        _sample_av(data, found.demuxer, media, deadline)
-        if found.demuxer
-        else _sample_pillow(data, limits, media, deadline)
-    )
-    for _, image in sampled.images:
-        if _quality(image) >= BLANK_QUALITY:
-            return image
-    return sampled.images[0][1]
+    if not found.demuxer:
+        sampled = _sample_pillow(data, limits, MEDIA_LIMITS, time.monotonic() + 5.0)
+        return sampled.images[0][1]
+    deadline = time.monotonic() + 5.0
+    try:
+        with av.open(io.BytesIO(data), mode="r", format=found.demuxer) as container:
+            if not container.streams.video:
+                raise NotAVideo("the file has no video stream")
+            stream = container.streams.video[0]
+            if stream.codec_context is None:
+                raise NotAVideo("seenit cannot decode this video format")
+            _check_size(stream.codec_context.width, stream.codec_context.height, MEDIA_LIMITS)
+            stream.codec_context.thread_count = 1
+            first: Image.Image | None = None
+            for count, frame in enumerate(container.decode(stream)):
+                check_deadline(deadline)
+                image = _to_image(frame)
+                first = first or image
+                if _quality(image) >= BLANK_QUALITY or count >= 150:
+                    turned = (getattr(frame, "rotation", 0) or 0) % 360
+                    if turned or frame.format.name in ALPHA_FORMATS:
+                        return image  # already turned and composited, if small
+                    scale = min(1.0, side / max(1, min(frame.width, frame.height)))
+                    size = (max(1, round(frame.width * scale)), max(1, round(frame.height * scale)))
+                    big: Image.Image = frame.reformat(
+                        width=size[0], height=size[1], format="rgb24", interpolation="BILINEAR"
+                    ).to_image()  # type: ignore[no-untyped-call]
+                    return big
+    except ImageError:
+        raise
+    except (av.FFmpegError, ValueError, OverflowError, IndexError, AttributeError) as exc:
+        raise CorruptVideo(str(exc) or type(exc).__name__) from exc
+    if first is None:
+        raise CorruptVideo("no frame could be decoded")
+    return first
 
 
 __all__ = [
