@@ -17,10 +17,10 @@ import json
 import os
 import sys
 from collections.abc import Iterable, Sequence
-from concurrent.futures import ProcessPoolExecutor
+from concurrent.futures import ProcessPoolExecutor, ThreadPoolExecutor
 from dataclasses import dataclass
 from pathlib import Path
-from typing import TextIO
+from typing import NamedTuple, TextIO
 
 from bot.clips import (
     EDIT_WORDS,
@@ -32,7 +32,15 @@ from bot.clips import (
 from bot.config import Config, ConfigError
 from bot.hashing import Fingerprint, ImageError
 from bot.index import HammingIndex
-from bot.matching import PRESETS, Thresholds, judge, query_hashes
+from bot.local import LocalIndex
+from bot.matching import (
+    LOCAL_CANDIDATES,
+    PRESETS,
+    Thresholds,
+    Verdict,
+    judge_pair,
+    query_hashes,
+)
 from bot.records import MemberForgotten
 from bot.store import StoreError, open_store
 from bot.video import fingerprint_media
@@ -174,13 +182,7 @@ def cmd_compare(args: argparse.Namespace) -> int:
     for r in results:
         if r.fingerprint is None:
             continue
-        if isinstance(r.fingerprint, ClipFingerprint) or isinstance(
-            source.fingerprint, ClipFingerprint
-        ):
-            # Said of the file: "a trimmed copy of" the source.
-            v = judge_fingerprints(r.fingerprint, source.fingerprint, rule)
-        else:
-            v = judge(source.fingerprint, r.fingerprint, rule)
+        v = decide_pair(r.fingerprint, source.fingerprint, rule)
         rows.append(
             {
                 "path": r.path,
@@ -190,54 +192,116 @@ def cmd_compare(args: argparse.Namespace) -> int:
                 "orientation": v.orientation_name,
                 "repost": v.repost,
                 "reason": v.reason or None,
-                "edit": EDIT_WORDS.get(v.edit),
+                "clip": bool(v.edit),
+                "edit": edit_of(v) or None,
+                "stage": "local" if v.local is not None else "global",
             }
         )
     if args.json:
         print(json.dumps(rows, indent=2))
     else:
         for row in rows:
-            verdict = "repost" if row["repost"] else f"not a repost ({row['reason']})"
-            if row["edit"]:
-                verdict += f": {row['path']} is {row['edit']} {args.source}"
+            if row["repost"] and row["edit"] and row["clip"]:
+                verdict = f"repost: {row['path']} is {row['edit']} {args.source}"
+            elif row["repost"]:
+                verdict = "repost" + (f" ({row['edit']})" if row["edit"] else "")
+            elif row["reason"] == "template":
+                verdict = "not a repost (same picture, another caption: a meme template)"
+            else:
+                verdict = f"not a repost ({row['reason']})"
             turned = "" if row["orientation"] == "identity" else f", {row['orientation']}"
+            measure = "aligned parts" if row["stage"] == "local" else ""
+            between = f"{args.source} and {row['path']}"
             print(
-                f"Hamming distance between {args.source} and {row['path']} is {row['distance']}"
-                f" of 256 ({row['similarity']}% similar{turned}): {verdict}"
+                f"Hamming distance between {between}{' (' + measure + ')' if measure else ''}"
+                f" is {row['distance']} of 256 ({row['similarity']}% similar{turned}): {verdict}"
             )
     return 0
 
 
-def find_pairs(hashed: Sequence[Hashed], rule: Thresholds) -> list[tuple[int, int, int]]:
-    """(i, j, distance) for every pair the rule calls reposts, i < j, nearest first.
+def decide_pair(query: Fingerprint, stored: Fingerprint, rule: Thresholds) -> Verdict:
+    """What the bot decides when ``stored`` was posted first and ``query`` after it."""
+    if isinstance(query, ClipFingerprint) or isinstance(stored, ClipFingerprint):
+        return judge_fingerprints(query, stored, rule)
+    return judge_pair(query, stored, rule)
 
-    Each pair is judged both ways, as the bot would see it whichever was posted first: the
-    views (caption removed, inner picture) of a query apply only when it is the new post.
+
+def edit_of(verdict: Verdict) -> str:
+    """How the later file was made from the earlier, in words ("" for nothing notable)."""
+    if verdict.edit:  # a clip
+        return EDIT_WORDS.get(verdict.edit, verdict.edit)
+    if verdict.template:
+        return "same picture, another caption"
+    return verdict.edit_text
+
+
+class Pair(NamedTuple):
+    """Two files seenit calls reposts of each other (``a`` < ``b``, positions in the list)."""
+
+    a: int
+    b: int
+    #: 256-bit distance (of the aligned parts, when the local stage decided).
+    distance: int
+    #: How ``b`` differs from ``a`` in a few words ("" for nothing notable); how ``a``
+    #: differs from ``b`` when only that way is a repost.
+    edit: str
+
+
+def find_pairs(
+    hashed: Sequence[Hashed], rule: Thresholds, *, templates: bool = False, workers: int = 1
+) -> list[Pair]:
+    """Every pair the bot would alert on, whichever of the two was posted first.
+
+    Each pair is judged both ways, with both stages: the global hashes (with the views of
+    the query: caption removed, inner picture) and the local features. The candidates of a
+    file are what the bot would verify: the Hamming index's hits and the local index's best
+    :data:`bot.matching.LOCAL_CANDIDATES`. A meme template (one picture, two captions) is a
+    pair only with ``templates``, as the guild setting. Nearest first.
     """
     fps = [h.fingerprint for h in hashed]
     usable = [i for i, fp in enumerate(fps) if fp is not None]
     # A clip's frames are entries of the index under the clip's number.
     entries = [(i, h) for i in usable for h in index_hashes(fps[i])]  # type: ignore[arg-type]
     index = HammingIndex((i for i, _ in entries), (h for _, h in entries))
-    best: dict[tuple[int, int], int] = {}
+    local = LocalIndex()
+    local.load(
+        (i, fp.local.words)
+        for i, fp in enumerate(fps)
+        if fp and fp.local and not isinstance(fp, ClipFingerprint)
+    )
+    asked: set[tuple[int, int]] = set()
     for i in usable:
         fp = fps[i]
         assert fp is not None
-        for hit in index.search(query_hashes(fp) + clip_query_hashes(fp), rule.radius64):
-            j = hit.image_id
-            other = fps[j]
-            if j == i or other is None:
+        hits = index.search(query_hashes(fp) + clip_query_hashes(fp), rule.radius64)
+        found = [hit.image_id for hit in hits]
+        if fp.local is not None and not isinstance(fp, ClipFingerprint):
+            found += local.query(fp.local, LOCAL_CANDIDATES + 1)
+        asked.update((i, j) for j in found if j != i)
+
+    def decide(pair: tuple[int, int]) -> tuple[tuple[int, int], Verdict]:
+        query, stored = fps[pair[0]], fps[pair[1]]
+        assert query is not None and stored is not None
+        return pair, decide_pair(query, stored, rule)
+
+    best: dict[tuple[int, int], Pair] = {}
+    # OpenCV releases the GIL while it matches and fits: threads share the features.
+    with ThreadPoolExecutor(max_workers=max(1, workers)) as pool:
+        for (i, j), verdict in pool.map(decide, sorted(asked), chunksize=64):
+            if not (verdict.repost or (templates and verdict.template)):
                 continue
-            verdict = judge_fingerprints(fp, other, rule)
-            if verdict.repost:
-                key = (min(i, j), max(i, j))
-                best[key] = min(best.get(key, verdict.distance), verdict.distance)
-    pairs = [(i, j, d) for (i, j), d in best.items()]
-    pairs.sort(key=lambda p: (p[2], p[0], p[1]))
-    return pairs
+            key = (min(i, j), max(i, j))
+            edit = edit_of(verdict)
+            known = best.get(key)
+            distance = verdict.distance if known is None else min(known.distance, verdict.distance)
+            # The edit says how the later file differs from the earlier when that way holds.
+            if known is not None and i < j:
+                edit = known.edit
+            best[key] = Pair(key[0], key[1], distance, edit)
+    return sorted(best.values(), key=lambda p: (p.distance, p.a, p.b))
 
 
-def connected_groups(n: int, pairs: Iterable[tuple[int, int, int]]) -> list[list[int]]:
+def connected_groups(n: int, pairs: Iterable[Pair]) -> list[list[int]]:
     """Connected components of the pair graph (singletons left out)."""
     parent = list(range(n))
 
@@ -247,10 +311,10 @@ def connected_groups(n: int, pairs: Iterable[tuple[int, int, int]]) -> list[list
             x = parent[x]
         return x
 
-    for i, j, _ in pairs:
+    for i, j, *_ in pairs:
         parent[find(i)] = find(j)
     groups: dict[int, list[int]] = {}
-    for i, j, _ in pairs:
+    for i, j, *_ in pairs:
         for k in (i, j):
             members = groups.setdefault(find(k), [])
             if k not in members:
@@ -267,9 +331,9 @@ def cmd_dupes(args: argparse.Namespace) -> int:
     progress = sys.stderr if sys.stderr.isatty() and not args.json else None
     hashed = hash_files(paths, workers=args.workers, progress=progress)
     _report_errors(hashed)
-    pairs = find_pairs(hashed, rule)
+    pairs = find_pairs(hashed, rule, templates=args.templates == "alert", workers=args.workers)
     best: dict[int, int] = {}
-    for i, j, d in pairs:
+    for i, j, d, _ in pairs:
         for k in (i, j):
             best[k] = min(best.get(k, d), d)
     groups = connected_groups(len(hashed), pairs)
@@ -279,7 +343,10 @@ def cmd_dupes(args: argparse.Namespace) -> int:
         print(
             json.dumps(
                 {
-                    "pairs": [{"a": paths[i], "b": paths[j], "distance": d} for i, j, d in pairs],
+                    "pairs": [
+                        {"a": paths[p.a], "b": paths[p.b], "distance": p.distance, "edit": p.edit}
+                        for p in pairs
+                    ],
                     "groups": [[paths[k] for k in g] for g in groups],
                 },
                 indent=2,
@@ -342,6 +409,13 @@ def build_parser() -> argparse.ArgumentParser:
     p_dupes = sub.add_parser("dupes", help="find groups of near-duplicates in a folder tree")
     p_dupes.add_argument("dir", metavar="DIR")
     p_dupes.add_argument("--json", action="store_true", help="machine-readable output")
+    p_dupes.add_argument(
+        "--templates",
+        choices=("alert", "ignore"),
+        default="ignore",
+        help="one picture under two different captions: a pair or not, as the bot's guild"
+        " setting (default: ignore)",
+    )
     p_dupes.set_defaults(func=cmd_dupes)
 
     p_forget = sub.add_parser(

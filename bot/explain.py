@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import re
+
 from bot.hashing import Fingerprint
 from bot.i18n import ENGLISH, Texts, slug
 from bot.matching import VIEW_MARGIN, Thresholds, Verdict
@@ -16,12 +18,30 @@ ASPECT_TOLERANCE = 0.03
 TURNED = frozenset(
     {"mirrored", "flipped", "rotated 180", "transposed", "rotated 90", "rotated 270", "transversed"}
 )
+#: A small rotation the local stage measured, as :attr:`Verdict.edit_parts` words it.
+ROTATED = re.compile(r"rotated by (\d+) degrees")
+
+
+def edit_words(verdict: Verdict, t: Texts = ENGLISH) -> str:
+    """What was done to the earlier picture, in a few words of the reader's language ("" for
+    nothing notable): "cropped", "captioned and rotated by 4 degrees", "mirrored"..."""
+    words = []
+    for part in verdict.edit_parts:
+        rotated = ROTATED.fullmatch(part)
+        if rotated is not None:
+            words.append(t("edit.rotated", degrees=int(rotated[1])))
+            continue
+        key = f"edit.{slug(part)}"
+        words.append(t(key) if t.has(key) else part)
+    return t("edit.and").join(words)
 
 
 def edits(
     new: Fingerprint, original: Fingerprint, verdict: Verdict, t: Texts = ENGLISH
 ) -> list[str]:
     """The edits between an original and its repost, as short phrases."""
+    if verdict.local is not None:
+        return [edit_words(verdict, t) or t("why.same")]
     found: list[str] = []
     if verdict.edit:  # a clip: how it was made from the original, "a trimmed copy of" it
         found.append(t("clip.alert", edit=t(f"clip.edit.{verdict.edit}")))
@@ -62,9 +82,32 @@ def explanation(
     t: Texts = ENGLISH,
 ) -> str:
     """A few lines for the "Why?" answer."""
+    if verdict.local is not None:
+        return _local_explanation(verdict, t)
     limit = rule.max256 - VIEW_MARGIN if verdict.view else rule.max256
     lines = [
         t("why.changed", edits=t("why.separator").join(edits(new, original, verdict, t))),
         t("why.distance", distance=verdict.distance, limit=limit, similarity=verdict.similarity),
     ]
     return "\n".join(lines)
+
+
+def _local_explanation(verdict: Verdict, t: Texts) -> str:
+    """Why the local stage matched: the edit, then how well the aligned pictures agree."""
+    found = verdict.local
+    assert found is not None
+    if found.template:
+        head = t("why.template")
+    else:
+        head = t("why.changed", edits=edit_words(verdict, t) or t("why.same"))
+    moves = [t("why.scaled", scale=found.scale)]
+    if abs(found.rotation) >= 1:
+        moves.append(t("why.turned", degrees=abs(found.rotation)))
+    aligned = t(
+        "why.aligned",
+        inliers=found.inliers,
+        geometry=t("edit.and").join(moves),
+        distance=verdict.distance,
+        similarity=verdict.similarity,
+    )
+    return "\n".join([head, aligned])

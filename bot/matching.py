@@ -14,9 +14,12 @@ from bot.hashing import (
     hamming64,
     min_oriented_distance,
 )
+from bot.local import LocalFeatures, LocalVerdict, judge_local
 from bot.records import DAY_MS, AllowedImage, ImageRecord
 
 HASH256_BITS = HASH256_SIDE * HASH256_SIDE
+#: Stored images the local stage verifies per query: the local index's best candidates.
+LOCAL_CANDIDATES = 20
 
 
 @dataclass(frozen=True, slots=True)
@@ -90,10 +93,36 @@ class Verdict:
     #: For clips, how the query was made from the stored post: a key of
     #: ``bot.clips.EDIT_WORDS`` ("trimmed" for "a trimmed copy of"), "" for images.
     edit: str = ""
+    #: Set when the local stage (keypoints, then a dense check) decided; ``distance`` is
+    #: then the 256-bit distance of the aligned overlap.
+    local: LocalVerdict | None = None
 
     @property
     def similarity(self) -> float:
         return similarity(self.distance)
+
+    @property
+    def template(self) -> bool:
+        """The same picture under another caption: a new meme rather than a repost."""
+        return self.local is not None and self.local.template
+
+    @property
+    def edit_parts(self) -> tuple[str, ...]:
+        """What was done to the stored picture, as English phrases ("cropped", "captioned",
+        "rotated by 4 degrees", "mirrored"...); empty for nothing notable."""
+        if self.local is not None:
+            if self.local.edit == "the same picture":
+                return ()
+            return tuple(self.local.edit.split(" and "))
+        found = [VIEW_EDITS.get(self.view, self.view)] if self.view else []
+        if self.orientation:
+            found.append(ORIENTATION_NAMES[self.orientation])
+        return tuple(found)
+
+    @property
+    def edit_text(self) -> str:
+        """:attr:`edit_parts` in one English phrase ("" for nothing notable)."""
+        return " and ".join(self.edit_parts)
 
     @property
     def orientation_name(self) -> str:
@@ -139,6 +168,9 @@ def judge(query: Fingerprint, stored: Hashes, rule: Thresholds = DEFAULT) -> Ver
     return best
 
 
+#: Short words for a view's match, as the local stage words its edits.
+VIEW_EDITS = {"captioned": "captioned", "screenshot of an image": "inside a screenshot"}
+
 #: How much stricter the 256-bit threshold is for a view than for the whole image.
 VIEW_MARGIN = 4
 #: A view must carry at least this much detail: the plain part of a captioned blank image
@@ -183,6 +215,83 @@ def verify(query: Fingerprint, candidates: Iterable[ImageRecord], rule: Threshol
         if verdict.repost:
             matches.append(Match(image, verdict))
     matches.sort(key=lambda m: (m.distance, m.image.posted_at, m.image.id))
+    return matches
+
+
+def local_verdict(found: LocalVerdict) -> Verdict:
+    """A local-stage verdict in the terms of the global one (distance of the aligned parts)."""
+    return Verdict(
+        distance=found.dense_distance,
+        distance64=64,
+        orientation=0,
+        repost=found.repost,
+        reason="" if found.repost else "template",
+        local=found,
+    )
+
+
+def judge_pair(query: Fingerprint, stored: Fingerprint, rule: Thresholds = DEFAULT) -> Verdict:
+    """Both stages on two fingerprints: the global hashes, then the local features.
+
+    What the bot decides when ``stored`` was posted earlier and is the only candidate. A
+    meme template (same picture, other caption) comes back with ``repost`` False and
+    ``template`` True.
+    """
+    verdict = judge(query, stored, rule)
+    if verdict.reason == "low quality" or query.local is None or stored.local is None:
+        return verdict
+    if verdict.repost and not has_caption(query):
+        return verdict
+    found = judge_local(query.local, stored.local)
+    if verdict.repost:  # only a template can overrule the global stage
+        return local_verdict(found) if found is not None and found.template else verdict
+    return verdict if found is None else local_verdict(found)
+
+
+def has_caption(query: Fingerprint) -> bool:
+    """Whether the query carries a caption bar: its global matches may be meme templates."""
+    return query.local is not None and any(v.name == "captioned" for v in query.views)
+
+
+def mark_templates(
+    query: LocalFeatures, matches: Sequence[Match], blobs: dict[int, bytes]
+) -> list[Match]:
+    """Global matches of a captioned query, with those the local stage calls a meme template
+    (the same picture under another caption) marked so; CPU-bound, run in a thread."""
+    marked = []
+    for match in matches:
+        blob = blobs.get(match.image.id)
+        found = None
+        if blob is not None:
+            try:
+                found = judge_local(query, LocalFeatures.from_bytes(blob))
+            except ValueError:
+                found = None
+        marked.append(
+            Match(match.image, local_verdict(found))
+            if found is not None and found.template
+            else match
+        )
+    return marked
+
+
+def verify_local(
+    query: LocalFeatures, candidates: Iterable[tuple[ImageRecord, bytes]]
+) -> list[Match]:
+    """Judge candidates on stored local features; reposts best first, then templates.
+
+    CPU-bound (a millisecond or so per candidate): the service runs it in a thread.
+    """
+    matches = []
+    for image, blob in candidates:
+        try:
+            stored = LocalFeatures.from_bytes(blob)
+        except ValueError:  # a damaged blob: that image stays with the global stage
+            continue
+        found = judge_local(query, stored)
+        if found is not None:
+            matches.append(Match(image, local_verdict(found)))
+    matches.sort(key=lambda m: (m.verdict.template, m.distance, m.image.posted_at, m.image.id))
     return matches
 
 

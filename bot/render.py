@@ -9,6 +9,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 
+from bot.explain import edit_words
 from bot.guild_settings import GuildSettings
 from bot.i18n import ENGLISH, Texts
 from bot.matching import Match, chronological, delete_limit, thresholds_for
@@ -24,23 +25,27 @@ def when(posted_at_ms: int) -> str:
 def match_line(match: Match, *, label: str = "", t: Texts = ENGLISH) -> str:
     image = match.image
     prefix = f"**{label}** " if label else ""
-    return (
-        prefix
-        + t(
-            "match.line",
-            when=when(image.posted_at),
-            author=f"<@{image.author_id}>",
-            channel=f"<#{image.channel_id}>",
-            url=image.jump_url,
-            similarity=match.similarity,
+    posted, author = when(image.posted_at), f"<@{image.author_id}>"
+    channel, url = f"<#{image.channel_id}>", image.jump_url
+    if match.verdict.template:
+        return prefix + t(
+            "match.template_line", when=posted, author=author, channel=channel, url=url
         )
-        + (
-            # A clip: how the member's post was made from this one ("yours is a GIF made from it").
-            " · " + t("clip.result", edit=t(f"clip.edit.{match.verdict.edit}"))
-            if match.verdict.edit and not label
-            else ""
-        )
+    line = prefix + t(
+        "match.line",
+        when=posted,
+        author=author,
+        channel=channel,
+        url=url,
+        similarity=match.similarity,
     )
+    if match.verdict.edit:
+        # A clip: how the member's post was made from this one ("yours is a GIF made from it").
+        if label:
+            return line
+        return line + " · " + t("clip.result", edit=t(f"clip.edit.{match.verdict.edit}"))
+    edit = edit_words(match.verdict, t)
+    return line + t("match.edit", edit=edit) if edit else line
 
 
 def alert_text(matches: Sequence[Match], t: Texts = ENGLISH) -> str:
@@ -169,8 +174,12 @@ def scan_progress(
     elapsed: float,
     finished: bool,
     t: Texts = ENGLISH,
+    refreshed: int = 0,
 ) -> str:
-    """The scan's progress message: a bar, counts, rate and time left; a summary at the end."""
+    """The scan's progress message: a bar, counts, rate and time left; a summary at the end.
+
+    ``refreshed``: images indexed before and fingerprinted again for the local stage.
+    """
     rate = read / elapsed if elapsed > 0 else 0.0
     counts = t(
         "scan.counts",
@@ -178,6 +187,8 @@ def scan_progress(
         images=t("noun.image", count=indexed),
         reposts=t("noun.repost", count=reposts),
     )
+    if refreshed:
+        counts += t("scan.refreshed", images=t("noun.older_image", count=refreshed))
     channel = f"<#{channel_id}>"
     if finished:
         return t(

@@ -15,24 +15,38 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 
 import numpy as np
+import numpy.typing as npt
 
-from bot.clips import ClipFingerprint, clip_query_hashes, stored_clip_of, verify_media
+from bot.clips import (
+    ClipFingerprint,
+    clip_query_hashes,
+    judge_fingerprints,
+    stored_clip_of,
+    verify_media,
+)
 from bot.gaps import Exists, Gaps, still_there
 from bot.guild_settings import GuildSettings
 from bot.hashing import Fingerprint
 from bot.hashing_pool import Hasher
 from bot.index import HammingIndex, build_main
+from bot.local import LocalIndex
 from bot.matching import (
+    LOCAL_CANDIDATES,
     Match,
     PostContext,
     Thresholds,
+    Verdict,
     alert_worthy,
     author_exempt,
+    has_caption,
     is_allowlisted,
     is_rejected,
+    judge_pair,
+    mark_templates,
     query_hashes,
     thresholds_for,
     verify,
+    verify_local,
 )
 from bot.records import (
     DAY_MS,
@@ -48,6 +62,9 @@ from bot.store import Store
 log = logging.getLogger(__name__)
 
 DEPARTED_KEY = "guilds_left"
+#: A thorough search (/findsimilar) runs the local stage too when the global stage finds
+#: fewer than this many earlier posts; an incoming message only when it finds none.
+THOROUGH_BELOW = 10
 
 
 def _departed_from(raw: str | None) -> dict[int, int]:
@@ -89,6 +106,28 @@ class SlotOutcome:
     matches: tuple[Match, ...]
     #: The matches an alert should show (filters applied); empty means no alert.
     alert: tuple[Match, ...]
+    #: The image was stored before without local features, and has them now.
+    refreshed: bool = False
+
+
+@dataclass(frozen=True, slots=True)
+class GuildIndexes:
+    """A guild's two in-memory indexes: global hashes and local visual words."""
+
+    hamming: HammingIndex
+    local: LocalIndex
+
+
+def _build_indexes(
+    ids: npt.NDArray[np.int64],
+    hashes: npt.NDArray[np.int64],
+    local_ids: list[int],
+    words: list[bytes],
+) -> GuildIndexes:
+    hamming = HammingIndex.from_arrays(ids, hashes)
+    local = LocalIndex()
+    local.load(zip(local_ids, words, strict=True))
+    return GuildIndexes(hamming, local)
 
 
 class SeenService:
@@ -106,7 +145,7 @@ class SeenService:
         self.hasher = hasher
         self.clock = clock
         self.max_cached_guilds = max_cached_guilds
-        self._indexes: OrderedDict[int, HammingIndex] = OrderedDict()
+        self._indexes: OrderedDict[int, GuildIndexes] = OrderedDict()
         self._loading: dict[int, asyncio.Lock] = {}
         self._settings: dict[int, GuildSettings] = {}
         self._allowed: dict[int, list[AllowedImage]] = {}
@@ -120,15 +159,19 @@ class SeenService:
     # indexes
 
     async def index(self, guild_id: int) -> HammingIndex:
-        """The guild's index, loaded from the store on first use (least recently used go)."""
-        index = self._indexes.get(guild_id)
-        if index is not None:
+        """The guild's Hamming index, loaded from the store on first use."""
+        return (await self.indexes(guild_id)).hamming
+
+    async def indexes(self, guild_id: int) -> GuildIndexes:
+        """The guild's indexes, loaded from the store on first use (least recently used go)."""
+        found = self._indexes.get(guild_id)
+        if found is not None:
             self._indexes.move_to_end(guild_id)
-            return index
+            return found
         lock = self._loading.setdefault(guild_id, asyncio.Lock())
         async with lock:
-            index = self._indexes.get(guild_id)
-            if index is None:
+            found = self._indexes.get(guild_id)
+            if found is None:
                 started = time.perf_counter()
                 ids, hashes = await self.store.load_hashes(guild_id)
                 clip_ids, clip_hashes = await self.store.load_clip_hashes(guild_id)
@@ -136,20 +179,22 @@ class SeenService:
                     # A clip's sampled frames are entries of the index under the clip's id.
                     ids = np.concatenate([ids, clip_ids])
                     hashes = np.concatenate([hashes, clip_hashes])
+                local_ids, words = await self.store.load_local_words(guild_id)
                 # Building the tables of a large guild takes seconds: off the event loop.
-                index = await asyncio.to_thread(HammingIndex.from_arrays, ids, hashes)
-                index.defer_merges = True
+                found = await asyncio.to_thread(_build_indexes, ids, hashes, local_ids, words)
+                found.hamming.defer_merges = True
                 log.info(
-                    "loaded %d images of guild %d in %.0f ms",
-                    len(index),
+                    "loaded %d images (%d with local features) of guild %d in %.0f ms",
+                    len(found.hamming),
+                    len(found.local),
                     guild_id,
                     (time.perf_counter() - started) * 1000,
                 )
-                self._indexes[guild_id] = index
+                self._indexes[guild_id] = found
                 while len(self._indexes) > self.max_cached_guilds:
                     evicted, _ = self._indexes.popitem(last=False)
                     log.debug("dropped the index of guild %d from memory", evicted)
-        return index
+        return found
 
     def _merge_if_due(self, index: HammingIndex) -> None:
         """Fold recent inserts into the index's tables in a worker thread when it is time."""
@@ -198,37 +243,112 @@ class SeenService:
         return await self.hasher.fingerprint(data)
 
     async def search(
-        self, guild_id: int, query: Fingerprint, rule: Thresholds | None = None
+        self,
+        guild_id: int,
+        query: Fingerprint,
+        rule: Thresholds | None = None,
+        *,
+        thorough: bool = False,
+        templates: bool = False,
+        local_stage: bool = True,
     ) -> list[Match]:
-        """Every stored image of the guild the rule calls a repost of ``query``, best first."""
+        """Every stored image of the guild the rule calls a repost of ``query``, best first.
+
+        The global hashes first; the local stage (crops, small rotations, captions,
+        screenshots) when they find nothing, or with ``thorough`` when they find few.
+        ``templates`` adds the stored images that show the same picture under another
+        caption (their verdict says ``template``), after the reposts. Without
+        ``local_stage`` only the global hashes are searched.
+        """
         if rule is None:
             rule = thresholds_for(await self.settings(guild_id))
         if query.quality < rule.min_quality:
             return []
-        index = await self.index(guild_id)
-        hits = index.search(query_hashes(query) + clip_query_hashes(query), rule.radius64)
-        if not hits:
+        indexes = await self.indexes(guild_id)
+        hits = indexes.hamming.search(query_hashes(query) + clip_query_hashes(query), rule.radius64)
+        matches: list[Match] = []
+        if hits:
+            ids = [h.image_id for h in hits]
+            candidates = await self.store.get_images(ids)
+            clips = await self.store.clips(ids)
+            if not clips and not isinstance(query, ClipFingerprint):
+                matches = verify(query, candidates, rule)
+            else:
+                matches = verify_media(query, candidates, clips, rule)
+        if isinstance(query, ClipFingerprint):
+            return matches  # the local stage compares still images only
+        if matches and has_caption(query):
+            # Two captioned images alike on the whole may be one picture with two captions.
+            assert query.local is not None
+            blobs = await self.store.local_features([m.image.id for m in matches])
+            matches = await asyncio.to_thread(mark_templates, query.local, matches, blobs)
+        reposts = [m for m in matches if not m.verdict.template]
+        wanted = THOROUGH_BELOW if thorough else 1
+        if local_stage and query.local is not None and len(reposts) < wanted:
+            matches += await self._search_local(guild_id, indexes.local, query, rule, matches)
+        if templates:
+            return [m for m in matches if not m.verdict.template] + [
+                m for m in matches if m.verdict.template
+            ]
+        return [m for m in matches if not m.verdict.template]
+
+    async def _search_local(
+        self,
+        guild_id: int,
+        local: LocalIndex,
+        query: Fingerprint,
+        rule: Thresholds,
+        known: Sequence[Match],
+    ) -> list[Match]:
+        """The local stage: the local index's candidates, verified on their stored features."""
+        assert query.local is not None
+        seen = {m.image.id for m in known}
+        ids = [i for i in local.query(query.local, LOCAL_CANDIDATES) if i not in seen]
+        if not ids:
             return []
-        ids = [h.image_id for h in hits]
-        candidates = await self.store.get_images(ids)
-        clips = await self.store.clips(ids)
-        if not clips and not isinstance(query, ClipFingerprint):
-            return verify(query, candidates, rule)
-        return verify_media(query, candidates, clips, rule)
+        records = {
+            r.id: r
+            for r in await self.store.get_images(ids)
+            if r.guild_id == guild_id and r.quality >= rule.min_quality
+        }
+        blobs = await self.store.local_features(list(records))
+        candidates = [(records[i], blobs[i]) for i in ids if i in records and i in blobs]
+        return await asyncio.to_thread(verify_local, query.local, candidates)
+
+    async def compare(self, query: Fingerprint, stored: Fingerprint, rule: Thresholds) -> Verdict:
+        """The decision on two fingerprints (the "Why?" of an alert), off the event loop:
+        both stages for images, the clip rule when either is a clip."""
+        if isinstance(query, ClipFingerprint) or isinstance(stored, ClipFingerprint):
+            return await asyncio.to_thread(judge_fingerprints, query, stored, rule)
+        return await asyncio.to_thread(judge_pair, query, stored, rule)
 
     async def ingest(
-        self, post: PostContext, images: Sequence[tuple[int, Fingerprint]]
+        self,
+        post: PostContext,
+        images: Sequence[tuple[int, Fingerprint]],
+        *,
+        local_stage: bool = True,
     ) -> list[SlotOutcome]:
-        """Record a message's images and say which of them repeat earlier posts."""
+        """Record a message's images and say which of them repeat earlier posts.
+
+        Without ``local_stage`` only the global hashes are searched (the images are still
+        stored with their local features): for history indexed without alerts.
+        """
         settings = await self.settings(post.guild_id)
         rule = thresholds_for(settings)
-        index = await self.index(post.guild_id)
+        indexes = await self.indexes(post.guild_id)
         allowed = await self._allowlist(post.guild_id)
         rejected = await self._rejected(post.guild_id)
         exempt = author_exempt(post, settings)
         outcomes: list[SlotOutcome] = []
         for slot, fp in images:
-            matches = await self.search(post.guild_id, fp, rule)
+            matches = await self.search(
+                post.guild_id,
+                fp,
+                rule,
+                templates=settings.templates == "alert",
+                local_stage=local_stage,
+            )
             matches = [
                 m
                 for m in matches
@@ -236,19 +356,24 @@ class SeenService:
             ]
             stored = await self.store.add_images([self._new_image(post, slot, fp)])
             record = stored[0] if stored else None
+            refreshed = False
             if record is not None:
-                index.add(record.id, record.phash64)
+                indexes.hamming.add(record.id, record.phash64)
                 if isinstance(fp, ClipFingerprint):
                     await self.store.add_clip(post.guild_id, stored_clip_of(fp, record.id))
                     for frame in fp.frames:
-                        index.add(record.id, frame.phash64)
-                self._merge_if_due(index)
+                        indexes.hamming.add(record.id, frame.phash64)
+                elif fp.local is not None:
+                    indexes.local.add(record.id, fp.local.words)
+                self._merge_if_due(indexes.hamming)
+            elif fp.local is not None and not isinstance(fp, ClipFingerprint):
+                refreshed = await self._refresh_local(post, slot, fp, indexes.local)
             if record is None or exempt or is_allowlisted(fp, allowed, rule):
                 # A replayed event (already stored) never alerts twice.
                 alert: list[Match] = []
             else:
                 alert = alert_worthy(matches, post, settings)
-            outcomes.append(SlotOutcome(slot, fp, record, tuple(matches), tuple(alert)))
+            outcomes.append(SlotOutcome(slot, fp, record, tuple(matches), tuple(alert), refreshed))
         return outcomes
 
     async def images_in_message(self, guild_id: int, message_id: int) -> list[ImageRecord]:
@@ -292,12 +417,27 @@ class SeenService:
         outcomes = await self.ingest(post, unmatched) if unmatched else []
         return len(deleted), outcomes
 
+    async def _refresh_local(
+        self, post: PostContext, slot: int, fp: Fingerprint, local: LocalIndex
+    ) -> bool:
+        """Give an image stored before local features existed its features (a scan read it
+        again); False when it had them already."""
+        assert fp.local is not None
+        words = fp.local.words
+        added = await self.store.add_local_features(
+            post.guild_id, [(post.message_id, slot, fp.local.to_bytes(), words)]
+        )
+        for image_id in added:
+            local.add(image_id, words)
+        return bool(added)
+
     async def mark_seen(self, guild_id: int, channel_id: int, message_id: int) -> None:
         """Every message of the channel up to this one is handled: catch-up starts after it."""
         await self.store.advance_cursor(guild_id, channel_id, message_id)
 
     @staticmethod
     def _new_image(post: PostContext, slot: int, fp: Fingerprint) -> NewImage:
+        local = None if isinstance(fp, ClipFingerprint) else fp.local
         return NewImage(
             guild_id=post.guild_id,
             channel_id=post.channel_id,
@@ -308,6 +448,8 @@ class SeenService:
             phash64=fp.phash64,
             phash256=fp.phash256,
             quality=fp.quality,
+            local_data=local.to_bytes() if local is not None else None,
+            local_words=local.words if local is not None else None,
         )
 
     # deletions
@@ -320,9 +462,11 @@ class SeenService:
         else:
             found = self._indexes.get(guild_id)
             targets = [found] if found is not None else []
-        for index in targets:
-            index.remove(image_ids)
-            self._merge_if_due(index)
+        for indexes in targets:
+            indexes.hamming.remove(image_ids)
+            for image_id in image_ids:
+                indexes.local.remove(image_id)
+            self._merge_if_due(indexes.hamming)
 
     async def forget_messages(self, guild_id: int | None, message_ids: Sequence[int]) -> int:
         """Remove the images of deleted messages; returns how many images went."""

@@ -12,7 +12,6 @@ from typing import Any
 import discord
 from discord.ext import commands
 
-from bot.clips import judge_fingerprints
 from bot.explain import explanation
 from bot.hashing import Fingerprint, ImageError
 from bot.i18n import ENGLISH, Texts
@@ -144,8 +143,8 @@ class AlertActions(commands.Cog):
             await interaction.followup.send(t("actions.original_unreadable"), ephemeral=True)
             return
         rule = thresholds_for(await self.service.settings(guild.id))
-        verdicts = [(judge_fingerprints(fp, original_fp, rule), fp) for fp in new_prints]
-        verdict, new_fp = min(verdicts, key=lambda v: v[0].distance)
+        verdicts = [(await self.service.compare(fp, original_fp, rule), fp) for fp in new_prints]
+        verdict, new_fp = min(verdicts, key=lambda v: (not v[0].repost, v[0].distance))
         await interaction.followup.send(
             explanation(new_fp, original_fp, verdict, rule, t), ephemeral=True
         )

@@ -114,8 +114,14 @@ class Reposts(commands.Cog):
         found = await asyncio.gather(*(one(r) for r in refs))
         return [f for f in found if f is not None]
 
-    async def ingest(self, message: discord.Message, *, alert: bool) -> list[SlotOutcome]:
-        """Fingerprint and store a message's images; alert on reposts when asked."""
+    async def ingest(
+        self, message: discord.Message, *, alert: bool, local_stage: bool | None = None
+    ) -> list[SlotOutcome]:
+        """Fingerprint and store a message's images; alert on reposts when asked.
+
+        ``local_stage`` (default: ``alert``) looks for crops and captions too: a catch-up,
+        which never alerts, skips that search.
+        """
         if message.guild is None:
             return []
         settings = await self.service.settings(message.guild.id)
@@ -129,7 +135,11 @@ class Reposts(commands.Cog):
         prints = await self.fingerprints(refs)
         if not prints:
             return []
-        outcomes = await self.service.ingest(post_context(message), [(s, f) for s, f, _ in prints])
+        outcomes = await self.service.ingest(
+            post_context(message),
+            [(s, f) for s, f, _ in prints],
+            local_stage=alert if local_stage is None else local_stage,
+        )
         if alert:
             matches = _merge(o.alert for o in outcomes)
             if matches:

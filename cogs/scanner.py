@@ -43,6 +43,8 @@ class ScanState:
     read: int = 0
     indexed: int = 0
     reposts: int = 0
+    #: Images stored before local features existed that got them in this scan.
+    refreshed: int = 0
     #: Seconds spent scanning before the current run.
     elapsed: float = 0.0
     #: Messages at or before this id are not read (a time limit, as a snowflake).
@@ -196,6 +198,7 @@ class Scanner(commands.Cog):
                 read=state.read,
                 indexed=state.indexed,
                 reposts=state.reposts,
+                refreshed=state.refreshed,
                 limit=state.limit,
                 elapsed=elapsed,
                 finished=finished,
@@ -251,13 +254,17 @@ class Scanner(commands.Cog):
             ):
                 if state.after is not None and message.id <= state.after:
                     break  # newest first: everything from here on is older than the cut-off
-                outcomes = await reposts_cog.ingest(message, alert=False)  # type: ignore[union-attr]
+                # A scan counts the reposts it finds, crops too; onboarding only indexes.
+                outcomes = await reposts_cog.ingest(  # type: ignore[union-attr]
+                    message, alert=False, local_stage=state.kind != "onboard"
+                )
                 state = replace(
                     state,
                     before=message.id,
                     read=state.read + 1,
                     indexed=state.indexed + sum(1 for o in outcomes if o.stored is not None),
                     reposts=state.reposts + sum(1 for o in outcomes if o.alert),
+                    refreshed=state.refreshed + sum(1 for o in outcomes if o.refreshed),
                 )
                 if state.read % SAVE_EVERY == 0:
                     await self._save(replace(state, elapsed=elapsed()), state.channel_id)

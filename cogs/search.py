@@ -223,14 +223,16 @@ class Search(commands.Cog):
             except ImageError as exc:
                 errors.append(exc)
                 continue
-            for m in await self.service.search(guild.id, fp):
+            for m in await self.service.search(guild.id, fp, thorough=True, templates=True):
                 if m.image.message_id == exclude_message:
                     continue
                 if m.image.id not in best or m.distance < best[m.image.id].distance:
                     best[m.image.id] = m
         if errors and not best and len(errors) == len(blobs):
             raise Refusal("search.unreadable", reason=errors[0])
-        ranked = sorted(best.values(), key=lambda m: (m.distance, m.image.posted_at))
+        ranked = sorted(
+            best.values(), key=lambda m: (m.verdict.template, m.distance, m.image.posted_at)
+        )
         # Privacy first, then the cut: hidden results never take a visible one's place.
         here = interaction.channel_id
         shown = visible_to(member, guild, ranked, here=here)

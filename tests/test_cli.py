@@ -128,8 +128,23 @@ def test_dupes_pairs_a_caption_whichever_file_sorts_first(tmp_path: Path) -> Non
         (tmp_path / f"a_{name}").write_bytes((DATA / name).read_bytes())
         (tmp_path / f"b_{name}").write_bytes(encode(captioned(photo(name))))
     hashed = hash_files(sorted(str(p) for p in tmp_path.iterdir()), workers=1, progress=None)
-    pairs = {(hashed[i].path, hashed[j].path) for i, j, _ in find_pairs(hashed, PRESETS["normal"])}
+    pairs = {(hashed[p.a].path, hashed[p.b].path) for p in find_pairs(hashed, PRESETS["normal"])}
     assert pairs == {
         (str(tmp_path / f"a_{name}"), str(tmp_path / f"b_{name}"))
         for name in ("chelsea.jpg", "rocket.jpg")
     }
+
+
+def test_dupes_and_compare_find_crops_and_say_so(tmp_path: Path) -> None:
+    chelsea = photo("chelsea.jpg")
+    w, h = chelsea.size
+    (tmp_path / "chelsea.jpg").write_bytes((DATA / "chelsea.jpg").read_bytes())
+    (tmp_path / "coffee.jpg").write_bytes((DATA / "coffee.jpg").read_bytes())
+    (tmp_path / "crop.jpg").write_bytes(encode(chelsea.crop((w * 15 // 100, h * 15 // 100, w, h))))
+    result = seenit("dupes", "--json", str(tmp_path))
+    assert result.returncode == 0, result.stderr
+    (pair,) = json.loads(result.stdout)["pairs"]
+    assert {pair["a"], pair["b"]} == {str(tmp_path / "chelsea.jpg"), str(tmp_path / "crop.jpg")}
+    assert pair["edit"] == "cropped"
+    result = seenit("compare", str(tmp_path / "chelsea.jpg"), str(tmp_path / "crop.jpg"))
+    assert result.stdout.rstrip().endswith("repost (cropped)")

@@ -2,11 +2,162 @@
 
 from __future__ import annotations
 
-import pytest
+import asyncio
+from typing import Any
 
-from tests.botworld import World, admin, seenit_running
+import pytest
+from PIL import Image, ImageDraw, ImageFont
+
+from bot.hashing import fingerprint
+from bot.records import NewImage
+from bot.store import open_store
+from tests.botworld import World, admin, jump, seenit_running, text_of
+from tests.conftest import DATA, encode, photo
+from tests.support import buttons
 
 pytestmark = pytest.mark.usefixtures("no_logged_errors")
+
+CHELSEA = ("chelsea.jpg", (DATA / "chelsea.jpg").read_bytes())
+
+
+def cropped(name: str, share: float = 0.15) -> bytes:
+    """The picture with ``share`` of its width and height cut off at the top left."""
+    image = photo(name)
+    return encode(image.crop((int(image.width * share), int(image.height * share), *image.size)))
+
+
+def captioned(name: str, text: str) -> bytes:
+    """The picture under a white caption bar, as meme generators make them."""
+    image = photo(name)
+    bar = image.height * 22 // 100
+    out = Image.new("RGB", (image.width, image.height + bar), "white")
+    out.paste(image, (0, bar))
+    font = ImageFont.load_default(size=max(12, bar // 3))
+    ImageDraw.Draw(out).text((10, bar // 4), text, fill="black", font=font)
+    return encode(out)
+
+
+async def press(world: World, who: Any, channel: Any, alert: dict[str, Any], label: str) -> str:
+    """``who`` presses a button under an alert in ``channel``; the answer's text."""
+    rec = await world.fake.press_button(
+        world.guild, channel, who, message=alert, custom_id=buttons(alert)[label]
+    )
+    return text_of(await rec.wait_final(timeout=10))
+
+
+async def no_alert(world: World, images: int) -> None:
+    """Wait until the bot stored ``images``, then a moment for any alert to go out."""
+    await world.settled(images)
+    await asyncio.sleep(0.3)
+    for channel in (world.general, world.memes):
+        assert world.fake.bot_messages_in(channel) == []
+
+
+async def test_a_cropped_repost_alerts_and_says_it_was_cropped(world: World) -> None:
+    async with seenit_running(world):
+        original = await world.post(world.general, world.alice, CHELSEA)
+        await world.settled(1)
+        repost = await world.post(world.memes, world.bob, ("crop.jpg", cropped("chelsea.jpg")))
+        alert = await world.fake.wait_for_message(world.memes, timeout=10)
+        assert alert["message_reference"]["message_id"] == repost["id"]
+        text = text_of(alert)
+        assert jump(world, world.general, original) in text
+        assert "cropped" in text
+        why = await press(world, world.carol, world.memes, alert, "Why?")
+        assert "What changed: cropped" in why and "line up" in why
+        # A member looking the crop up finds the original too, saying how it differs.
+        rec = await world.fake.slash_command(
+            world.guild,
+            world.general,
+            world.carol,
+            "findsimilar",
+            {"message": jump(world, world.memes, repost)},
+        )
+        found = text_of(await rec.wait_final(timeout=10))
+        assert jump(world, world.general, original) in found and "cropped" in found
+
+
+async def test_a_captioned_repost_alerts_and_says_it_was_captioned(world: World) -> None:
+    async with seenit_running(world):
+        original = await world.post(
+            world.general, world.alice, ("rocket.jpg", encode(photo("rocket.jpg")))
+        )
+        await world.settled(1)
+        await world.post(world.memes, world.bob, ("meme.jpg", captioned("rocket.jpg", "LIFTOFF")))
+        alert = await world.fake.wait_for_message(world.memes, timeout=10)
+        text = text_of(alert)
+        assert jump(world, world.general, original) in text
+        assert "captioned" in text
+
+
+async def test_meme_templates_alert_only_when_the_server_asks(world: World) -> None:
+    async with seenit_running(world):
+        first = await world.post(
+            world.general, world.alice, ("a.jpg", captioned("coffee.jpg", "MONDAY MORNING"))
+        )
+        await world.settled(1)
+        second = await world.post(
+            world.general, world.bob, ("b.jpg", captioned("coffee.jpg", "friday afternoon"))
+        )
+        await no_alert(world, 2)
+        # Looking the second one up shows the first as the same template, not a repost.
+        rec = await world.fake.slash_command(
+            world.guild,
+            world.general,
+            world.carol,
+            "findsimilar",
+            {"message": jump(world, world.general, second)},
+        )
+        found = text_of(await rec.wait_final(timeout=10))
+        assert jump(world, world.general, first) in found and "same template" in found
+        # The same captioned meme posted again is a repost, templates or not.
+        again = await world.post(
+            world.memes, world.carol, ("c.jpg", captioned("coffee.jpg", "MONDAY MORNING"))
+        )
+        alert = await world.fake.wait_for_message(world.memes, after=again, timeout=10)
+        assert jump(world, world.general, first) in text_of(alert)
+        await admin(world, "repost sensitivity", {"templates": "alert"})
+        await world.post(
+            world.staff, world.carol, ("d.jpg", captioned("coffee.jpg", "never again"))
+        )
+        alert = await world.fake.wait_for_message(world.staff, timeout=10)
+        assert "same template" in text_of(alert)
+
+
+async def test_a_scan_gives_older_images_local_features(world: World) -> None:
+    # An image indexed by an earlier seenit, with no local features: a crop of it is missed.
+    old = await world.post(world.general, world.alice, CHELSEA)
+    fp = fingerprint(CHELSEA[1])
+    async with open_store(world.db_url) as store:
+        await store.add_images(
+            [
+                NewImage(
+                    world.guild.id,
+                    world.general.id,
+                    int(old["id"]),
+                    world.alice.user.id,
+                    0,
+                    1_700_000_000_000,
+                    fp.phash64,
+                    fp.phash256,
+                    fp.quality,
+                )
+            ]
+        )
+    async with seenit_running(world):
+        await world.post(world.memes, world.bob, ("crop.jpg", cropped("chelsea.jpg")))
+        await no_alert(world, 2)
+        await world.fake.slash_command(
+            world.guild, world.staff, world.mod, "repost scan", {"channel": world.general}
+        )
+        final = await world.fake.wait_for_message(
+            world.staff, lambda m: m["content"].startswith("Scanned"), timeout=20
+        )
+        assert "1 older image updated" in final["content"]
+        await world.post(world.memes, world.carol, ("crop2.jpg", cropped("chelsea.jpg", 0.12)))
+        alert = await world.fake.wait_for_message(world.memes, timeout=10)
+        text = text_of(alert)
+        assert jump(world, world.general, old) in text and "cropped" in text
 
 
 async def test_the_templates_setting_changes_alone(world: World) -> None:

@@ -135,3 +135,36 @@ async def test_least_recently_used_guild_indexes_are_dropped(tmp_path: Path) -> 
         for guild in (1, 2, 3):
             await service.index(guild)
         assert service.loaded_guilds() == [2, 3]
+
+
+def crop(name: str, share: float = 0.15) -> bytes:
+    from tests.conftest import encode
+
+    image = photo(name)
+    return encode(image.crop((int(image.width * share), int(image.height * share), *image.size)))
+
+
+async def test_a_crop_is_found_by_the_local_stage_and_names_the_edit(tmp_path: Path) -> None:
+    url = f"sqlite:///{tmp_path / 'c.db'}"
+    async with SQLiteStore(url) as store, Hasher(0) as hasher:
+        service = SeenService(store, hasher)
+        await ingest(service, post(1, author=100), (DATA / "chelsea.jpg").read_bytes())
+        await ingest(service, post(2, author=100), (DATA / "coffee.jpg").read_bytes())
+        (cropped,) = await ingest(service, post(3, author=200), crop("chelsea.jpg"))
+        (match,) = cropped.alert
+        assert match.image.message_id == 1
+        assert match.verdict.local is not None and match.verdict.edit_text == "cropped"
+    # After a restart the guild's local index is loaded from the stored words.
+    async with SQLiteStore(url) as store, Hasher(0) as hasher:
+        service = SeenService(store, hasher)
+        (again,) = await ingest(service, post(4, author=300), crop("chelsea.jpg", 0.1))
+        assert sorted(m.image.message_id for m in again.alert) == [1, 3]
+
+
+async def test_deleted_images_leave_the_local_index(service: SeenService) -> None:
+    await ingest(service, post(1, author=100), (DATA / "rocket.jpg").read_bytes())
+    query = await service.fingerprint(crop("rocket.jpg"))
+    assert [m.image.message_id for m in await service.search(GUILD, query)] == [1]
+    assert await service.forget_messages(GUILD, [1]) == 1
+    assert await service.search(GUILD, query) == []
+    assert len((await service.indexes(GUILD)).local) == 0

@@ -271,14 +271,14 @@ async def test_images_stored_without_local_features_get_them_once(store_url: str
         added = await store.add_local_features(
             1,
             [
-                (old.id, data, words),
-                (has.id, data, words),  # keeps what it had
-                (other.id, data, words),  # another guild's image
-                (old.id + 1000, data, words),  # not stored at all
+                (1, 0, data, words),
+                (2, 0, data, words),  # keeps what it had
+                (3, 0, data, words),  # another guild's image
+                (1, 1, data, words),  # not stored at all
             ],
         )
         assert added == [old.id]
-        assert await store.add_local_features(1, [(old.id, data, words)]) == []
+        assert await store.add_local_features(1, [(1, 0, data, words)]) == []
         assert await store.load_local_words(1) == ([old.id, has.id], [words, local_of(2)[1]])
         blobs = await store.local_features([old.id, has.id, other.id])
         assert blobs == {old.id: data, has.id: local_of(2)[0]}
@@ -323,7 +323,7 @@ async def test_a_database_of_the_previous_schema_gains_local_features(store_url:
         assert await store.schema_version() == SCHEMA_VERSION
         assert await store.get_images([kept.id]) == [kept]
         assert await store.load_local_words(1) == ([], [])
-        assert await store.add_local_features(1, [(kept.id, b"f", b"w")]) == [kept.id]
+        assert await store.add_local_features(1, [(1, 0, b"f", b"w")]) == [kept.id]
         assert await store.integrity_check()
 
 

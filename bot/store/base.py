@@ -216,12 +216,12 @@ class Store(Protocol):
         ...
 
     async def add_local_features(
-        self, guild_id: int, features: Sequence[tuple[int, bytes, bytes]]
+        self, guild_id: int, features: Sequence[tuple[int, int, bytes, bytes]]
     ) -> list[int]:
-        """Store (image id, features, words) for stored images of the guild lacking them.
+        """Store (message id, slot, features, words) for stored images lacking them.
 
-        Returns the ids that got features; images that already had them, or that are not
-        (or no longer) stored in this guild, are left alone.
+        Returns the ids of the images that got features; images that already had them, or
+        that are not (or no longer) stored in this guild, are left alone.
         """
         ...
 

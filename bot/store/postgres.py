@@ -627,29 +627,33 @@ class PostgresStore:
         return await self._run("local_features", work)
 
     async def add_local_features(
-        self, guild_id: int, features: Sequence[tuple[int, bytes, bytes]]
+        self, guild_id: int, features: Sequence[tuple[int, int, bytes, bytes]]
     ) -> list[int]:
         if not features:
             return []
-        wanted = {image_id: (data, words) for image_id, data, words in features}
+        wanted = {(m, slot): (data, words) for m, slot, data, words in features}
         # Ids an earlier attempt inserted: they have words now if, and only if, it committed.
         tried: list[int] = []
 
         async def work(conn: Connection) -> list[int]:
             present = await conn.fetch(
-                "SELECT id FROM images WHERE id = ANY($1::bigint[]) AND guild_id = $2",
-                list(wanted),
+                "SELECT i.id, i.message_id, i.slot FROM images i"
+                " JOIN unnest($2::bigint[], $3::int[]) AS k (message_id, slot)"
+                " ON i.message_id = k.message_id AND i.slot = k.slot WHERE i.guild_id = $1",
                 guild_id,
+                [m for m, _ in wanted],
+                [slot for _, slot in wanted],
             )
-            ids = [int(r[0]) for r in present]
+            key_of = {int(r[0]): (int(r[1]), int(r[2])) for r in present}
+            ids = list(key_of)
             inserted = await conn.fetch(
                 INSERT_LOCAL_WORDS,
                 ids,
                 [guild_id] * len(ids),
-                [wanted[i][1] for i in ids],
+                [wanted[key_of[i]][1] for i in ids],
             )
             added = [int(r[0]) for r in inserted]
-            await conn.execute(INSERT_LOCAL_FEATURES, added, [wanted[i][0] for i in added])
+            await conn.execute(INSERT_LOCAL_FEATURES, added, [wanted[key_of[i]][0] for i in added])
             if tried:
                 earlier = await conn.fetch(
                     "SELECT image_id FROM local_words WHERE image_id = ANY($1::bigint[])", tried

@@ -386,20 +386,20 @@ class SQLiteStore:
         return found
 
     async def add_local_features(
-        self, guild_id: int, features: Sequence[tuple[int, bytes, bytes]]
+        self, guild_id: int, features: Sequence[tuple[int, int, bytes, bytes]]
     ) -> list[int]:
         if not features:
             return []
         added: list[int] = []
         async with self._transaction() as db:
-            for image_id, data, words in features:
+            for message_id, slot, data, words in features:
                 async with db.execute(
-                    "SELECT 1 FROM images WHERE id = ? AND guild_id = ?", (image_id, guild_id)
+                    "SELECT id FROM images WHERE guild_id = ? AND message_id = ? AND slot = ?",
+                    (guild_id, message_id, slot),
                 ) as cur:
-                    if await cur.fetchone() is None:
-                        continue
-                if await self._insert_local(db, guild_id, image_id, data, words):
-                    added.append(image_id)
+                    row = await cur.fetchone()
+                if row is not None and await self._insert_local(db, guild_id, row[0], data, words):
+                    added.append(int(row[0]))
         return added
 
     # clips
