@@ -5,7 +5,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
-from collections.abc import AsyncIterator, Iterable, Sequence
+from collections.abc import Iterable, Sequence
 
 import discord
 from discord.ext import commands
@@ -14,6 +14,7 @@ from bot.fetch import FetchError
 from bot.flow import FairGate, RateLimit, Shed
 from bot.guild_settings import GuildSettings
 from bot.hashing import Fingerprint, ImageError
+from bot.keyed_lock import KeyedLock
 from bot.matching import Match, chronological, delete_limit
 from bot.pictures import MAX_SMALL
 from bot.records import DAY_MS, AlertRecord
@@ -73,7 +74,7 @@ class Reposts(commands.Cog):
         self._channel_locks: dict[int, asyncio.Lock] = {}
         self._shed_task: asyncio.Task[None] | None = None
         #: message id -> lock: a message's post and its edits are handled one at a time.
-        self._message_locks: dict[int, asyncio.Lock] = {}
+        self._message_locks = KeyedLock()
 
     async def cog_load(self) -> None:
         self._shed_task = asyncio.create_task(self._upkeep(), name="seenit-shed")
@@ -405,17 +406,10 @@ class Reposts(commands.Cog):
 
     # edits
 
-    @contextlib.asynccontextmanager
-    async def _one_at_a_time(self, message_id: int) -> AsyncIterator[None]:
-        """Handle one message's post and its edits (a link preview arrives right after the
-        post) one after the other, so an image is never judged twice."""
-        lock = self._message_locks.setdefault(message_id, asyncio.Lock())
-        try:
-            async with lock:
-                yield
-        finally:
-            if not lock.locked() and self._message_locks.get(message_id) is lock:
-                del self._message_locks[message_id]
+    def _one_at_a_time(self, message_id: int) -> contextlib.AbstractAsyncContextManager[None]:
+        """Handle one message's post, its edits (a link preview arrives right after the
+        post) and its catch-up one after the other, so an image is never judged twice."""
+        return self._message_locks.hold(message_id)
 
     @commands.Cog.listener()
     async def on_raw_message_edit(self, payload: discord.RawMessageUpdateEvent) -> None:
@@ -592,7 +586,8 @@ class Reposts(commands.Cog):
         async for message in channel.history(
             limit=limit, after=after, before=until, oldest_first=True
         ):
-            outcomes = await self.ingest(message, alert=False)
+            async with self._one_at_a_time(message.id):
+                outcomes = await self.ingest(message, alert=False)
             indexed += sum(1 for o in outcomes if o.stored is not None)
             if outcomes and channel.id not in self._pending:
                 await self.service.mark_seen(channel.guild.id, channel.id, message.id)
