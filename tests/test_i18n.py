@@ -466,3 +466,24 @@ def test_a_translation_that_cannot_be_formatted_is_said_in_english(
     assert "scan.already in de cannot be formatted" in caplog.text
     with pytest.raises(KeyError):
         i18n.ENGLISH("scan.already")
+
+
+def test_every_edit_seenit_can_name_has_words_in_every_language() -> None:
+    from bot.clips import EDIT_WORDS
+    from bot.explain import ROTATED
+    from bot.hashing import ORIENTATION_NAMES
+    from bot.matching import VIEW_EDITS
+
+    parts = [
+        *VIEW_EDITS.values(),
+        *ORIENTATION_NAMES[1:],
+        *("cropped", "captioned", "inside a screenshot"),  # what the local stage says
+    ]
+    for locale in ("en-US", *SHIPPED):
+        messages = CATALOGUES[locale].messages
+        for part in parts:
+            assert ROTATED.fullmatch(part) or f"edit.{i18n.slug(part)}" in messages, (locale, part)
+        for edit in EDIT_WORDS:
+            assert f"clip.edit.{edit}" in messages, (locale, edit)
+    german = i18n.texts("de")
+    assert german("edit.rotated", degrees=4) != i18n.ENGLISH("edit.rotated", degrees=4)
