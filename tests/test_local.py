@@ -58,6 +58,20 @@ def screenshot(image: Image.Image) -> Image.Image:
     return out
 
 
+def lettering(image: Image.Image) -> Image.Image:
+    """Meme text drawn over the top and bottom of the picture: white with a black outline."""
+    out = image.copy()
+    w, h = out.size
+    draw = ImageDraw.Draw(out)
+    letters = font(max(10, h // 9))
+    for text, y in (("WHEN THE CODE", 0.03), ("WORKS FIRST TRY", 0.84)):
+        left = (w - draw.textlength(text, font=letters)) / 2
+        draw.text(
+            (left, h * y), text, font=letters, fill="white", stroke_width=2, stroke_fill="black"
+        )
+    return out
+
+
 EDITS = {
     "crop 10%": (lambda im: crop(im, 0.1, 0.1, 0.1, 0.1), "cropped"),
     "corner crop 20%": (lambda im: crop(im, 0.2, 0.2, 0.0, 0.0), "cropped"),
@@ -66,6 +80,9 @@ EDITS = {
     "captioned": (lambda im: caption(im, "WHEN THE CODE WORKS"), "captioned"),
     "screenshot": (screenshot, "inside a screenshot"),
     "half size": (lambda im: im.resize((im.width // 2, im.height // 2)), "the same picture"),
+    # Small text barely moves the dense check ("the same picture"); large text needs the
+    # middle band ("text added over the picture"): either is a repost.
+    "text over the picture": (lettering, ""),
 }
 
 

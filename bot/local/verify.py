@@ -6,7 +6,9 @@
    :data:`SCALE_RANGE`.
 3. The dense check: the query's thumbnail warped onto the stored one by that transform, and
    the 256-bit DCT hash of the aligned overlap compared. Inliers alone are never enough:
-   screenshots of one application share dozens of consistent keypoints.
+   screenshots of one application share dozens of consistent keypoints. When the whole
+   overlap differs, its middle band alone gets a stricter second check: meme text drawn
+   over the top and bottom of a picture spares the middle.
 4. Templates: when the pictures agree but each image carries its own, different caption, the
    verdict says so (``template``) instead of calling it a repost.
 """
@@ -46,6 +48,10 @@ CAPTION_AGREEMENT = 0.7
 TEXT_CONTRAST = 64
 #: ...and two captions differ when more than this share of their pixels do.
 TEXT_DIFFERENCE = 0.03
+#: Text drawn over a picture: the top and bottom bands of this share of the overlap's height
+#: are left out of a second, stricter dense check of the middle band.
+LETTERING_SHARE = 0.22
+MAX_BAND_DISTANCE = 24
 #: Rotations below this many degrees are not worth mentioning.
 ROTATION_WORDS_MIN = 1.5
 #: The query shows less than this share of the stored picture: "cropped".
@@ -102,6 +108,9 @@ class Examination:
     #: Dense distance of the two pictures without their caption bars (None: not both captioned).
     template_distance: int | None
     edit: str
+    #: Dense distance of the overlap's middle band (text drawn over the top or bottom of a
+    #: picture spares it); None when the whole overlap agreed or the band is too small.
+    band_distance: int | None = None
 
     @property
     def verdict(self) -> LocalVerdict | None:
@@ -111,6 +120,14 @@ class Examination:
         if self.dense_distance <= MAX_DENSE_DISTANCE and not self.different_captions:
             return LocalVerdict(
                 self.inliers, self.dense_distance, self.rotation, self.scale, self.edit
+            )
+        if self.band_distance is not None and self.band_distance <= MAX_BAND_DISTANCE:
+            return LocalVerdict(
+                self.inliers,
+                self.dense_distance,
+                self.rotation,
+                self.scale,
+                "text added over the picture",
             )
         if self.template_distance is not None and self.template_distance <= MAX_DENSE_DISTANCE:
             return LocalVerdict(
@@ -143,8 +160,11 @@ def examine(query: LocalFeatures, stored: LocalFeatures) -> Examination | None:
     distance, overlap = dense
     differ = different_captions(query, stored, alignment.matrix)
     template = None
+    band = None
     if differ or distance > MAX_DENSE_DISTANCE:
         template = template_distance(query, stored, alignment.matrix)
+    if distance > MAX_DENSE_DISTANCE and not differ:
+        band = band_distance(query, stored, alignment.matrix, overlap)
     return Examination(
         inliers=alignment.inliers,
         rotation=alignment.rotation,
@@ -153,7 +173,25 @@ def examine(query: LocalFeatures, stored: LocalFeatures) -> Examination | None:
         different_captions=differ,
         template_distance=template,
         edit=describe(query, stored, alignment, overlap),
+        band_distance=band,
     )
+
+
+def _bands(overlap: Box) -> tuple[Box, Box, Box]:
+    """The top, middle and bottom bands of an overlap (meme lettering sits top and bottom)."""
+    edge = int((overlap.bottom - overlap.top) * LETTERING_SHARE)
+    top = Box(overlap.left, overlap.top, overlap.right, overlap.top + edge)
+    middle = Box(overlap.left, overlap.top + edge, overlap.right, overlap.bottom - edge)
+    bottom = Box(overlap.left, overlap.bottom - edge, overlap.right, overlap.bottom)
+    return top, middle, bottom
+
+
+def band_distance(
+    query: LocalFeatures, stored: LocalFeatures, matrix: F64, overlap: Box
+) -> int | None:
+    """Dense distance of the overlap without its top and bottom bands."""
+    found = dense_distance(query, stored, matrix, _bands(overlap)[1])
+    return None if found is None else found[0]
 
 
 def align(query: LocalFeatures, stored: LocalFeatures) -> _Alignment | None:
