@@ -44,10 +44,10 @@ MIN_OVERLAP = 0.25
 MIN_OVERLAP_SIDE = 24
 #: Two caption bars are at the same place when this share of the stored one is covered.
 CAPTION_AGREEMENT = 0.7
-#: A caption pixel differs beyond this many standard deviations of its bar's grey levels...
-TEXT_CONTRAST = 1.0
+#: A caption pixel differs (text against background) beyond this grey-level difference...
+TEXT_CONTRAST = 64
 #: ...and two captions differ when more than this share of their pixels do.
-TEXT_DIFFERENCE = 0.04
+TEXT_DIFFERENCE = 0.03
 #: Text drawn over a picture: the top and bottom bands of this share of the overlap's height
 #: are left out of a second, stricter dense check of the middle band.
 LETTERING_SHARE = 0.22
@@ -322,16 +322,8 @@ def different_captions(query: LocalFeatures, stored: LocalFeatures, matrix: F64)
     shared = s_zone & q_in_stored
     if shared.sum() < CAPTION_AGREEMENT * min(s_zone.sum(), max(1, q_in_stored.sum())):
         return False
-    # Blurred and normalised: a brightness change or a pixel of misalignment is no new text.
-    a = _normalised(cv2.GaussianBlur(stored.thumbnail, (3, 3), 0)[shared])
-    b = _normalised(cv2.GaussianBlur(warped, (3, 3), 0)[shared])
-    return bool(np.mean(np.abs(a - b) > TEXT_CONTRAST) > TEXT_DIFFERENCE)
-
-
-def _normalised(pixels: npt.NDArray[np.generic]) -> npt.NDArray[np.float32]:
-    values = np.asarray(pixels, dtype=np.float32)
-    out: npt.NDArray[np.float32] = (values - values.mean()) / (values.std() + 8.0)
-    return out
+    diff = np.abs(warped.astype(np.int16) - stored.thumbnail.astype(np.int16))[shared]
+    return bool(np.mean(diff > TEXT_CONTRAST) > TEXT_DIFFERENCE)
 
 
 def dense_distance(
