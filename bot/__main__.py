@@ -11,7 +11,7 @@ import sys
 import discord
 import yarl
 
-from bot.client import OneLineConnectErrors, SeenitBot, one_line
+from bot.client import OneLineConnectErrors, SeenitBot, ingest_for, one_line
 from bot.config import Config, ConfigError
 from bot.fetch import Fetcher
 from bot.hashing import Limits
@@ -44,7 +44,9 @@ async def run(config: Config) -> None:
         ) as fetcher,
     ):
         service = SeenService(store, hasher, max_cached_guilds=config.max_cached_guilds)
-        async with SeenitBot(config=config, service=service, fetcher=fetcher) as bot:
+        # One pipeline for every post, created here and handed to the bot's cogs.
+        ingest = ingest_for(config, service, fetcher)
+        async with SeenitBot(config=config, service=service, fetcher=fetcher, ingest=ingest) as bot:
             loop = asyncio.get_running_loop()
             stopping = asyncio.Event()
             for signum in (signal.SIGTERM, signal.SIGINT):

@@ -16,6 +16,7 @@ from discord.ext import commands
 from bot import i18n
 from bot.config import Config
 from bot.fetch import Fetcher
+from bot.ingest import Ingest
 from bot.service import SeenService
 
 log = logging.getLogger(__name__)
@@ -65,6 +66,16 @@ class OneLineConnectErrors(logging.Filter):
             record.exc_info = None
             record.exc_text = None
         return True
+
+
+def ingest_for(config: Config, service: SeenService, fetcher: Fetcher) -> Ingest:
+    """The ingest pipeline with the configured catch-up depth and departed-guild grace."""
+    return Ingest(
+        service,
+        fetcher,
+        catchup_limit=config.catchup_limit,
+        guild_grace_days=config.guild_data_grace_days,
+    )
 
 
 def intents() -> discord.Intents:
@@ -146,7 +157,14 @@ class SeenitTree(app_commands.CommandTree):
 class SeenitBot(commands.AutoShardedBot):
     """seenit's client. Runs the shards given by SHARD_IDS, or all of them."""
 
-    def __init__(self, *, config: Config, service: SeenService, fetcher: Fetcher) -> None:
+    def __init__(
+        self,
+        *,
+        config: Config,
+        service: SeenService,
+        fetcher: Fetcher,
+        ingest: Ingest | None = None,
+    ) -> None:
         # seenit never joins voice: the "PyNaCl / davey is not installed" warnings discord.py
         # logs at every start are noise for it.
         discord.VoiceClient.warn_nacl = False
@@ -171,6 +189,8 @@ class SeenitBot(commands.AutoShardedBot):
         self.config = config
         self.service = service
         self.fetcher = fetcher
+        #: The one ingest pipeline every cog hands posts to.
+        self.ingest = ingest or ingest_for(config, service, fetcher)
 
     async def setup_hook(self) -> None:
         await self.tree.set_translator(SeenitTranslator())
@@ -245,10 +265,10 @@ class SeenitBot(commands.AutoShardedBot):
     async def sync_commands(self, *, force: bool) -> bool:
         """Sync application commands when their definitions changed (or when forced)."""
         digest = await self.command_payload_hash()
-        if not force and await self.service.store.get_meta(COMMAND_HASH_KEY) == digest:
+        if not force and await self.service.get_meta(COMMAND_HASH_KEY) == digest:
             log.info("application commands unchanged; not syncing")
             return False
         synced = await self.tree.sync()
-        await self.service.store.set_meta(COMMAND_HASH_KEY, digest)
+        await self.service.set_meta(COMMAND_HASH_KEY, digest)
         log.info("synced %d application commands", len(synced))
         return True

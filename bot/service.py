@@ -379,6 +379,11 @@ class SeenService:
     async def images_in_message(self, guild_id: int, message_id: int) -> list[ImageRecord]:
         return await self.store.images_in_message(guild_id, message_id)
 
+    async def image(self, image_id: int) -> ImageRecord | None:
+        """A stored image by id (None: forgotten)."""
+        found = await self.store.get_images([image_id])
+        return found[0] if found else None
+
     async def message_edited(
         self,
         post: PostContext,
@@ -434,6 +439,18 @@ class SeenService:
     async def mark_seen(self, guild_id: int, channel_id: int, message_id: int) -> None:
         """Every message of the channel up to this one is handled: catch-up starts after it."""
         await self.store.advance_cursor(guild_id, channel_id, message_id)
+
+    async def cursor(self, channel_id: int) -> int | None:
+        """The last message of the channel handled in order (None: never read)."""
+        return await self.store.get_cursor(channel_id)
+
+    async def cursors(self, guild_id: int) -> dict[int, int]:
+        """Channel id -> the last message handled in order, for every channel of a guild."""
+        return await self.store.cursors(guild_id)
+
+    async def messages_in_channel(self, channel_id: int, *, before: int) -> list[int]:
+        """Ids of the stored messages of a channel older than ``before``, newest first."""
+        return await self.store.messages_in_channel(channel_id, before=before)
 
     @staticmethod
     def _new_image(post: PostContext, slot: int, fp: Fingerprint) -> NewImage:
@@ -611,3 +628,15 @@ class SeenService:
 
     async def stats(self, guild_id: int) -> GuildStats:
         return await self.store.stats(guild_id, self.clock())
+
+    # seenit's own state (command hashes, scans in progress)
+
+    async def get_meta(self, key: str) -> str | None:
+        return await self.store.get_meta(key)
+
+    async def set_meta(self, key: str, value: str) -> None:
+        await self.store.set_meta(key, value)
+
+    async def update_meta(self, key: str, change: Callable[[str | None], str | None]) -> None:
+        """Replace a value by ``change(value)`` in one atomic read-modify-write."""
+        await self.store.update_meta(key, change)

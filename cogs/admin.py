@@ -22,12 +22,11 @@ from cogs._discord import (
     can_view,
     embed,
     guild_texts,
-    image_refs,
-    parent_ids,
     parse_message_ref,
-    stats_file,
     user_texts,
 )
+from cogs._pictures import stats_file
+from cogs._posts import image_refs, parent_ids
 from cogs.access import MANAGE_SERVER_ONLY, access_of
 from cogs.scanner import Scanner
 

@@ -16,7 +16,13 @@ from bot.explain import explanation
 from bot.hashing import Fingerprint, ImageError
 from bot.i18n import ENGLISH, Texts
 from bot.matching import thresholds_for
-from cogs._discord import bot_of, fetch_image_of, guild_texts, image_refs, user_texts
+from cogs._discord import (
+    bot_of,
+    guild_texts,
+    user_texts,
+)
+from cogs._pictures import fetch_image_of
+from cogs._posts import image_refs
 from cogs.access import access_of
 
 log = logging.getLogger(__name__)

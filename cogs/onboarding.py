@@ -15,7 +15,12 @@ from discord.ext import commands
 
 from bot import guide
 from bot.guild_settings import GuildSettings
-from cogs._discord import bot_of, embed, guild_texts, parent_ids
+from cogs._discord import (
+    bot_of,
+    embed,
+    guild_texts,
+)
+from cogs._posts import parent_ids
 
 log = logging.getLogger(__name__)
 

@@ -18,6 +18,7 @@ from discord.ext import commands
 
 from bot.render import scan_progress
 from cogs._discord import bot_of, guild_texts
+from cogs._posts import post_of
 
 log = logging.getLogger(__name__)
 
@@ -88,7 +89,7 @@ class Scanner(commands.Cog):
         await asyncio.gather(*self._running.values(), return_exceptions=True)
 
     async def _states(self) -> dict[int, ScanState]:
-        return _parse_states(await self.service.store.get_meta(SCANS_KEY))
+        return _parse_states(await self.service.get_meta(SCANS_KEY))
 
     async def _save(self, state: ScanState | None, channel_id: int) -> None:
         """Save (or, with None, drop) one channel's scan state, atomically: scans of other
@@ -102,7 +103,7 @@ class Scanner(commands.Cog):
                 states[channel_id] = state
             return json.dumps({str(k): asdict(v) for k, v in states.items()})
 
-        await self.service.store.update_meta(SCANS_KEY, update)
+        await self.service.update_meta(SCANS_KEY, update)
 
     async def start(
         self, channel: discord.TextChannel | discord.Thread, limit: int, progress: discord.Message
@@ -225,7 +226,6 @@ class Scanner(commands.Cog):
         return t("onboard.progress", days=state.days, channel_progress=current)
 
     async def _run(self, channel: discord.TextChannel | discord.Thread, state: ScanState) -> None:
-        reposts_cog = self.bot.get_cog("Reposts")
         progress = (
             self.bot.get_partial_messageable(state.progress_channel_id).get_partial_message(
                 state.progress_message_id
@@ -254,9 +254,12 @@ class Scanner(commands.Cog):
             ):
                 if state.after is not None and message.id <= state.after:
                     break  # newest first: everything from here on is older than the cut-off
+                post = post_of(message, self.bot.user)
                 # A scan counts the reposts it finds, crops too; onboarding only indexes.
-                outcomes = await reposts_cog.ingest(  # type: ignore[union-attr]
-                    message, alert=False, local_stage=state.kind != "onboard"
+                outcomes = (
+                    await self.bot.ingest.ingest(post, local_stage=state.kind != "onboard")
+                    if post is not None
+                    else []
                 )
                 state = replace(
                     state,

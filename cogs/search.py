@@ -17,9 +17,7 @@ from cogs._audience import readable_by_all
 from cogs._discord import (
     bot_of,
     can_view,
-    comparison_file,
     embed,
-    image_refs,
     is_url,
     message_checker,
     parse_message_ref,
@@ -27,6 +25,8 @@ from cogs._discord import (
     user_texts,
     visible_to,
 )
+from cogs._pictures import comparison_file
+from cogs._posts import image_refs
 
 log = logging.getLogger(__name__)
 

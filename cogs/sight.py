@@ -14,8 +14,10 @@ import logging
 import discord
 from discord.ext import commands
 
+from bot.ingest import HistoryUnavailable
 from bot.store import StoreError
 from cogs._discord import bot_of
+from cogs._posts import history_of
 
 log = logging.getLogger(__name__)
 
@@ -105,12 +107,12 @@ class Sight(commands.Cog):
         """
         until = gap_mark()
         try:
-            stored = await self.service.store.messages_in_channel(channel.id, before=until)
+            stored = await self.service.messages_in_channel(channel.id, before=until)
             gone = 0
             if stored:
                 gone = await self._forget_deleted(channel, stored, until)
             await self._catch_up(channel)
-        except (discord.HTTPException, StoreError) as exc:
+        except (discord.HTTPException, HistoryUnavailable, StoreError) as exc:
             log.warning("could not reconcile channel %d: %s", channel.id, exc)
             return 0
         except Exception:
@@ -147,12 +149,9 @@ class Sight(commands.Cog):
 
     async def _catch_up(self, channel: Readable) -> None:
         """Index what was posted while seenit could not read the channel (no alerts)."""
-        if not isinstance(channel, discord.TextChannel | discord.Thread):
-            return
-        catch_up = getattr(self.bot.get_cog("Reposts"), "catch_up_channel", None)
-        cursor = await self.service.store.get_cursor(channel.id)
-        if catch_up is not None and cursor is not None:
-            await catch_up(channel, cursor, limit=self.bot.config.catchup_limit)
+        history = history_of(channel, self.bot.user)
+        if history is not None:
+            await self.bot.ingest.catch_up_missed(history)
 
     # Everything that may change what seenit can read.
 

@@ -192,13 +192,12 @@ async def test_deleted_channels_are_forgotten_and_left_guilds_after_a_grace_peri
         await world.settled(1)
         await world.fake.remove_guild(world.guild)
         await asyncio.sleep(0.2)
-        reposts = world.bot.get_cog("Reposts")
-        await reposts.purge_departed()  # type: ignore[union-attr]
+        await world.bot.ingest.purge_departed()
         await world.settled(1)  # kept during the grace period (7 days by default)
         service = world.bot.service
         left_at = service.clock()
         service.clock = lambda: left_at + 8 * 24 * 3600 * 1000
-        await reposts.purge_departed()  # type: ignore[union-attr]
+        await world.bot.ingest.purge_departed()
         await world.settled(0)
 
 

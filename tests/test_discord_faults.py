@@ -187,7 +187,7 @@ async def test_a_download_timing_out_once_is_retried(world: World) -> None:
 async def test_a_download_that_keeps_failing_is_skipped_logged_and_the_bot_carries_on(
     world: World, caplog: pytest.LogCaptureFixture
 ) -> None:
-    caplog.set_level(logging.INFO, logger="cogs.reposts")
+    caplog.set_level(logging.INFO, logger="bot.ingest")
     async with seenit(world):
         world.fake.server_error("GET", "/attachments/*/*/chelsea.jpg", count=DISCORD_ATTEMPTS)
         broken = await world.post(world.general, world.alice, CHELSEA)
@@ -204,7 +204,7 @@ async def test_a_download_that_keeps_failing_is_skipped_logged_and_the_bot_carri
         await world.idle()
         assert stored_keys(world) == [(int(after["id"]), 0)]
         assert len(downloads_of(world, broken)) == DISCORD_ATTEMPTS
-    skipped = [r.getMessage() for r in caplog.records if r.name == "cogs.reposts"]
+    skipped = [r.getMessage() for r in caplog.records if r.name == "bot.ingest"]
     assert any("skipped image" in m and "HTTP 500" in m for m in skipped), skipped
 
 

@@ -8,6 +8,7 @@ import io
 import pytest
 
 from bot.flow import FairGate
+from cogs._posts import channel_finder
 from tests.botworld import World, seenit_running
 from tests.support import DATA, VARIANTS, photo
 
@@ -49,16 +50,16 @@ async def test_a_flood_of_reposts_gets_rate_limited_alerts_and_every_image_store
 async def test_shed_messages_are_caught_up_from_history(world: World) -> None:
     images = distinct_images(40)
     async with seenit_running(world):
-        reposts = world.bot.get_cog("Reposts")
+        ingest = world.bot.ingest
         # A tight gate: one message at a time, three waiting; the rest of the burst is shed.
-        reposts.gate = FairGate(total=1, per_key=1, max_waiting=3)  # type: ignore[union-attr]
+        ingest.gate = FairGate(total=1, per_key=1, max_waiting=3)
         for i, data in enumerate(images):
             channel = (world.general, world.memes)[i % 2]
             await world.post(channel, world.alice, (f"{i}.jpg", data))
         await asyncio.sleep(0.5)
-        shed = reposts.gate.shed  # type: ignore[union-attr]
+        shed = ingest.gate.shed
         assert shed > 0
         stored = await world.bot.service.store.count_images(world.guild.id)
         assert stored < 40
-        await reposts.catch_up_shed_now()  # type: ignore[union-attr]
+        await ingest.catch_up_shed(channel_finder(world.bot))
         await world.settled(40)
