@@ -17,6 +17,8 @@ from bot import i18n
 from bot.config import Config
 from bot.fetch import Fetcher
 from bot.ingest import Ingest
+from bot.overrides import OverrideCache
+from bot.scans import Scans
 from bot.service import SeenService
 
 log = logging.getLogger(__name__)
@@ -125,6 +127,14 @@ def texts_for(interaction: discord.Interaction) -> i18n.Texts:
     return i18n.texts(interaction.locale.value)
 
 
+class Refused(app_commands.CheckFailure):
+    """A member may not use a command here; ``key`` names the catalogue text saying why."""
+
+    def __init__(self, key: str) -> None:
+        super().__init__(key)
+        self.key = key
+
+
 class SeenitTree(app_commands.CommandTree):
     """Answers every failed interaction, so a member is never left with "did not respond"."""
 
@@ -134,6 +144,8 @@ class SeenitTree(app_commands.CommandTree):
         t = texts_for(interaction)
         if isinstance(error, app_commands.CommandOnCooldown):
             text = t("error.cooldown", seconds=error.retry_after)
+        elif isinstance(error, Refused):
+            text = t(error.key)
         elif isinstance(error, app_commands.CheckFailure):
             if interaction.response.is_done():
                 return  # the check already told the member why
@@ -191,6 +203,10 @@ class SeenitBot(commands.AutoShardedBot):
         self.fetcher = fetcher
         #: The one ingest pipeline every cog hands posts to.
         self.ingest = ingest or ingest_for(config, service, fetcher)
+        #: History scans (/repost scan, a new server's recent history), through the pipeline.
+        self.scans = Scans(self.ingest)
+        #: The servers' Integrations settings for seenit's commands (cogs/access.py).
+        self.overrides = OverrideCache()
 
     async def setup_hook(self) -> None:
         await self.tree.set_translator(SeenitTranslator())

@@ -117,9 +117,14 @@ class Channel(Protocol):
     def may_read_history(self) -> bool: ...
 
     def history(
-        self, *, limit: int, after: int | None = None, before: int | None = None
+        self,
+        *,
+        limit: int,
+        after: int | None = None,
+        before: int | None = None,
+        oldest_first: bool = True,
     ) -> AsyncIterator[Post]:
-        """Posts after ``after`` and before ``before``, oldest first; raises
+        """Up to ``limit`` posts after ``after`` and before ``before``; raises
         :class:`HistoryUnavailable`."""
         ...
 
@@ -215,6 +220,52 @@ class Ingest:
     async def fingerprint_url(self, url: str) -> Fingerprint:
         """The fingerprint of an image on Discord's CDN; raises FetchError or ImageError."""
         return await self.service.fingerprint(await self.fetcher.discord_media(url))
+
+    async def downloads(self, media: Sequence[MediaRef]) -> list[bytes]:
+        """The bytes of a message's images, one after another; failures are logged, skipped."""
+        blobs = []
+        for ref in media:
+            try:
+                blobs.append(await self.fetcher.discord_media(ref.url))
+            except FetchError as exc:
+                log.info("could not download %s: %s", ref.url, exc)
+        return blobs
+
+    async def similar(
+        self, guild_id: int, blobs: Sequence[bytes], *, exclude_message: int | None = None
+    ) -> tuple[list[Match], list[ImageError]]:
+        """Earlier posts of any of these images (a member's search), one per stored image:
+        reposts by distance, then templates; and why images could not be read."""
+        best: dict[int, Match] = {}
+        errors: list[ImageError] = []
+        for data in blobs:
+            try:
+                fp = await self.service.fingerprint(data)
+            except ImageError as exc:
+                errors.append(exc)
+                continue
+            for m in await self.service.search(guild_id, fp, thorough=True, templates=True):
+                if m.image.message_id == exclude_message:
+                    continue
+                if m.image.id not in best or m.distance < best[m.image.id].distance:
+                    best[m.image.id] = m
+        ranked = sorted(
+            best.values(), key=lambda m: (m.verdict.template, m.distance, m.image.posted_at)
+        )
+        return ranked, errors
+
+    async def allow_urls(self, guild_id: int, urls: Sequence[str], *, added_by: int) -> int:
+        """Put the images at these Discord URLs on the guild's allowlist; how many could be."""
+        allowed = 0
+        for url in urls:
+            try:
+                fp = await self.fingerprint_url(url)
+            except (FetchError, ImageError) as exc:
+                log.info("could not allow %s: %s", url, exc)
+                continue
+            await self.service.allow(guild_id, fp, added_by)
+            allowed += 1
+        return allowed
 
     async def _indexed(self, post: Post) -> GuildSettings | None:
         """The guild's settings when the post is one seenit indexes, else None."""

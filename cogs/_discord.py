@@ -5,19 +5,19 @@ from __future__ import annotations
 import logging
 import re
 from collections.abc import Sequence
-from typing import TYPE_CHECKING
 from urllib.parse import urlsplit
 
 import discord
 
 from bot import i18n
+from bot.client import SeenitBot
 from bot.fetch import FetchError
 from bot.gaps import Exists
 from bot.hashing import ImageError
 from bot.matching import Match
 
-if TYPE_CHECKING:
-    from bot.client import SeenitBot
+#: An interaction with seenit's client: ``interaction.client`` is the SeenitBot.
+Interaction = discord.Interaction[SeenitBot]
 
 log = logging.getLogger(__name__)
 
@@ -117,13 +117,6 @@ def embed(title: str, description: str, *, colour: discord.Colour = COLOUR) -> d
     return discord.Embed(
         title=title, description=description[:EMBED_DESCRIPTION_LIMIT], colour=colour
     )
-
-
-def bot_of(client: discord.Client) -> SeenitBot:
-    from bot.client import SeenitBot
-
-    assert isinstance(client, SeenitBot)
-    return client
 
 
 #: Discord's JSON error codes for a message or channel that no longer exists.

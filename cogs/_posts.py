@@ -123,14 +123,19 @@ class ChannelHistory:
         return self.channel.permissions_for(self.channel.guild.me).read_message_history
 
     async def history(
-        self, *, limit: int, after: int | None = None, before: int | None = None
+        self,
+        *,
+        limit: int,
+        after: int | None = None,
+        before: int | None = None,
+        oldest_first: bool = True,
     ) -> AsyncIterator[Post]:
         try:
             async for message in self.channel.history(
                 limit=limit,
                 after=discord.Object(id=after) if after is not None else None,
                 before=discord.Object(id=before) if before is not None else None,
-                oldest_first=True,
+                oldest_first=oldest_first,
             ):
                 post = post_of(message, self.me)
                 if post is not None:

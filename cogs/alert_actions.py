@@ -1,29 +1,27 @@
 """Buttons under a repost alert: Why?, Not a repost, Allow this image, Delete alert.
 
 The buttons are dynamic items (their state lives in the custom id), so they keep working
-after a restart. Every press checks the presser's permissions.
+after a restart. Each button's work is its callback; its check says who may press it.
 """
 
 from __future__ import annotations
 
 import logging
+import re
 from typing import Any
 
 import discord
 from discord.ext import commands
 
+from bot.client import SeenitBot
 from bot.explain import explanation
 from bot.hashing import Fingerprint, ImageError
 from bot.i18n import ENGLISH, Texts
 from bot.matching import thresholds_for
-from cogs._discord import (
-    bot_of,
-    guild_texts,
-    user_texts,
-)
+from cogs._discord import Interaction, guild_texts, user_texts
 from cogs._pictures import fetch_image_of
 from cogs._posts import image_refs
-from cogs.access import access_of
+from cogs.access import may_moderate
 
 log = logging.getLogger(__name__)
 
@@ -38,7 +36,7 @@ MODERATOR_ONLY = {"notrepost", "allow"}
 
 
 class AlertButton(
-    discord.ui.DynamicItem[discord.ui.Button[Any]],
+    discord.ui.DynamicItem[discord.ui.Button[discord.ui.View]],
     template=r"seenit:(?P<action>why|notrepost|allow|dismiss):(?P<message>\d+):(?P<image>\d+)",
 ):
     """One button of an alert: the action, the repost message and the original image."""
@@ -58,24 +56,132 @@ class AlertButton(
     @classmethod
     async def from_custom_id(
         cls,
-        interaction: discord.Interaction,
+        interaction: discord.Interaction[Any],
         item: discord.ui.Item[Any],
-        match: Any,
+        match: re.Match[str],
         /,
     ) -> AlertButton:
         return cls(match["action"], int(match["message"]), int(match["image"]))
 
-    async def callback(self, interaction: discord.Interaction) -> None:
-        # Looked up by name: the extension loader may hold another copy of this module, and
-        # the bot is an AutoShardedBot (not a commands.Bot subclass).
-        get_cog = getattr(interaction.client, "get_cog", None)
-        handle = getattr(get_cog("AlertActions"), "handle", None) if get_cog else None
-        if handle is None:
+    async def interaction_check(self, interaction: discord.Interaction[Any], /) -> bool:
+        return await self.may_press(interaction)
+
+    async def callback(self, interaction: discord.Interaction[Any]) -> None:
+        await self.press(interaction)
+
+    async def may_press(self, interaction: Interaction) -> bool:
+        """In a server channel; "Not a repost" and "Allow" only for moderators."""
+        if interaction.guild is None or not isinstance(
+            interaction.channel, discord.abc.Messageable
+        ):
+            return False
+        if self.action in MODERATOR_ONLY and not await may_moderate(interaction):
             await interaction.response.send_message(
-                user_texts(interaction)("actions.unavailable"), ephemeral=True
+                user_texts(interaction)("access.need_moderator"), ephemeral=True
             )
-            return
-        await handle(interaction, self)
+            return False
+        return True
+
+    async def press(self, interaction: Interaction) -> None:
+        """Do the button's work and answer the member who pressed it."""
+        await interaction.response.defer(ephemeral=True, thinking=True)
+        t = user_texts(interaction)
+        if self.action == "dismiss":
+            answer = await self.dismiss(interaction, t)
+        else:
+            prints = await self._repost_prints(interaction)
+            if not prints:
+                answer = t("actions.gone")
+            elif self.action == "allow":
+                answer = await self.allow(interaction, prints, t)
+            elif self.action == "notrepost":
+                answer = await self.not_a_repost(interaction, prints, t)
+            else:
+                answer = await self.why(interaction, prints, t)
+        await interaction.followup.send(answer, ephemeral=True)
+
+    async def dismiss(self, interaction: Interaction, t: Texts) -> str:
+        """Delete the alert: its repost's author or a moderator may."""
+        repost = await self._repost(interaction)
+        author_id = repost.author.id if repost is not None else None
+        if interaction.user.id != author_id and not await may_moderate(interaction):
+            return t("actions.dismiss_denied")
+        if interaction.message is not None:
+            await interaction.message.delete()
+        return t("actions.dismissed")
+
+    async def allow(self, interaction: Interaction, prints: list[Fingerprint], t: Texts) -> str:
+        """Let the repost's images be posted again without alerts."""
+        assert interaction.guild is not None  # interaction_check
+        for fp in prints:
+            await interaction.client.service.allow(interaction.guild.id, fp, interaction.user.id)
+        await _note(interaction, "actions.allowed_note")
+        return t("actions.allowed")
+
+    async def not_a_repost(
+        self, interaction: Interaction, prints: list[Fingerprint], t: Texts
+    ) -> str:
+        """Remember that the repost's images are not reposts of the original."""
+        assert interaction.guild is not None  # interaction_check
+        service = interaction.client.service
+        for fp in prints:
+            await service.not_a_repost(interaction.guild.id, self.image_id, fp, interaction.user.id)
+        await _note(interaction, "actions.not_repost_note")
+        return t("actions.not_repost")
+
+    async def why(self, interaction: Interaction, prints: list[Fingerprint], t: Texts) -> str:
+        """How alike the repost and the original are, and what the server's rule says."""
+        guild = interaction.guild
+        assert guild is not None  # interaction_check
+        bot = interaction.client
+        original = await bot.service.image(self.image_id)
+        original_data = await fetch_image_of(bot, guild, original) if original else None
+        if original_data is None:
+            return t("actions.original_gone")
+        try:
+            original_fp = await bot.service.fingerprint(original_data)
+        except ImageError:
+            return t("actions.original_unreadable")
+        rule = thresholds_for(await bot.service.settings(guild.id))
+        verdicts = [(await bot.service.compare(fp, original_fp, rule), fp) for fp in prints]
+        verdict, new_fp = min(verdicts, key=lambda v: (not v[0].repost, v[0].distance))
+        return explanation(new_fp, original_fp, verdict, rule, t)
+
+    async def _repost(self, interaction: Interaction) -> discord.Message | None:
+        channel = interaction.channel
+        if not isinstance(channel, discord.abc.Messageable):
+            return None
+        try:
+            return await channel.fetch_message(self.message_id)
+        except discord.HTTPException:
+            return None
+
+    async def _repost_prints(self, interaction: Interaction) -> list[Fingerprint]:
+        """The fingerprints of the repost's images (a gone or broken one is left out)."""
+        repost = await self._repost(interaction)
+        if repost is None:
+            return []
+        prints = []
+        for ref in image_refs(repost):
+            try:
+                prints.append(await interaction.client.ingest.fingerprint_url(ref.url))
+            except Exception as exc:  # a gone or broken image: explain with the rest
+                log.info("could not read %s: %s", ref.url, exc)
+        return prints
+
+
+async def _note(interaction: Interaction, key: str) -> None:
+    """Mark the alert as handled: add a note (in the server's language) and take the buttons
+    away."""
+    message = interaction.message
+    if message is None or not message.embeds:
+        return
+    updated = message.embeds[0]
+    updated.set_footer(text=guild_texts(interaction.guild)(key, user=interaction.user.name))
+    try:
+        await message.edit(embed=updated, view=None)
+    except discord.HTTPException as exc:
+        log.info("could not update the alert: %s", exc)
 
 
 def alert_view(message_id: int, image_id: int, t: Texts = ENGLISH) -> discord.ui.View:
@@ -87,11 +193,10 @@ def alert_view(message_id: int, image_id: int, t: Texts = ENGLISH) -> discord.ui
 
 
 class AlertActions(commands.Cog):
-    """Handles presses on alert buttons."""
+    """Makes the buttons under alerts (past and future ones) answer presses."""
 
-    def __init__(self, bot: commands.Bot) -> None:
-        self.bot = bot_of(bot)
-        self.service = self.bot.service
+    def __init__(self, bot: SeenitBot) -> None:
+        self.bot = bot
 
     async def cog_load(self) -> None:
         self.bot.add_dynamic_items(AlertButton)
@@ -99,95 +204,6 @@ class AlertActions(commands.Cog):
     async def cog_unload(self) -> None:
         self.bot.remove_dynamic_items(AlertButton)
 
-    async def handle(self, interaction: discord.Interaction, button: AlertButton) -> None:
-        guild = interaction.guild
-        if guild is None or not isinstance(interaction.channel, discord.abc.Messageable):
-            return
-        moderator = await access_of(self.bot).may_moderate(interaction)
-        if button.action in MODERATOR_ONLY and not moderator:
-            await interaction.response.send_message(
-                user_texts(interaction)("access.need_moderator"), ephemeral=True
-            )
-            return
-        t = user_texts(interaction)
-        await interaction.response.defer(ephemeral=True, thinking=True)
-        repost = await self._repost(interaction.channel, button.message_id)
-        if button.action == "dismiss":
-            author_id = repost.author.id if repost is not None else None
-            if not moderator and interaction.user.id != author_id:
-                await interaction.followup.send(t("actions.dismiss_denied"), ephemeral=True)
-                return
-            if interaction.message is not None:
-                await interaction.message.delete()
-            await interaction.followup.send(t("actions.dismissed"), ephemeral=True)
-            return
-        new_prints = await self._fingerprints(repost)
-        if not new_prints:
-            await interaction.followup.send(t("actions.gone"), ephemeral=True)
-            return
-        if button.action == "allow":
-            for fp in new_prints:
-                await self.service.allow(guild.id, fp, interaction.user.id)
-            await self._note(interaction, "actions.allowed_note")
-            await interaction.followup.send(t("actions.allowed"), ephemeral=True)
-            return
-        (original,) = await self.service.store.get_images([button.image_id]) or (None,)
-        if button.action == "notrepost":
-            for fp in new_prints:
-                await self.service.not_a_repost(guild.id, button.image_id, fp, interaction.user.id)
-            await self._note(interaction, "actions.not_repost_note")
-            await interaction.followup.send(t("actions.not_repost"), ephemeral=True)
-            return
-        # why
-        original_data = await fetch_image_of(self.bot, guild, original) if original else None
-        if original_data is None:
-            await interaction.followup.send(t("actions.original_gone"), ephemeral=True)
-            return
-        try:
-            original_fp = await self.service.fingerprint(original_data)
-        except ImageError:
-            await interaction.followup.send(t("actions.original_unreadable"), ephemeral=True)
-            return
-        rule = thresholds_for(await self.service.settings(guild.id))
-        verdicts = [(await self.service.compare(fp, original_fp, rule), fp) for fp in new_prints]
-        verdict, new_fp = min(verdicts, key=lambda v: (not v[0].repost, v[0].distance))
-        await interaction.followup.send(
-            explanation(new_fp, original_fp, verdict, rule, t), ephemeral=True
-        )
 
-    async def _repost(
-        self, channel: discord.abc.Messageable, message_id: int
-    ) -> discord.Message | None:
-        try:
-            return await channel.fetch_message(message_id)
-        except discord.HTTPException:
-            return None
-
-    async def _fingerprints(self, message: discord.Message | None) -> list[Fingerprint]:
-        if message is None:
-            return []
-        prints = []
-        for ref in image_refs(message):
-            try:
-                data = await self.bot.fetcher.discord_media(ref.url)
-                prints.append(await self.service.fingerprint(data))
-            except Exception as exc:  # a gone or broken image: explain with the rest
-                log.info("could not read %s: %s", ref.url, exc)
-        return prints
-
-    async def _note(self, interaction: discord.Interaction, key: str) -> None:
-        """Mark the alert as handled: add a note (in the server's language) and take the buttons
-        away."""
-        message = interaction.message
-        if message is None or not message.embeds:
-            return
-        updated = message.embeds[0]
-        updated.set_footer(text=guild_texts(interaction.guild)(key, user=interaction.user.name))
-        try:
-            await message.edit(embed=updated, view=None)
-        except discord.HTTPException as exc:
-            log.info("could not update the alert: %s", exc)
-
-
-async def setup(bot: commands.Bot) -> None:
+async def setup(bot: SeenitBot) -> None:
     await bot.add_cog(AlertActions(bot))

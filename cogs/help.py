@@ -9,8 +9,9 @@ from discord import app_commands
 from discord.ext import commands
 
 from bot import guide, i18n
-from cogs._discord import bot_of, embed, user_texts
-from cogs.access import MANAGE_SERVER_ONLY, access_of
+from bot.client import SeenitBot
+from cogs._discord import Interaction, embed, user_texts
+from cogs.access import MANAGE_SERVER_ONLY, may_administer
 
 log = logging.getLogger(__name__)
 
@@ -20,8 +21,8 @@ ADMIN_GROUP = "repost"
 class Help(commands.Cog):
     """Explains seenit to the member who asks."""
 
-    def __init__(self, bot: commands.Bot) -> None:
-        self.bot = bot_of(bot)
+    def __init__(self, bot: SeenitBot) -> None:
+        self.bot = bot
         self.service = self.bot.service
         self._command_ids: dict[str, int] = {}
 
@@ -37,7 +38,7 @@ class Help(commands.Cog):
         return self._command_ids.get(name)
 
     @app_commands.command(name="help")
-    async def help(self, interaction: discord.Interaction) -> None:
+    async def help(self, interaction: Interaction) -> None:
         """What seenit does and the commands you can use here."""
         t = user_texts(interaction)
         locale = interaction.locale.value
@@ -46,9 +47,7 @@ class Help(commands.Cog):
         admin_allowed = False
         manage_server = interaction.guild is not None and interaction.permissions.manage_guild
         if interaction.guild is not None:
-            admin_allowed = await access_of(self.bot).may_administer(
-                interaction, await self.command_id(ADMIN_GROUP)
-            )
+            admin_allowed = await may_administer(interaction, await self.command_id(ADMIN_GROUP))
         for command in self.bot.tree.get_commands(type=discord.AppCommandType.chat_input):
             if isinstance(command, app_commands.Group):
                 if command.name != ADMIN_GROUP or not admin_allowed:
@@ -95,5 +94,5 @@ def entry(path: str, description: str, locale: str) -> guide.HelpEntry:
     return guide.HelpEntry(" ".join(names), translated or description)
 
 
-async def setup(bot: commands.Bot) -> None:
+async def setup(bot: SeenitBot) -> None:
     await bot.add_cog(Help(bot))

@@ -14,13 +14,14 @@ import discord
 from discord.ext import commands
 
 from bot import guide
+from bot.client import SeenitBot
 from bot.guild_settings import GuildSettings
 from cogs._discord import (
-    bot_of,
     embed,
     guild_texts,
 )
 from cogs._posts import parent_ids
+from cogs.scanner import start_onboarding
 
 log = logging.getLogger(__name__)
 
@@ -60,8 +61,8 @@ def history_channels(
 class Onboarding(commands.Cog):
     """Welcomes a new server and indexes its recent history."""
 
-    def __init__(self, bot: commands.Bot) -> None:
-        self.bot = bot_of(bot)
+    def __init__(self, bot: SeenitBot) -> None:
+        self.bot = bot
         self.service = self.bot.service
 
     @commands.Cog.listener()
@@ -97,9 +98,6 @@ class Onboarding(commands.Cog):
                 log.info("could not welcome guild %d: %s", guild.id, exc)
         if not channels:
             return
-        scanner = self.bot.get_cog("Scanner")
-        if scanner is None:
-            return
         days = config.onboard_days
         after = (
             discord.utils.time_snowflake(datetime.now(UTC) - timedelta(days=days))
@@ -107,7 +105,8 @@ class Onboarding(commands.Cog):
             else None
         )
         log.info("indexing the recent history of %d channels of guild %d", len(channels), guild.id)
-        await scanner.start_many(  # type: ignore[attr-defined]
+        await start_onboarding(
+            self.bot,
             channels,
             limit=config.onboard_messages,
             after=after,
@@ -116,5 +115,5 @@ class Onboarding(commands.Cog):
         )
 
 
-async def setup(bot: commands.Bot) -> None:
+async def setup(bot: SeenitBot) -> None:
     await bot.add_cog(Onboarding(bot))

@@ -5,15 +5,15 @@ from __future__ import annotations
 import discord
 from discord.ext import commands
 
-from bot.client import one_line
-from cogs._discord import MESSAGE_CONTENT_LIMIT, bot_of, guild_texts
+from bot.client import SeenitBot, one_line
+from cogs._discord import MESSAGE_CONTENT_LIMIT, guild_texts
 
 
 class Owner(commands.Cog):
     """Commands for the bot's owner."""
 
-    def __init__(self, bot: commands.Bot) -> None:
-        self.bot = bot_of(bot)
+    def __init__(self, bot: SeenitBot) -> None:
+        self.bot = bot
 
     @commands.command(name="sync")
     @commands.is_owner()
@@ -29,5 +29,5 @@ class Owner(commands.Cog):
         await ctx.reply(t("owner.synced"), mention_author=False)
 
 
-async def setup(bot: commands.Bot) -> None:
+async def setup(bot: SeenitBot) -> None:
     await bot.add_cog(Owner(bot))

@@ -9,8 +9,9 @@ import discord
 from discord import app_commands
 from discord.ext import commands
 
+from bot.client import SeenitBot
 from bot.records import AlertRecord
-from cogs._discord import bot_of, user_texts
+from cogs._discord import Interaction, user_texts
 
 log = logging.getLogger(__name__)
 
@@ -18,14 +19,14 @@ log = logging.getLogger(__name__)
 class Privacy(commands.Cog):
     """What a member can ask seenit to forget."""
 
-    def __init__(self, bot: commands.Bot) -> None:
-        self.bot = bot_of(bot)
+    def __init__(self, bot: SeenitBot) -> None:
+        self.bot = bot
         self.service = self.bot.service
 
     @app_commands.command(name="forgetme")
     @app_commands.guild_only()
     @app_commands.describe(confirm="Set to True to delete your images from seenit's memory")
-    async def forget_me(self, interaction: discord.Interaction, confirm: bool = False) -> None:
+    async def forget_me(self, interaction: Interaction, confirm: bool = False) -> None:
         """Delete every image of yours that seenit remembers in this server."""
         assert interaction.guild is not None
         t = user_texts(interaction)
@@ -65,5 +66,5 @@ class Privacy(commands.Cog):
         return removed
 
 
-async def setup(bot: commands.Bot) -> None:
+async def setup(bot: SeenitBot) -> None:
     await bot.add_cog(Privacy(bot))

@@ -8,14 +8,14 @@ import discord
 from discord import app_commands
 from discord.ext import commands
 
+from bot.client import SeenitBot
 from bot.fetch import FetchError
-from bot.hashing import ImageError
 from bot.i18n import Texts
 from bot.matching import Match
 from bot.render import results_text
 from cogs._audience import readable_by_all
 from cogs._discord import (
-    bot_of,
+    Interaction,
     can_view,
     embed,
     is_url,
@@ -57,8 +57,8 @@ class Refusal(Exception):
 class Search(commands.Cog):
     """Lets members look up earlier posts of an image."""
 
-    def __init__(self, bot: commands.Bot) -> None:
-        self.bot = bot_of(bot)
+    def __init__(self, bot: SeenitBot) -> None:
+        self.bot = bot
         self.service = self.bot.service
         self.menu = app_commands.ContextMenu(name="Find similar", callback=self.find_similar_menu)
         self.menu.guild_only = True
@@ -85,7 +85,7 @@ class Search(commands.Cog):
     )
     async def findsimilar(
         self,
-        interaction: discord.Interaction,
+        interaction: Interaction,
         image: discord.Attachment | None = None,
         url: str | None = None,
         message: str | None = None,
@@ -125,9 +125,7 @@ class Search(commands.Cog):
             return
         await self._answer(interaction, matches, data)
 
-    async def find_similar_menu(
-        self, interaction: discord.Interaction, message: discord.Message
-    ) -> None:
+    async def find_similar_menu(self, interaction: Interaction, message: discord.Message) -> None:
         """Find earlier posts of this message's images."""
         if await self._slowed_down(interaction):
             return
@@ -139,7 +137,7 @@ class Search(commands.Cog):
             return
         await self._answer(interaction, matches, data)
 
-    async def _slowed_down(self, interaction: discord.Interaction) -> bool:
+    async def _slowed_down(self, interaction: Interaction) -> bool:
         """Count a search against the member's budget; past it, say when to try again."""
         bucket = self.cooldown.get_bucket(interaction)
         retry = bucket.update_rate_limit() if bucket is not None else None
@@ -158,9 +156,7 @@ class Search(commands.Cog):
         except FetchError as exc:
             raise Refusal("search.download_failed", reason=exc) from exc
 
-    async def _resolve_message(
-        self, interaction: discord.Interaction, text: str
-    ) -> discord.Message:
+    async def _resolve_message(self, interaction: Interaction, text: str) -> discord.Message:
         assert interaction.guild is not None
         ref = parse_message_ref(text)
         if ref is None:
@@ -186,18 +182,13 @@ class Search(commands.Cog):
             raise Refusal("search.forbidden") from None
 
     async def _message_search(
-        self, interaction: discord.Interaction, message: discord.Message, *, public: bool = False
+        self, interaction: Interaction, message: discord.Message, *, public: bool = False
     ) -> tuple[bytes, list[Match]]:
         """The message's first image and the earlier posts of any of its images."""
         refs = image_refs(message)
         if not refs:
             raise Refusal("search.no_images")
-        blobs = []
-        for ref in refs:
-            try:
-                blobs.append(await self.bot.fetcher.discord_media(ref.url))
-            except FetchError as exc:
-                log.info("could not download %s: %s", ref.url, exc)
+        blobs = await self.bot.ingest.downloads(refs)
         if not blobs:
             raise Refusal("search.images_unavailable")
         return blobs[0], await self._search(
@@ -206,7 +197,7 @@ class Search(commands.Cog):
 
     async def _search(
         self,
-        interaction: discord.Interaction,
+        interaction: Interaction,
         blobs: list[bytes],
         *,
         exclude_message: int | None,
@@ -215,24 +206,11 @@ class Search(commands.Cog):
         guild = interaction.guild
         member = interaction.user
         assert guild is not None and isinstance(member, discord.Member)
-        best: dict[int, Match] = {}
-        errors: list[ImageError] = []
-        for data in blobs:
-            try:
-                fp = await self.service.fingerprint(data)
-            except ImageError as exc:
-                errors.append(exc)
-                continue
-            for m in await self.service.search(guild.id, fp, thorough=True, templates=True):
-                if m.image.message_id == exclude_message:
-                    continue
-                if m.image.id not in best or m.distance < best[m.image.id].distance:
-                    best[m.image.id] = m
-        if errors and not best and len(errors) == len(blobs):
-            raise Refusal("search.unreadable", reason=errors[0])
-        ranked = sorted(
-            best.values(), key=lambda m: (m.verdict.template, m.distance, m.image.posted_at)
+        ranked, errors = await self.bot.ingest.similar(
+            guild.id, blobs, exclude_message=exclude_message
         )
+        if errors and not ranked and len(errors) == len(blobs):
+            raise Refusal("search.unreadable", reason=errors[0])
         # Privacy first, then the cut: hidden results never take a visible one's place.
         here = interaction.channel_id
         shown = visible_to(member, guild, ranked, here=here)
@@ -243,9 +221,7 @@ class Search(commands.Cog):
             guild.id, shown, lambda ms: ms[:RESULTS], message_checker(guild)
         )
 
-    async def _answer(
-        self, interaction: discord.Interaction, matches: list[Match], query: bytes
-    ) -> None:
+    async def _answer(self, interaction: Interaction, matches: list[Match], query: bytes) -> None:
         t = user_texts(interaction)
         answer = embed(t("search.found", count=len(matches)), results_text(matches, RESULTS, t))
         assert interaction.guild is not None
@@ -257,5 +233,5 @@ class Search(commands.Cog):
         await interaction.followup.send(embed=answer, file=picture)
 
 
-async def setup(bot: commands.Bot) -> None:
+async def setup(bot: SeenitBot) -> None:
     await bot.add_cog(Search(bot))

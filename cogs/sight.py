@@ -14,9 +14,9 @@ import logging
 import discord
 from discord.ext import commands
 
+from bot.client import SeenitBot
 from bot.ingest import HistoryUnavailable
 from bot.store import StoreError
-from cogs._discord import bot_of
 from cogs._posts import history_of
 
 log = logging.getLogger(__name__)
@@ -43,8 +43,8 @@ def readable_channels(guild: discord.Guild) -> dict[int, Readable]:
 class Sight(commands.Cog):
     """Opens gaps when seenit may miss deletions and reconciles channels it can read again."""
 
-    def __init__(self, bot: commands.Bot) -> None:
-        self.bot = bot_of(bot)
+    def __init__(self, bot: SeenitBot) -> None:
+        self.bot = bot
         self.service = self.bot.service
         self.gaps = self.service.gaps
         #: guild id -> ids of the channels seenit could read at the last look.
@@ -201,5 +201,5 @@ class Sight(commands.Cog):
         self.look(thread.guild)
 
 
-async def setup(bot: commands.Bot) -> None:
+async def setup(bot: SeenitBot) -> None:
     await bot.add_cog(Sight(bot))

@@ -24,7 +24,7 @@ from bot.records import AlertRecord, NewImage
 from bot.service import DEPARTED_KEY, SeenService
 from bot.store import open_store
 from bot.store.sqlite import SQLiteStore
-from cogs.scanner import SCANS_KEY, Scanner, ScanState
+from cogs.scanner import SCANS_KEY, ScanState
 from tests.botworld import World, seenit_running, text_of
 from tests.procbot import base_env
 from tests.support import CHELSEA, VARIANTS, photo
@@ -127,12 +127,11 @@ async def test_scans_saving_at_once_keep_each_others_state(tmp_path: Path) -> No
         Fetcher(max_bytes=1 << 20) as fetcher,
     ):
         bot = SeenitBot(config=config, service=SeenService(store, hasher), fetcher=fetcher)
-        scanner = Scanner(bot)
         states = [ScanState(1, channel, 100, 5, 6, read=channel) for channel in range(1, 31)]
-        await asyncio.gather(*(scanner._save(s, s.channel_id) for s in states))
+        await asyncio.gather(*(bot.scans.save(s, s.channel_id) for s in states))
         saved = json.loads(await store.get_meta(SCANS_KEY) or "{}")
         assert sorted(int(c) for c in saved) == list(range(1, 31))
-        await asyncio.gather(*(scanner._save(None, c) for c in range(1, 31)))
+        await asyncio.gather(*(bot.scans.save(None, c) for c in range(1, 31)))
         assert await store.get_meta(SCANS_KEY) == "{}"
 
 
