@@ -259,9 +259,9 @@ def find_pairs(
     pair only with ``templates``, as the guild setting. Nearest first.
     """
     fps = [h.fingerprint for h in hashed]
-    usable = [i for i, fp in enumerate(fps) if fp is not None]
+    usable = {i: fp for i, fp in enumerate(fps) if fp is not None}
     # A clip's frames are entries of the index under the clip's number.
-    entries = [(i, h) for i in usable for h in index_hashes(fps[i])]  # type: ignore[arg-type]
+    entries = [(i, h) for i, fp in usable.items() for h in index_hashes(fp)]
     index = HammingIndex((i for i, _ in entries), (h for _, h in entries))
     local = LocalIndex()
     local.load(

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import contextlib
 import logging
+from collections.abc import Sequence
 from typing import TYPE_CHECKING
 
 import discord
@@ -237,3 +238,21 @@ class Alerts:
                 delete_after=REMOVED_NOTE_SECONDS,
                 allowed_mentions=discord.AllowedMentions(users=[message.author]),
             )
+
+
+async def take_down(client: discord.Client, alerts: Sequence[AlertRecord]) -> int:
+    """Delete alert messages seenit posted (their repost or its author went); how many went."""
+    removed = 0
+    for alert in alerts:
+        if alert.alert_channel_id is None or alert.alert_message_id is None:
+            continue
+        channel = client.get_partial_messageable(alert.alert_channel_id)
+        try:
+            await channel.get_partial_message(alert.alert_message_id).delete()
+        except discord.NotFound:
+            continue  # already gone
+        except discord.HTTPException as exc:
+            log.info("could not delete alert %d: %s", alert.alert_message_id, exc)
+            continue
+        removed += 1
+    return removed

@@ -3,14 +3,12 @@
 from __future__ import annotations
 
 import logging
-from collections.abc import Sequence
 
-import discord
 from discord import app_commands
 from discord.ext import commands
 
 from bot.client import SeenitBot
-from bot.records import AlertRecord
+from cogs._alerts import take_down
 from cogs._discord import Interaction, user_texts
 
 log = logging.getLogger(__name__)
@@ -35,7 +33,7 @@ class Privacy(commands.Cog):
             return
         await interaction.response.defer(ephemeral=True, thinking=True)
         report = await self.service.forget_member(interaction.guild.id, interaction.user.id)
-        removed = await self._delete_alert_messages(report.alerts)
+        removed = await take_down(self.bot, report.alerts)
         log.info(
             "forgot a member of guild %d: %d images, %d alerts (%d alert messages removed)",
             interaction.guild.id,
@@ -47,23 +45,6 @@ class Privacy(commands.Cog):
         if report.alerts:
             answer += " " + t("forgetme.alerts", count=len(report.alerts))
         await interaction.followup.send(answer, ephemeral=True)
-
-    async def _delete_alert_messages(self, alerts: Sequence[AlertRecord]) -> int:
-        """Remove the alerts seenit posted about the member; returns how many went."""
-        removed = 0
-        for alert in alerts:
-            if alert.alert_channel_id is None or alert.alert_message_id is None:
-                continue
-            channel = self.bot.get_partial_messageable(alert.alert_channel_id)
-            try:
-                await channel.get_partial_message(alert.alert_message_id).delete()
-            except discord.NotFound:
-                continue  # already gone
-            except discord.HTTPException as exc:
-                log.info("could not delete alert %d: %s", alert.alert_message_id, exc)
-                continue
-            removed += 1
-        return removed
 
 
 async def setup(bot: SeenitBot) -> None:

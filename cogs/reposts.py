@@ -2,17 +2,14 @@
 
 from __future__ import annotations
 
-import contextlib
 import logging
-from collections.abc import Sequence
 from typing import TYPE_CHECKING
 
 import discord
 from discord.ext import commands, tasks
 
 from bot.ingest import AlertSink, Repost
-from bot.records import AlertRecord
-from cogs._alerts import Alerts
+from cogs._alerts import Alerts, take_down
 from cogs._posts import channel_finder, history_of, post_of
 
 if TYPE_CHECKING:
@@ -73,22 +70,13 @@ class Reposts(commands.Cog):
         cached = payload.cached_message
         before = post_of(cached, self.bot.user) if cached is not None else None
         stale = await self.ingest.edited(post, before, self._alert_on(payload.message))
-        await self._take_down(stale)
+        await take_down(self.bot, stale)
 
     def _alert_on(self, message: discord.Message) -> AlertSink:
         async def alert(repost: Repost) -> None:
             await self.alerts.raise_alert(message, repost)
 
         return alert
-
-    async def _take_down(self, alerts: Sequence[AlertRecord]) -> None:
-        """Delete alert messages seenit posted (their repost went)."""
-        for alert in alerts:
-            if alert.alert_channel_id is None or alert.alert_message_id is None:
-                continue
-            channel = self.bot.get_partial_messageable(alert.alert_channel_id)
-            with contextlib.suppress(discord.HTTPException):
-                await channel.get_partial_message(alert.alert_message_id).delete()
 
     # deletions
 
@@ -97,14 +85,14 @@ class Reposts(commands.Cog):
         stale = await self.ingest.deleted(
             payload.guild_id, payload.channel_id, [payload.message_id]
         )
-        await self._take_down(stale)
+        await take_down(self.bot, stale)
 
     @commands.Cog.listener()
     async def on_raw_bulk_message_delete(self, payload: discord.RawBulkMessageDeleteEvent) -> None:
         stale = await self.ingest.deleted(
             payload.guild_id, payload.channel_id, sorted(payload.message_ids)
         )
-        await self._take_down(stale)
+        await take_down(self.bot, stale)
 
     @commands.Cog.listener()
     async def on_guild_channel_delete(self, channel: discord.abc.GuildChannel) -> None:

@@ -62,6 +62,8 @@ class Search(commands.Cog):
         self.service = self.bot.service
         self.menu = app_commands.ContextMenu(name="Find similar", callback=self.find_similar_menu)
         self.menu.guild_only = True
+        self.menu.add_check(self._within_budget)
+        self.findsimilar.add_check(self._within_budget)
         # One budget per member for the command and the menu together.
         self.cooldown: commands.CooldownMapping[discord.Interaction] = (
             commands.CooldownMapping.from_cooldown(
@@ -92,28 +94,20 @@ class Search(commands.Cog):
         public: bool = False,
     ) -> None:
         """Find earlier posts of an image in this server."""
-        if await self._slowed_down(interaction):
-            return
         await interaction.response.defer(ephemeral=not public, thinking=True)
         try:
             if sum(x is not None for x in (image, url, message)) != 1:
                 raise Refusal("search.exactly_one")
             if image is not None:
                 data = await self._attachment_bytes(image)
-                matches = await self._search(
-                    interaction, [data], exclude_message=None, public=public
-                )
             elif url is not None:
-                if not is_url(url):
-                    raise Refusal("search.not_a_link")
-                data = await self.bot.fetcher.user_url(url)
-                matches = await self._search(
-                    interaction, [data], exclude_message=None, public=public
-                )
-            else:
-                assert message is not None
+                data = await self._url_bytes(url)
+            elif message is not None:
                 target = await self._resolve_message(interaction, message)
                 data, matches = await self._message_search(interaction, target, public=public)
+                await self._answer(interaction, matches, data)
+                return
+            matches = await self._search(interaction, [data], exclude_message=None, public=public)
         except Refusal as exc:
             await interaction.followup.send(exc.text(user_texts(interaction)), ephemeral=True)
             return
@@ -127,8 +121,6 @@ class Search(commands.Cog):
 
     async def find_similar_menu(self, interaction: Interaction, message: discord.Message) -> None:
         """Find earlier posts of this message's images."""
-        if await self._slowed_down(interaction):
-            return
         await interaction.response.defer(ephemeral=True, thinking=True)
         try:
             data, matches = await self._message_search(interaction, message)
@@ -137,16 +129,19 @@ class Search(commands.Cog):
             return
         await self._answer(interaction, matches, data)
 
-    async def _slowed_down(self, interaction: Interaction) -> bool:
-        """Count a search against the member's budget; past it, say when to try again."""
+    async def _within_budget(self, interaction: Interaction) -> bool:
+        """Count a search against the member's budget (the command and the menu together);
+        past it, the tree's error handler says when to try again."""
         bucket = self.cooldown.get_bucket(interaction)
         retry = bucket.update_rate_limit() if bucket is not None else None
-        if not retry:
-            return False
-        await interaction.response.send_message(
-            user_texts(interaction)("error.cooldown", seconds=retry), ephemeral=True
-        )
+        if bucket is not None and retry:
+            raise app_commands.CommandOnCooldown(bucket, retry)
         return True
+
+    async def _url_bytes(self, url: str) -> bytes:
+        if not is_url(url):
+            raise Refusal("search.not_a_link")
+        return await self.bot.fetcher.user_url(url)
 
     async def _attachment_bytes(self, attachment: discord.Attachment) -> bytes:
         if attachment.size > self.bot.config.max_image_bytes:

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
+from collections.abc import Coroutine
 
 import discord
 from discord.ext import commands
@@ -49,7 +50,7 @@ class Sight(commands.Cog):
         self.gaps = self.service.gaps
         #: guild id -> ids of the channels seenit could read at the last look.
         self._readable: dict[int, set[int]] = {}
-        self._tasks: set[asyncio.Task[None]] = set()
+        self._tasks: set[asyncio.Task[object]] = set()
         #: Private threads seenit was removed from (discord.py keeps their "me").
         self._left: set[int] = set()
 
@@ -94,8 +95,7 @@ class Sight(commands.Cog):
             elif self.gaps.regained_sight(channel_id, gap_mark()):
                 self._spawn(self.reconcile(channel))
 
-    def _spawn(self, work: object) -> None:
-        assert asyncio.iscoroutine(work)
+    def _spawn(self, work: Coroutine[object, object, object]) -> None:
         task = asyncio.create_task(work, name="seenit-reconcile")
         self._tasks.add(task)
         task.add_done_callback(self._tasks.discard)
