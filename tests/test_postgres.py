@@ -22,7 +22,7 @@ import pytest
 
 from bot.index import HammingIndex, to_unsigned
 from bot.records import AlertRecord, ImageRecord, NewImage
-from bot.store import SCHEMA_VERSION, StoreError, open_store, postgres
+from bot.store import SCHEMA_VERSION, StoreError, open_store
 from bot.store.postgres import PostgresStore, StoreUnavailable, parse_binary_copy, redacted
 
 if TYPE_CHECKING:
@@ -331,30 +331,6 @@ async def test_stores_starting_together_migrate_once(postgres_url: str) -> None:
     finally:
         await asyncio.gather(*(s.__aexit__(None, None, None) for s in stores))
     assert len(await rows(postgres_url, "SELECT version FROM schema_version")) == 1
-
-
-async def test_every_older_schema_migrates_forward_keeping_the_data(
-    postgres_server: PostgresServer,
-) -> None:
-    for version in range(1, SCHEMA_VERSION):
-        url = postgres_server.create_database()
-        try:
-            conn = await asyncpg.connect(url)  # the database as an older seenit left it
-            try:
-                await conn.execute("CREATE TABLE schema_version (version integer NOT NULL)")
-                for migration in postgres.MIGRATIONS[:version]:
-                    await conn.execute(migration)
-                await conn.execute("INSERT INTO schema_version VALUES ($1)", version)
-            finally:
-                await conn.close()
-            async with PostgresStore(url) as store:
-                assert await store.schema_version() == SCHEMA_VERSION
-                assert await store.integrity_check()
-                await store.add_images([image(1)])
-            async with PostgresStore(url) as store:
-                assert await store.count_images(1) == 1
-        finally:
-            await asyncio.to_thread(postgres_server.drop_database, url)
 
 
 async def test_an_unreachable_server_is_a_store_error_not_a_hang() -> None:

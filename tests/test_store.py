@@ -15,8 +15,10 @@ import pytest
 from bot.guild_settings import GuildSettings
 from bot.records import WEEK_MS, AlertRecord, NewImage
 from bot.store import SCHEMA_VERSION, StoreError, open_store
+from bot.store.postgres import MIGRATIONS as POSTGRES_MIGRATIONS
 from bot.store.postgres import PostgresStore
-from bot.store.sqlite import SQLiteStore, sqlite_path
+from bot.store.sqlite import MIGRATIONS as SQLITE_MIGRATIONS
+from bot.store.sqlite import SQLiteStore, sqlite_path, sqlite_sql
 
 pytest_plugins = ("tests.pgserver",)
 
@@ -327,10 +329,67 @@ async def test_a_database_of_the_previous_schema_gains_local_features(store_url:
         assert await store.integrity_check()
 
 
-def test_every_engine_has_a_migration_for_every_schema_version() -> None:
-    from bot.store import postgres, sqlite
+async def build_old_database(url: str, version: int) -> None:
+    """The database as a seenit of schema ``version`` left it, with one image stored."""
+    on_sqlite = url.startswith("sqlite:")
+    steps = (SQLITE_MIGRATIONS if on_sqlite else POSTGRES_MIGRATIONS)[:version]
+    blob = "X'00ff'" if on_sqlite else "'\\x00ff'::bytea"
+    statements = [
+        "CREATE TABLE schema_version (version integer NOT NULL)",
+        *(statement for step in steps for statement in step),
+        f"INSERT INTO schema_version (version) VALUES ({version})",
+        "INSERT INTO images (guild_id, channel_id, message_id, author_id, slot, posted_at,"
+        f" phash64, phash256, quality) VALUES (1, 10, 1, 100, 0, 1000, -5, {blob}, 90)",
+    ]
+    if on_sqlite:
+        path = sqlite_path(url)
+        path.parent.mkdir(parents=True, exist_ok=True)
+        conn = sqlite3.connect(path)
+        conn.executescript(";".join(statements))
+        conn.close()
+    else:
+        pg = await asyncpg.connect(url)
+        await pg.execute(";".join(statements))
+        await pg.close()
 
-    assert len(sqlite.MIGRATIONS) == len(postgres.MIGRATIONS) == SCHEMA_VERSION
+
+@pytest.mark.parametrize("version", range(1, SCHEMA_VERSION))
+async def test_every_older_schema_migrates_forward_keeping_the_data(
+    store_url: str, version: int
+) -> None:
+    await build_old_database(store_url, version)
+    async with open_store(store_url) as store:
+        assert await store.schema_version() == SCHEMA_VERSION
+        assert await store.integrity_check()
+        (kept,) = await store.get_images([1])
+        assert (kept.message_id, kept.phash64, kept.phash256) == (1, (1 << 64) - 5, b"\0\xff")
+        assert await store.add_local_features(1, [(1, 0, b"f", b"w")]) == [kept.id]
+        (added,) = await store.add_images([image(2)])
+    async with open_store(store_url) as store:
+        assert await store.count_images(1) == 2
+        assert await store.local_features([kept.id, added.id]) == {kept.id: b"f"}
+
+
+def test_the_schema_reads_the_same_on_every_engine() -> None:
+    assert len(SQLITE_MIGRATIONS) == len(POSTGRES_MIGRATIONS) == SCHEMA_VERSION
+    for sqlite_step, postgres_step in zip(SQLITE_MIGRATIONS, POSTGRES_MIGRATIONS, strict=True):
+        assert len(sqlite_step) == len(postgres_step)
+        for statement in (*sqlite_step, *postgres_step):
+            assert "{" not in statement and ";" not in statement
+    assert "CREATE TABLE images" in SQLITE_MIGRATIONS[0][0]
+
+
+@pytest.mark.parametrize(
+    ("shared", "on_sqlite"),
+    [
+        ("SELECT 1 WHERE a = $1 AND b = $2", "SELECT 1 WHERE a = ?1 AND b = ?2"),
+        ("($2::bigint IS NULL OR g = $2)", "(?2 IS NULL OR g = ?2)"),
+        ("id = ANY($12::bigint[])", "id IN (SELECT value FROM json_each(?12))"),
+        ("x > $10 AND y < $1", "x > ?10 AND y < ?1"),
+    ],
+)
+def test_shared_queries_in_sqlites_words(shared: str, on_sqlite: str) -> None:
+    assert sqlite_sql(shared) == on_sqlite
 
 
 def test_database_urls() -> None:

@@ -2,7 +2,8 @@
 
 from __future__ import annotations
 
-from bot.store.base import SCHEMA_VERSION, Store, StoreError
+from bot.store.base import Store, StoreError
+from bot.store.schema import SCHEMA_VERSION
 from bot.store.sqlite import SQLiteStore
 
 __all__ = ["SCHEMA_VERSION", "SQLiteStore", "Store", "StoreError", "open_store"]

@@ -23,10 +23,6 @@ from bot.records import (
     NewImage,
 )
 
-#: The schema version this code writes; each engine migrates forward to it at start.
-SCHEMA_VERSION = 4
-
-
 #: The images columns in the order :func:`image_from_row` reads them, for every engine.
 IMAGE_COLUMNS = (
     "id, guild_id, channel_id, message_id, author_id, slot, posted_at, phash64, phash256, quality"
