@@ -30,6 +30,7 @@ from bot.hashing import Fingerprint
 from bot.hashing_pool import Hasher
 from bot.index import HammingIndex, build_main
 from bot.local import LocalIndex
+from bot.local import index as local_index
 from bot.matching import (
     LOCAL_CANDIDATES,
     Match,
@@ -183,6 +184,7 @@ class SeenService:
                 # Building the tables of a large guild takes seconds: off the event loop.
                 found = await asyncio.to_thread(_build_indexes, ids, hashes, local_ids, words)
                 found.hamming.defer_merges = True
+                found.local.defer_merges = True
                 log.info(
                     "loaded %d images (%d with local features) of guild %d in %.0f ms",
                     len(found.hamming),
@@ -211,6 +213,24 @@ class SeenService:
             index.finish_merge(main, consumed)
 
         task = asyncio.create_task(merge(), name="seenit-index-merge")
+        self._merges.add(task)
+        task.add_done_callback(self._merges.discard)
+
+    def _merge_local_if_due(self, index: LocalIndex) -> None:
+        """Fold the local index's recent inserts (and removals) in, in a worker thread."""
+        if not index.merge_due():
+            return
+        job = index.begin_merge()
+
+        async def merge() -> None:
+            try:
+                main = await asyncio.to_thread(local_index.build_main, job)
+            except BaseException:
+                index.abort_merge()
+                raise
+            index.finish_merge(main)
+
+        task = asyncio.create_task(merge(), name="seenit-local-index-merge")
         self._merges.add(task)
         task.add_done_callback(self._merges.discard)
 
@@ -365,6 +385,7 @@ class SeenService:
                         indexes.hamming.add(record.id, frame.phash64)
                 elif fp.local is not None:
                     indexes.local.add(record.id, fp.local.words)
+                    self._merge_local_if_due(indexes.local)
                 self._merge_if_due(indexes.hamming)
             elif fp.local is not None and not isinstance(fp, ClipFingerprint):
                 refreshed = await self._refresh_local(post, slot, fp, indexes.local)
@@ -434,6 +455,7 @@ class SeenService:
         )
         for image_id in added:
             local.add(image_id, words)
+        self._merge_local_if_due(local)
         return bool(added)
 
     async def mark_seen(self, guild_id: int, channel_id: int, message_id: int) -> None:
@@ -484,6 +506,7 @@ class SeenService:
             for image_id in image_ids:
                 indexes.local.remove(image_id)
             self._merge_if_due(indexes.hamming)
+            self._merge_local_if_due(indexes.local)
 
     async def forget_messages(self, guild_id: int | None, message_ids: Sequence[int]) -> int:
         """Remove the images of deleted messages; returns how many images went."""
