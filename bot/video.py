@@ -1,13 +1,18 @@
 """Video and animation bytes -> clip fingerprint: frames sampled on time, hashed like images.
 
 Videos (MP4, MOV, WebM, MKV) and animated GIF and APNG are decoded with PyAV (FFmpeg), animated
-WebP with Pillow (FFmpeg cannot decode it). Only the frames that are sampled are decoded:
-eight a second, at most 64 (spread evenly on clips over 8 s), and always the first frame
-that is not blank, the middle one and the last one. A sample that falls within half an
-interval of a keyframe takes the keyframe, which decodes on its own; otherwise the decoder
-starts at the keyframe before the sample and runs forward to it. A clip whose plan would
-decode more than a budget of pixels (about 60 frames of 1080p) moves its samples to
-keyframes up to a second away, so a long phone clip costs about one decode per keyframe.
+WebP with Pillow (FFmpeg cannot decode it). The samples: eight a second, at most 64 (spread
+evenly on clips over 8 s), and always the first frame that is not blank, the middle one and
+the last one.
+
+The decoder runs forward once, never seeking back. A sample within half an interval of a
+keyframe takes the keyframe, which decodes on its own; any other sample takes the first
+frame at or after its time, decoded from the keyframe before it, and samples sharing a run
+of frames share its decoding. When that plan would decode more than a budget of pixels
+(about 60 frames of 1080p; a keyframe counts as 4 frames), samples move to keyframes up to
+a second away. A clip still over the budget (keyframes far apart, or many of them) is
+decoded on the decoder's cheapest paths: frames that nothing is predicted from are not
+decoded at all, and the deblocking filter is skipped.
 
 Hostile or oversized media is refused with the image path's typed errors before anything
 large is decoded: a byte cap, a cap on the declared and the real duration, a cap on the
@@ -21,6 +26,7 @@ from __future__ import annotations
 
 import bisect
 import io
+import itertools
 import time
 import warnings
 from collections.abc import Iterator
@@ -31,6 +37,7 @@ from typing import Any
 import av
 import av.container
 import av.video.frame
+from av.video.reformatter import VideoReformatter
 from PIL import Image, ImageOps
 
 from bot.clips import ClipFingerprint, Frame, Kind
@@ -325,24 +332,48 @@ def _small_size(width: int, height: int) -> tuple[int, int]:
 
 #: Pixel formats with transparency (GIF and APNG frames): composited on the background.
 ALPHA_FORMATS = ("bgra", "rgba", "argb", "abgr", "pal8", "yuva420p")
+#: FFmpeg decoding threads per clip: one, because the hashing workers already keep every core
+#: busy (0 lets FFmpeg choose; see bench/video_hashing.py).
+DECODE_THREADS = 1
+#: What a keyframe costs to decode, in other frames: intra frames carry several times the bits
+#: (about 4.5 on x264 clips at 720p and 1080p).
+KEY_WEIGHT = 4
+#: Decoders that honour ``skip_frame = "NONREF"`` (frames nothing else is predicted from are
+#: not decoded at all) and ``skip_loop_filter``.
+SKIPPING_CODECS = frozenset({"h264", "hevc", "mpeg2video", "mpeg4", "vp8", "vp9"})
+
+
+class _Shrinker:
+    """Decoded frames -> small RGB Pillow images, through one scaler kept for the whole clip
+    (setting up swscale for a 1080p frame costs more than the scaling itself)."""
+
+    def __init__(self) -> None:
+        self.reformatter = VideoReformatter()
+
+    def __call__(self, frame: av.video.frame.VideoFrame) -> Image.Image:
+        width, height = _small_size(frame.width, frame.height)
+        alpha = frame.format.name in ALPHA_FORMATS
+        small = self.reformatter.reformat(
+            frame,
+            width=width,
+            height=height,
+            format="rgba" if alpha else "rgb24",
+            interpolation="BILINEAR",
+        )
+        image: Image.Image = small.to_image()  # type: ignore[no-untyped-call]
+        if alpha:
+            background = Image.new("RGBA", image.size, (*BACKGROUND, 255))
+            image = Image.alpha_composite(background, image.convert("RGBA")).convert("RGB")
+        rotation = getattr(frame, "rotation", 0) or 0
+        if rotation % 360:
+            # The display matrix turns the picture counter-clockwise by this many degrees.
+            image = image.rotate(rotation, expand=True)
+        return image
 
 
 def _to_image(frame: av.video.frame.VideoFrame) -> Image.Image:
     """A decoded frame -> a small RGB Pillow image (transparency on the usual background)."""
-    width, height = _small_size(frame.width, frame.height)
-    alpha = frame.format.name in ALPHA_FORMATS
-    small = frame.reformat(
-        width=width, height=height, format="rgba" if alpha else "rgb24", interpolation="BILINEAR"
-    )
-    image: Image.Image = small.to_image()  # type: ignore[no-untyped-call]
-    if alpha:
-        background = Image.new("RGBA", image.size, (*BACKGROUND, 255))
-        image = Image.alpha_composite(background, image.convert("RGBA")).convert("RGB")
-    rotation = getattr(frame, "rotation", 0) or 0
-    if rotation % 360:
-        # The display matrix turns the picture counter-clockwise by this many degrees.
-        image = image.rotate(rotation, expand=True)
-    return image
+    return _Shrinker()(frame)
 
 
 def _sample_av(data: bytes, demuxer: str, media: MediaLimits, deadline: float) -> Sampled:
@@ -374,7 +405,9 @@ def _sample_container(
     declared = container.duration / 1_000_000 if container.duration else 0.0
     if declared > media.max_seconds:
         raise VideoTooLong(f"{declared:.0f} s is over the {media.max_seconds:.0f} s cap")
-    codec.thread_count = 1
+    codec.thread_count = DECODE_THREADS
+    if DECODE_THREADS != 1:
+        codec.thread_type = "AUTO"
     base = stream.time_base or Fraction(1, 1000)
     packets = []
     for packet in container.demux(stream):
@@ -395,34 +428,32 @@ def _sample_container(
     duration = float(max(ends) * base)
     if duration > media.max_seconds:
         raise VideoTooLong(f"{duration:.0f} s is over the {media.max_seconds:.0f} s cap")
-    last_pts = max(pts)
-    keyframes = [i for i, p in enumerate(packets) if p.is_keyframe]
-    if not keyframes:
-        keyframes = [0]
-    decoder = _Decoder(codec, packets, pts, keyframes, deadline)
-    times = sample_times(float((last_pts - start) * base))
+    stream_of = _Packets(packets, pts)
+    times = sample_times(float((max(pts) - start) * base))
     interval = times[1] - times[0] if len(times) > 1 else 1.0
     targets = [start + round(t / base) for t in times]
-    # Decode at most a budget of frames (by pixels): snap samples to keyframes from further
-    # away until the plan fits, so a long 1080p clip costs about one decode per keyframe.
     budget = max(MIN_DECODES, DECODE_BUDGET_PIXELS // max(1, codec.width * codec.height))
-    snap = round(interval / 2 / base)
-    widest = round(MAX_SNAP_SECONDS / base)
-    while decoder.plan_cost(targets, snap) > budget and snap < widest:
-        snap = min(widest, round(snap * 1.5) + 1)
+    plan = stream_of.plan(
+        targets, round(interval / 2 / base), round(MAX_SNAP_SECONDS / base), budget
+    )
+    if plan.cost > budget and codec.name in SKIPPING_CODECS:
+        # Still over the budget (keyframes far apart, or many of them): decode only the
+        # frames others are predicted from, without the deblocking filter. A sample then
+        # lands on a reference frame a frame or two away; the missing filter moves a
+        # frame's hashes by a bit or two.
+        codec.skip_frame = "NONREF"
+        codec.options = {**codec.options, "skip_loop_filter": "all"}
+    decoder = _Decoder(codec, stream_of, deadline)
+    found = decoder.run(plan, targets)
     picked: dict[int, Image.Image] = {}
-    for t, target in zip(times, targets, strict=True):
-        # The last frame is always decoded itself (at most a keyframe interval of frames).
-        found = decoder.frame_at(target, snap=0 if target == targets[-1] else snap)
-        if found is None:
+    for n, hit in enumerate(found):
+        if hit is None:
             continue
-        frame_pts, image = found
-        t_ms = int((frame_pts - start) * base * 1000)
-        if t == 0:
+        frame_pts, image = hit
+        if n == 0:
             until = start + round(BLANK_SEARCH_SECONDS / base)
-            found = decoder.first_non_blank(image, frame_pts, until)
-            frame_pts, image = found
-            t_ms = int((frame_pts - start) * base * 1000)
+            frame_pts, image = decoder.first_non_blank(image, frame_pts, until)
+        t_ms = int((frame_pts - start) * base * 1000)
         picked.setdefault(max(0, t_ms), image)
     if not picked:
         raise CorruptVideo("no frame could be decoded")
@@ -439,101 +470,176 @@ def _time_of(packet: av.Packet[Any]) -> int:
     return int(value or 0)
 
 
+@dataclass(frozen=True, slots=True)
+class _Plan:
+    """Which frames to decode for a clip's samples, decoding forward once."""
+
+    #: Per sample: the keyframe (packet index) it takes, or None for the first frame at or
+    #: after its time.
+    keyframes: list[int | None]
+    #: Per sample: the run of packets that shows its frame (index into ``runs``).
+    run_of: list[int]
+    #: Runs of packets decoded one after the other, (first, last) in decoding order,
+    #: ascending and apart; each starts at a keyframe.
+    runs: list[tuple[int, int]]
+    #: Estimated decoding cost, in frames (a keyframe counts KEY_WEIGHT).
+    cost: int
+
+
+class _Packets:
+    """A clip's video packets in decoding order, and where its keyframes are."""
+
+    def __init__(self, packets: list[av.Packet[Any]], pts: list[int]) -> None:
+        self.packets = packets
+        self.pts = pts
+        self.keyframes = [i for i, p in enumerate(packets) if p.is_keyframe] or [0]
+        #: (presentation time, packet index) of the keyframes, by time.
+        self.keys_by_time = sorted((pts[k], k) for k in self.keyframes)
+        #: (presentation time, packet index) of every packet, by time.
+        self.order = sorted((p, i) for i, p in enumerate(pts))
+        weights = [1] * len(packets)
+        for k in self.keyframes:
+            weights[k] = KEY_WEIGHT
+        self.prefix = list(itertools.accumulate(weights, initial=0))
+
+    def plan(self, targets: list[int], snap: int, widest: int, budget: int) -> _Plan:
+        """The plan for these sample times: samples within ``snap`` of a keyframe take it,
+        and ``snap`` widens (up to ``widest``) until the plan fits the budget; past it, the
+        cheapest plan."""
+        cheapest: _Plan | None = None
+        while True:
+            plan = self._plan(targets, snap)
+            if cheapest is None or plan.cost < cheapest.cost:
+                cheapest = plan
+            if plan.cost <= budget or snap >= widest:
+                break
+            snap = min(widest, round(snap * 1.5) + 1)
+        return plan if plan.cost <= budget else cheapest
+
+    def _plan(self, targets: list[int], snap: int) -> _Plan:
+        keyframes: list[int | None] = []
+        spans: list[tuple[int, int]] = []
+        for n, target in enumerate(targets):
+            # The last frame is always decoded itself (at most a keyframe interval of frames).
+            near = self._keyframe_near(target, snap) if n < len(targets) - 1 else None
+            keyframes.append(near)
+            if near is not None:
+                spans.append((near, near))
+            else:
+                k = self._keyframe_before(target)
+                spans.append((k, max(k, self._decode_index(target))))
+        runs: list[tuple[int, int]] = []
+        for first, last in sorted(spans):
+            if runs and first <= runs[-1][1] + 1:
+                runs[-1] = (runs[-1][0], max(runs[-1][1], last))
+            else:
+                runs.append((first, last))
+        starts = [first for first, _ in runs]
+        run_of = [bisect.bisect_right(starts, first) - 1 for first, _ in spans]
+        cost = sum(self.prefix[last + 1] - self.prefix[first] for first, last in runs)
+        return _Plan(keyframes, run_of, runs, cost)
+
+    def _decode_index(self, target: int) -> int:
+        """Decoding-order index of the packet showing the first frame at or after ``target``."""
+        found = bisect.bisect_left(self.order, (target, -1))
+        if found >= len(self.order):
+            return len(self.packets) - 1
+        return self.order[found][1]
+
+    def _keyframe_before(self, target: int) -> int:
+        """The last keyframe at or before ``target`` (the first one if none is)."""
+        at = bisect.bisect_right(self.keys_by_time, (target, len(self.packets))) - 1
+        return self.keys_by_time[max(0, at)][1]
+
+    def _keyframe_near(self, target: int, snap: int) -> int | None:
+        """The keyframe nearest to ``target``, if it is within ``snap`` of it."""
+        at = bisect.bisect_left(self.keys_by_time, (target, -1))
+        near = [self.keys_by_time[i] for i in (at - 1, at) if 0 <= i < len(self.keys_by_time)]
+        best = min(near, key=lambda key: abs(key[0] - target), default=None)
+        if best is None or abs(best[0] - target) > snap:
+            return None
+        return best[1]
+
+
 class _Decoder:
-    """Decodes the frames nearest to sample times, decoding as few packets as it can."""
+    """Decodes a plan's runs of packets, forward, and keeps only the sampled frames."""
 
     def __init__(
         self,
         codec: av.video.codeccontext.VideoCodecContext,
-        packets: list[av.Packet[Any]],
-        pts: list[int],
-        keyframes: list[int],
+        packets: _Packets,
         deadline: float,
     ) -> None:
         self.codec = codec
         self.packets = packets
-        self.pts = pts
-        self.keyframes = keyframes
         self.deadline = deadline
-        #: Index of the next packet to send, when the decoder is mid-stream.
-        self.next: int | None = None
-        #: The last frame received, and whether the stream was drained.
-        self.last: av.video.frame.VideoFrame | None = None
-        self.pending: list[av.video.frame.VideoFrame] = []
-        self.keyframe_images: dict[int, tuple[int, Image.Image] | None] = {}
-        #: (presentation time, decode-order index) of every packet, by time.
-        self.order = sorted((p, i) for i, p in enumerate(pts))
+        self.shrink = _Shrinker()
 
-    def _restart(self, at: int) -> None:
+    def _decoded(self, first: int, last: int) -> Iterator[av.video.frame.VideoFrame]:
+        """Frames of packets ``first``..``last`` (a fresh start), then the decoder's rest."""
         self.codec.flush_buffers()
-        self.next = at
-        self.pending = []
-        self.last = None
-
-    def _frames(self) -> Iterator[av.video.frame.VideoFrame]:
-        """Frames from the current position on, in presentation order, then the drained rest."""
-        while True:
-            while self.pending:
-                frame = self.pending.pop(0)
-                self.last = frame
-                yield frame
+        for packet in self.packets.packets[first : last + 1]:
             check_deadline(self.deadline)
-            if self.next is None:
-                return
-            if self.next >= len(self.packets):
-                self.next = None
-                try:
-                    self.pending = list(self.codec.decode(None))
-                except av.FFmpegError:
-                    self.pending = []
-                continue
-            packet = self.packets[self.next]
-            self.next += 1
             try:
-                self.pending = list(self.codec.decode(packet))
+                frames = self.codec.decode(packet)
             except av.error.InvalidDataError:
-                self.pending = []  # a damaged packet: skip it, as players do
-
-    def frame_at(self, target: int, snap: int) -> tuple[int, Image.Image] | None:
-        """The frame for a sample at ``target`` (pts): a keyframe within ``snap`` of it, else
-        the first frame at or after it (or the clip's last frame)."""
-        near = self._keyframe_near(target, snap)
-        if near is not None:
-            return self._keyframe_frame(near)
-        k = self._keyframe_before(target)
-        if self.next is None or self.next <= k or self._position() >= target:
-            self._restart(k)
-        fallback: av.video.frame.VideoFrame | None = None
-        for frame in self._frames():
-            if frame.pts is None:
-                continue
-            fallback = frame
-            if frame.pts >= target:
-                return frame.pts, _to_image(frame)
-        if fallback is not None and fallback.pts is not None:
-            return fallback.pts, _to_image(fallback)
-        return None
-
-    def _keyframe_frame(self, k: int) -> tuple[int, Image.Image] | None:
-        """Decode one keyframe on its own (draining the decoder so it comes out at once)."""
-        if k in self.keyframe_images:  # two samples snapped to the same keyframe
-            return self.keyframe_images[k]
-        found = self._decode_keyframe(k)
-        self.keyframe_images[k] = found
-        return found
-
-    def _decode_keyframe(self, k: int) -> tuple[int, Image.Image] | None:
-        self._restart(k)
-        self.next = None
-        check_deadline(self.deadline)
+                frames = []  # a damaged packet: skip it, as players do
+            yield from frames
         try:
-            frames = list(self.codec.decode(self.packets[k])) + list(self.codec.decode(None))
+            frames = self.codec.decode(None)
         except av.FFmpegError:
             frames = []
-        for frame in frames:
-            if frame.pts is not None:
-                return frame.pts, _to_image(frame)
-        return None
+        yield from frames
+
+    def run(self, plan: _Plan, targets: list[int]) -> list[tuple[int, Image.Image] | None]:
+        """Per sample: (presentation time, small image) of its frame, or None."""
+        found: list[tuple[int, Image.Image] | None] = [None] * len(targets)
+        for r, (first, last) in enumerate(plan.runs):
+            keyed: dict[int, list[int]] = {}
+            forward: list[tuple[int, int]] = []
+            for n, target in enumerate(targets):
+                if plan.run_of[n] != r:
+                    continue
+                k = plan.keyframes[n]
+                if k is None:
+                    forward.append((target, n))
+                else:
+                    keyed.setdefault(self.packets.pts[k], []).append(n)
+            forward.sort()
+            images: dict[int, Image.Image] = {}
+            done = 0
+            previous: av.video.frame.VideoFrame | None = None
+            for frame in self._decoded(first, last):
+                if frame.pts is None:
+                    continue
+                if frame.pts in keyed:
+                    self._take(frame, keyed.pop(frame.pts), images, found)
+                # Frames come out in presentation order: the first at or after a sample's
+                # time is its frame.
+                now = done
+                while done < len(forward) and forward[done][0] <= frame.pts:
+                    done += 1
+                if done > now:
+                    self._take(frame, [n for _, n in forward[now:done]], images, found)
+                previous = frame
+            if previous is not None and done < len(forward):
+                # Past the last frame, or its own frame was skipped: the nearest before it.
+                self._take(previous, [n for _, n in forward[done:]], images, found)
+        return found
+
+    def _take(
+        self,
+        frame: av.video.frame.VideoFrame,
+        samples: list[int],
+        images: dict[int, Image.Image],
+        found: list[tuple[int, Image.Image] | None],
+    ) -> None:
+        """Give ``frame`` to these samples (shrunk once, however many take it)."""
+        assert frame.pts is not None
+        if frame.pts not in images:
+            images[frame.pts] = self.shrink(frame)
+        for n in samples:
+            found[n] = (frame.pts, images[frame.pts])
 
     def first_non_blank(
         self, image: Image.Image, frame_pts: int, until: int
@@ -541,9 +647,9 @@ class _Decoder:
         """After a blank first frame, decode on until a frame carries detail (or give up)."""
         if _quality(image) >= BLANK_QUALITY:
             return frame_pts, image
-        self._restart(self._keyframe_before(frame_pts))
+        first = self.packets._keyframe_before(frame_pts)
         seen = 0
-        for frame in self._frames():
+        for frame in self._decoded(first, len(self.packets.packets) - 1):
             if frame.pts is None or frame.pts <= frame_pts:
                 continue
             if frame.pts > until:
@@ -551,54 +657,10 @@ class _Decoder:
             seen += 1
             if seen % 3:
                 continue
-            candidate = _to_image(frame)
+            candidate = self.shrink(frame)
             if _quality(candidate) >= BLANK_QUALITY:
                 return frame.pts, candidate
         return frame_pts, image
-
-    def plan_cost(self, targets: list[int], snap: int) -> int:
-        """Packets :meth:`frame_at` would decode for these targets (an estimate)."""
-        cost = 0
-        at: int | None = None  # decode position carried from the previous target
-        for target in targets:
-            if target != targets[-1] and self._keyframe_near(target, snap) is not None:
-                cost += 1
-                at = None
-                continue
-            k = self._keyframe_before(target)
-            end = self._decode_index(target)
-            begin = at if at is not None and k <= at <= end else k
-            cost += end - begin + 1
-            at = end
-        return cost
-
-    def _decode_index(self, target: int) -> int:
-        """Decode-order index of the packet showing the first frame at or after ``target``."""
-        found = bisect.bisect_left(self.order, (target, -1))
-        if found >= len(self.order):
-            return len(self.packets) - 1
-        return self.order[found][1]
-
-    def _position(self) -> int:
-        """Presentation time of the last frame out of the decoder (or far back)."""
-        return self.last.pts if self.last is not None and self.last.pts is not None else -(2**62)
-
-    def _keyframe_before(self, target: int) -> int:
-        best = self.keyframes[0]
-        for k in self.keyframes:
-            if self.pts[k] <= target:
-                best = k
-            else:
-                break
-        return best
-
-    def _keyframe_near(self, target: int, snap: int) -> int | None:
-        best = None
-        for k in self.keyframes:
-            gap = abs(self.pts[k] - target)
-            if gap <= snap and (best is None or gap < abs(self.pts[best] - target)):
-                best = k
-        return best
 
 
 def _quality(image: Image.Image) -> int:

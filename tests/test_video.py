@@ -23,11 +23,11 @@ from bot.clips import (
     stored_clip_of,
     unpack_frames,
 )
-from bot.hashing import Fingerprint, ImageError, fingerprint
+from bot.hashing import Fingerprint, ImageError, fingerprint, hamming64
 from bot.matching import PRESETS
 from bot.records import ImageRecord
 from bot.video import MIN_INTERVAL, fingerprint_media, sample_times, sniff
-from tests.clipmaker import clip, encode_animation, jpeg, pan, photo, still_of
+from tests.clipmaker import clip, encode_animation, encode_video, jpeg, pan, photo, still_of
 
 RULE = PRESETS["normal"]
 
@@ -223,7 +223,37 @@ def test_a_clip_over_the_decode_budget_is_sampled_at_its_keyframes(
     cheap = fingerprint_media(data)
     assert isinstance(full, ClipFingerprint) and isinstance(cheap, ClipFingerprint)
     times = [f.t_ms for f in cheap.frames]
-    assert times[:-1] == [0, 1000, 2000, 3000, 4000, 5000] and times[-1] >= 5_800
+    # One frame per keyframe, then the last second, which is decoded to reach the last frame
+    # anyway (a sample there costs no more decoding).
+    assert times[:6] == [0, 1000, 2000, 3000, 4000, 5000] and times[-1] >= 5_800
+    assert all(t > 5000 for t in times[6:]) and len(times) <= 6 + 8
     assert len(full.frames) > 40
     # Sparser, and still the same clip as the fully sampled one, both ways.
+    assert judge(cheap, full)[0] and judge(full, cheap)[0]
+
+
+def test_a_clip_with_one_keyframe_over_the_budget_is_decoded_forward_cheaply(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    import bot.video
+
+    frames = pan(photo("chelsea.jpg"), seconds=6.0, fps=30.0, size=(160, 120))
+    data = encode_video(frames, fps=30.0, keyframe_seconds=10.0)  # B-frames, one keyframe
+    full = fingerprint_media(data)
+    monkeypatch.setattr(bot.video, "DECODE_BUDGET_PIXELS", 1)
+    monkeypatch.setattr(bot.video, "MIN_DECODES", 8)
+    cheap = fingerprint_media(data)
+    assert isinstance(full, ClipFingerprint) and isinstance(cheap, ClipFingerprint)
+    full_times = [f.t_ms for f in full.frames]
+    cheap_times = [f.t_ms for f in cheap.frames]
+    # Non-reference frames were not decoded: some samples moved to a neighbouring frame...
+    assert cheap_times != full_times
+    # ...by a frame or two, and still eight a second over the whole clip.
+    assert len(cheap_times) >= 40 and cheap_times[0] == 0 and cheap_times[-1] >= 5_800
+    by_time = {f.t_ms: f for f in full.frames}
+    for frame in cheap.frames:
+        near = min(full_times, key=lambda t: abs(t - frame.t_ms))
+        assert abs(near - frame.t_ms) <= 100
+        if near == frame.t_ms:  # the same frame, without the deblocking filter
+            assert hamming64(frame.phash64, by_time[near].phash64) <= 4
     assert judge(cheap, full)[0] and judge(full, cheap)[0]
