@@ -25,7 +25,8 @@ def _looks_like_image(filename: str, content_type: str | None) -> bool:
 
 
 def image_refs(message: discord.Message) -> list[MediaRef]:
-    """Images of a message: attachments, embed images and thumbnails, sticker images."""
+    """Images of a message: attachments, embed images and thumbnails (the clip of a GIF
+    site's "gifv" embed), sticker images."""
     refs = [
         MediaRef(i, a.url)
         for i, a in enumerate(message.attachments)
@@ -34,7 +35,11 @@ def image_refs(message: discord.Message) -> list[MediaRef]:
     for i, embed in enumerate(message.embeds):
         # Only through Discord's media proxy, never the raw link a member pasted.
         for j, media in enumerate((embed.image, embed.thumbnail)):
-            if media.proxy_url:
+            if j == 1 and embed.type == "gifv" and embed.video.proxy_url:
+                # A GIF site's link (Tenor, Giphy) unfurls as a looping MP4 whose thumbnail
+                # is one still of it: the clip is read in the thumbnail's place, whole.
+                refs.append(MediaRef(EMBED_SLOT + 2 * i + j, embed.video.proxy_url))
+            elif media.proxy_url:
                 url = reduced(media.proxy_url, media.width, media.height)
                 refs.append(MediaRef(EMBED_SLOT + 2 * i + j, url))
     for i, sticker in enumerate(message.stickers):

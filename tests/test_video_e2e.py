@@ -101,3 +101,54 @@ async def test_a_deleted_video_is_forgotten(world: World) -> None:
         answer = await rec.wait_final(timeout=20)
         assert jump(world, world.general, original) not in text_of(answer)
         assert world.fake.bot_messages_in(world.memes) == []
+
+
+def png(image: Image.Image) -> bytes:
+    out = io.BytesIO()
+    image.save(out, "PNG")
+    return out.getvalue()
+
+
+TENOR = "https://tenor.com/view/cat-pan-gif-18274655"
+#: Tenor's MP4 of the pan, and its poster: the first frame.
+TENOR_CLIP = clip(size=(160, 120))
+TENOR_STILL = png(still_of(at=0.0))
+
+
+async def test_a_tenor_gif_is_read_as_its_clip_and_a_trimmed_copy_alerts(world: World) -> None:
+    world.fake.add_gif(TENOR, TENOR_CLIP, TENOR_STILL)
+    async with seenit_running(world):
+        original = await world.fake.post_message(world.general, world.alice, f"same {TENOR}")
+        await world.settled(1)
+        # Discord's gifv embed: the video is fetched through the media proxy, not the poster.
+        fetched = {r.path for r in world.fake.requests_matching("GET", "/media/*")}
+        assert len(fetched) == 1 and fetched.pop().endswith(".mp4"), fetched
+        # The last 60% of the clip shares no frame with the poster: only the clip matches it.
+        repost = await world.post(
+            world.memes, world.bob, ("end.mp4", clip(container="mp4", trim=(0.4, 1.0)))
+        )
+        alert = await world.fake.wait_for_message(world.memes)
+        assert alert["message_reference"]["message_id"] == repost["id"]
+        assert jump(world, world.general, original) in text_of(alert)
+        assert "this is a trimmed copy of the original" in text_of(alert)
+
+
+async def test_the_same_tenor_gif_posted_twice_alerts_on_the_second(world: World) -> None:
+    world.fake.add_gif(TENOR, TENOR_CLIP, TENOR_STILL)
+    async with seenit_running(world):
+        original = await world.post(
+            world.general, world.alice, ("cat.webm", clip(container="webm"))
+        )
+        await world.settled(1)
+        first = await world.fake.post_message(world.memes, world.bob, TENOR)
+        alert = await world.fake.wait_for_message(world.memes, after=first)
+        assert alert["message_reference"]["message_id"] == first["id"]
+        assert jump(world, world.general, original) in text_of(alert)
+        await world.settled(2)
+        second = await world.fake.post_message(world.general, world.carol, f"lol {TENOR}")
+        again = await world.fake.wait_for_message(world.general, after=second)
+        assert again["message_reference"]["message_id"] == second["id"]
+        # A link in <...> is not previewed: nothing to read, no alert.
+        quiet = await world.fake.post_message(world.memes, world.alice, f"<{TENOR}>")
+        await world.idle()
+        assert [m for m in world.fake.bot_messages_in(world.memes) if m["id"] > quiet["id"]] == []

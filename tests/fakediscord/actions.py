@@ -8,8 +8,10 @@ from __future__ import annotations
 
 import asyncio
 import datetime
+import re
 from collections.abc import Iterable, Sequence
 from typing import TYPE_CHECKING
+from urllib.parse import urlsplit
 
 from . import messages as m
 from .gateway import INTENT_GUILD_MESSAGE_REACTIONS, INTENT_GUILD_MESSAGES, INTENT_GUILDS, Gateway
@@ -21,6 +23,12 @@ if TYPE_CHECKING:
 
 AttachmentSpec = tuple[str, bytes] | tuple[str, bytes, str]
 
+#: GIF sites Discord unfurls as "gifv" embeds: host -> (provider, where the media lives).
+GIF_SITES: dict[str, tuple[JSON, str]] = {
+    "tenor.com": ({"name": "Tenor", "url": "https://tenor.co"}, "https://media.tenor.com"),
+    "giphy.com": ({"name": "GIPHY", "url": "https://giphy.com/"}, "https://media.giphy.com"),
+}
+
 
 class UserActions:
     """What users (and Discord itself) do: post, edit, delete, react, remove channels/guilds."""
@@ -31,6 +39,7 @@ class UserActions:
         store: m.MessageStore
         gateway: Gateway
         messaging: Messaging
+        gif_links: dict[str, tuple[bytes, bytes]]
         bot_user: User
         snowflakes: SnowflakeFactory
         _channel_guild: dict[int, int]
@@ -88,6 +97,13 @@ class UserActions:
         self.store.add(msg)
         self.messaging.publish_new(msg)
         await asyncio.sleep(0)
+        previews = [
+            self.gifv_preview(ch, link, *media)
+            for link, media in self.gif_links.items()
+            if _links_to(content, link)
+        ]
+        if previews and not flags & m.FLAG_SUPPRESS_EMBEDS:
+            await self.unfurl(ch, msg, previews)
         return msg
 
     async def edit_message(
@@ -136,6 +152,43 @@ class UserActions:
                 "proxy_url": blob["proxy_url"],
                 "width": blob["width"],
                 "height": blob["height"],
+                "flags": 0,
+            },
+        }
+
+    def add_gif(self, link: str, video: bytes, still: bytes) -> None:
+        """A GIF on a GIF site (``https://tenor.com/view/...``, ``https://giphy.com/gifs/...``):
+        a message linking to it is unfurled a moment after it is posted, as Discord does,
+        with :meth:`gifv_preview`. ``video`` is the site's looping MP4, ``still`` its first
+        frame (the embed's thumbnail)."""
+        if urlsplit(link).hostname not in GIF_SITES:
+            raise ValueError(f"not a GIF site Discord unfurls as gifv: {link}")
+        self.gif_links[link] = (video, still)
+
+    def gifv_preview(self, channel: object, link: str, video: bytes, still: bytes) -> JSON:
+        """The embed Discord unfurls from a GIF-site link: type "gifv", the site as provider,
+        the still as thumbnail and the MP4 as video, each with its media-proxy ``proxy_url``
+        and the clip's size. Discord plays the video in a loop; the thumbnail is its poster."""
+        provider, media = GIF_SITES[urlsplit(link).hostname or ""]
+        name = link.rstrip("/").rsplit("/", 1)[-1] or "gif"
+        ch = self.channel(channel)
+        movie = self.messaging.store_attachment(ch.id, f"{name}.mp4", video, "video/mp4")
+        poster = self.messaging.store_attachment(ch.id, f"{name}.png", still)
+        size = {"width": poster["width"], "height": poster["height"]}
+        return {
+            "type": "gifv",
+            "url": link,
+            "provider": dict(provider),
+            "thumbnail": {
+                "url": f"{media}/{movie['id']}/{name}.png",
+                "proxy_url": poster["proxy_url"],
+                **size,
+                "flags": 0,
+            },
+            "video": {
+                "url": f"{media}/{movie['id']}/{name}.mp4",
+                "proxy_url": movie["proxy_url"],
+                **size,
                 "flags": 0,
             },
         }
@@ -243,3 +296,11 @@ class UserActions:
             )
         self._notify()
         await asyncio.sleep(0)
+
+
+def _links_to(content: str, link: str) -> bool:
+    """Whether ``content`` holds ``link`` as a link Discord previews (not inside ``<...>``)."""
+    for found in re.finditer(re.escape(link) + r"(?=$|[\s>])", content):
+        if not (content[: found.start()].endswith("<") and content[found.end() :].startswith(">")):
+            return True
+    return False

@@ -96,6 +96,9 @@ class FakeDiscord(UserActions, InteractionTriggers):
         #: guild id -> command id (or the application id: every command) -> overrides, as set
         #: in Server Settings -> Integrations; each ``{"id", "type", "permission"}``
         self.command_permissions: dict[int, dict[int, list[JSON]]] = {}
+        #: GIF-site links (Tenor, Giphy) -> (MP4 bytes, still bytes): posted, they unfurl
+        #: as "gifv" embeds
+        self.gif_links: dict[str, tuple[bytes, bytes]] = {}
         self._adhoc_command_ids: dict[tuple[str, int], int] = {}
         self._waiters: list[asyncio.Future[None]] = []
         self._runner: web.AppRunner | None = None
