@@ -225,8 +225,8 @@ def run(quick: bool) -> None:
     started = time.perf_counter()
     pairs = find_pairs(hashed, RULE)
     pairing = time.perf_counter() - started
-    false_pairs = [(i, j) for i, j, _ in pairs if files[i][0] != files[j][0]]
-    true_pairs = [(i, j) for i, j, _ in pairs if files[i][0] == files[j][0]]
+    false_pairs = [(p.a, p.b) for p in pairs if files[p.a][0] != files[p.b][0]]
+    true_pairs = [(p.a, p.b) for p in pairs if files[p.a][0] == files[p.b][0]]
     distinct = sum(
         1 for i in range(len(files)) for j in range(i + 1, len(files)) if files[i][0] != files[j][0]
     )
