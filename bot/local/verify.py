@@ -40,14 +40,19 @@ REPROJECTION = 0.012
 MAX_DENSE_DISTANCE = 28
 #: The aligned overlap must cover at least this share of the smaller image's thumbnail.
 MIN_OVERLAP = 0.25
-#: Side of an overlap, in thumbnail pixels, below which the dense check cannot be trusted.
-MIN_OVERLAP_SIDE = 24
+#: Most edge cuts when looking for the rectangle inside an aligned overlap.
+INNER_RECT_STEPS = 160
+#: Side of an overlap, in thumbnail pixels (of 192), below which the dense check cannot be
+#: trusted.
+MIN_OVERLAP_SIDE = 36
 #: Two caption bars are at the same place when this share of the stored one is covered.
 CAPTION_AGREEMENT = 0.7
 #: A caption pixel differs (text against background) beyond this grey-level difference...
 TEXT_CONTRAST = 64
-#: ...and two captions differ when more than this share of their pixels do.
+#: ...and two captions differ when more than this share of their pixels do, and that is
+#: more than this share of the text pixels of either.
 TEXT_DIFFERENCE = 0.03
+TEXT_CHANGED = 0.25
 #: Text drawn over a picture: the top and bottom bands of this share of the overlap's height
 #: are left out of a second, stricter dense check of the middle band.
 LETTERING_SHARE = 0.22
@@ -58,6 +63,8 @@ ROTATION_WORDS_MIN = 1.5
 CROP_SHARE = 0.92
 #: The stored picture fills less than this share of the query: something was added.
 ADDED_SHARE = 0.92
+#: Caption bars take less than half of a captioned image: the picture fills more than this.
+CAPTIONED_SHARE = 0.5
 #: Share of the query's width within which the stored picture counts as touching an edge.
 EDGE = 0.03
 
@@ -103,7 +110,8 @@ class Examination:
     scale: float
     #: Dense distance of the aligned overlap; None when the overlap is too small to judge.
     dense_distance: int | None
-    #: Both images carry a caption bar and the captions differ.
+    #: Both images carry a caption bar, and the bars hold different text or sit at different
+    #: places.
     different_captions: bool
     #: Dense distance of the two pictures without their caption bars (None: not both captioned).
     template_distance: int | None
@@ -114,14 +122,23 @@ class Examination:
 
     @property
     def verdict(self) -> LocalVerdict | None:
-        """The decision: a repost, a template, or nothing (None)."""
+        """The decision: a repost, a template, or nothing (None).
+
+        A template needs evidence of two captions: both images carry a caption bar, and the
+        bars hold different text (or sit at different places). An edit of one picture
+        (brighter, turned, re-encoded) is never a template, whatever its dense distance.
+        """
         if self.dense_distance is None:
             return None
         if self.dense_distance <= MAX_DENSE_DISTANCE and not self.different_captions:
             return LocalVerdict(
                 self.inliers, self.dense_distance, self.rotation, self.scale, self.edit
             )
-        if self.band_distance is not None and self.band_distance <= MAX_BAND_DISTANCE:
+        if (
+            not self.different_captions
+            and self.band_distance is not None
+            and self.band_distance <= MAX_BAND_DISTANCE
+        ):
             return LocalVerdict(
                 self.inliers,
                 self.dense_distance,
@@ -129,7 +146,11 @@ class Examination:
                 self.scale,
                 "text added over the picture",
             )
-        if self.template_distance is not None and self.template_distance <= MAX_DENSE_DISTANCE:
+        if (
+            self.different_captions
+            and self.template_distance is not None
+            and self.template_distance <= MAX_DENSE_DISTANCE
+        ):
             return LocalVerdict(
                 self.inliers,
                 self.dense_distance,
@@ -161,9 +182,9 @@ def examine(query: LocalFeatures, stored: LocalFeatures) -> Examination | None:
     differ = different_captions(query, stored, alignment.matrix)
     template = None
     band = None
-    if differ or distance > MAX_DENSE_DISTANCE:
+    if differ:
         template = template_distance(query, stored, alignment.matrix)
-    if distance > MAX_DENSE_DISTANCE and not differ:
+    elif distance > MAX_DENSE_DISTANCE:
         band = band_distance(query, stored, alignment.matrix, overlap)
     return Examination(
         inliers=alignment.inliers,
@@ -239,7 +260,11 @@ def _thumb_matrix(query: LocalFeatures, stored: LocalFeatures, matrix: F64) -> F
     ss = stored.thumbnail.shape[1] / stored.width
     out = matrix.copy()
     out[:, :2] *= ss / sq
-    out[:, 2] *= ss
+    # Pixel centres: a resize by k maps x to k x + (k - 1) / 2. Left out, a half-pixel
+    # error turns into a pixel once the query is upside down, and caption text compared
+    # pixel by pixel differs along every stroke.
+    centre = np.full(2, (sq - 1) / 2)
+    out[:, 2] = ss * matrix[:, 2] + (ss - 1) / 2 - out[:, :2] @ centre
     return out
 
 
@@ -250,7 +275,9 @@ def _inner_rect(mask: npt.NDArray[np.bool_]) -> Box | None:
     if len(rows) == 0 or len(cols) == 0:
         return None
     top, bottom, left, right = rows[0], rows[-1] + 1, cols[0], cols[-1] + 1
-    for _ in range(40):
+    # A query turned by 10 degrees covers a tilted rectangle: reaching the rectangle inside it
+    # takes a cut of about a sixth of each side, 30-60 steps.
+    for _ in range(INNER_RECT_STEPS):
         block = mask[top:bottom, left:right]
         if block.size == 0:
             return None
@@ -307,10 +334,12 @@ def _caption_zone(features: LocalFeatures) -> npt.NDArray[np.bool_] | None:
 
 
 def different_captions(query: LocalFeatures, stored: LocalFeatures, matrix: F64) -> bool:
-    """Whether both images carry a caption bar at the same place and their texts differ.
+    """Whether both images carry a caption bar and the captions differ.
 
-    Bars that do not line up (a caption above one picture, below the other; a bar cropped
-    away) are left to the dense check: UI around a picture is not a caption either.
+    Bars at the same place are compared pixel by pixel, once the query's grey levels are
+    fitted to the stored ones (a brighter or darker copy has the same text). Bars at
+    different places, each outside the other image (a caption above one picture, below the
+    other), differ.
     """
     s_zone = _caption_zone(stored)
     q_zone = _caption_zone(query)
@@ -321,9 +350,44 @@ def different_captions(query: LocalFeatures, stored: LocalFeatures, matrix: F64)
     q_in_stored = (q_zone_warped > 127) & coverage
     shared = s_zone & q_in_stored
     if shared.sum() < CAPTION_AGREEMENT * min(s_zone.sum(), max(1, q_in_stored.sum())):
+        # The bars do not line up. Two captions when each bar lies outside the other image
+        # (one above the picture, one below it); not when a bar is inside the other image
+        # (a screenshot of a captioned meme shows its caption, and its own title bar).
+        s_out = (s_zone & coverage).sum() <= (1 - CAPTION_AGREEMENT) * s_zone.sum()
+        q_out = q_in_stored.sum() <= (1 - CAPTION_AGREEMENT) * q_zone.sum() * _area_ratio(
+            query, stored, matrix
+        )
+        return bool(s_out and q_out)
+    gain, offset = _fit_levels(
+        warped[shared].astype(np.float64), stored.thumbnail[shared].astype(np.float64)
+    )
+    fitted = np.clip(warped.astype(np.float64) * gain + offset, 0, 255).astype(np.uint8)
+    differing = shared & (np.abs(fitted.astype(np.int16) - stored.thumbnail) > TEXT_CONTRAST)
+    b = stored.thumbnail[shared].astype(np.int16)
+    a = fitted[shared].astype(np.int16)
+    if np.count_nonzero(differing) <= TEXT_DIFFERENCE * len(b):
         return False
-    diff = np.abs(warped.astype(np.int16) - stored.thumbnail.astype(np.int16))[shared]
-    return bool(np.mean(diff > TEXT_CONTRAST) > TEXT_DIFFERENCE)
+    # Another caption changes most of the text; a watermark stamped on a bar full of UI
+    # text (a screenshot's toolbar) changes a little of it.
+    text = max(
+        np.count_nonzero(np.abs(b - np.median(b)) > TEXT_CONTRAST),
+        np.count_nonzero(np.abs(a - np.median(a)) > TEXT_CONTRAST),
+    )
+    return bool(np.count_nonzero(differing) > TEXT_CHANGED * text)
+
+
+def _area_ratio(query: LocalFeatures, stored: LocalFeatures, matrix: F64) -> float:
+    """Stored-thumbnail pixels per query-thumbnail pixel under ``matrix``."""
+    return float(abs(np.linalg.det(_thumb_matrix(query, stored, matrix)[:, :2])))
+
+
+def _fit_levels(a: F64, b: F64) -> tuple[float, float]:
+    """Gain and offset mapping ``a``'s grey levels onto ``b``'s (least squares, gain 0.5-2)."""
+    spread = float(a.std())
+    if spread < 1.0:
+        return 1.0, float(b.mean() - a.mean())
+    gain = float(np.clip(np.cov(a, b, bias=True)[0, 1] / spread**2, 0.5, 2.0))
+    return gain, float(b.mean() - gain * a.mean())
 
 
 def dense_distance(
@@ -429,7 +493,9 @@ def describe(
     if abs(alignment.rotation) >= ROTATION_WORDS_MIN:
         words.append(f"rotated by {round(abs(alignment.rotation))} degrees")
     if fills < ADDED_SHARE:
-        # A caption bar spans the whole width; a screenshot leaves margins on the sides too.
+        # A caption bar spans the whole width; a screenshot leaves margins on the sides, or
+        # (a phone's, the picture at the screen's width) adds more than bars would.
         full_width = left <= EDGE * query.width and right >= (1 - EDGE) * query.width
-        words.append("captioned" if full_width else "inside a screenshot")
+        bars = fills >= CAPTIONED_SHARE
+        words.append("captioned" if full_width and bars else "inside a screenshot")
     return " and ".join(words) if words else "the same picture"
