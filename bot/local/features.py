@@ -27,15 +27,27 @@ WORK_SIDE = 480
 MAX_KEYPOINTS = 400
 #: FAST threshold of ORB's detector (OpenCV's default is 20: too few corners on small images).
 FAST_THRESHOLD = 10
+#: Lower FAST thresholds tried, in turn, while an image has fewer than
+#: :data:`TEXTURE_PLACES` keypoint places: smooth pictures (gradients, skies, a planet) have
+#: few corners above 10 grey levels, and a crop of them would otherwise find nothing.
+LOW_TEXTURE_THRESHOLDS = (5, 3)
+TEXTURE_PLACES = 60
 #: Below this many keypoints an image is low-texture: the global hashes judge it alone.
 MIN_KEYPOINTS = 10
+#: A region (inner picture, caption removed) smaller than this share of the image gets
+#: keypoints of its own, found at its own scale: in a phone screenshot the picture is a
+#: third of the image, and the text around it would otherwise take most keypoints.
+REGION_DETAIL_SHARE = 0.7
+#: Keypoints found in such a region, on top of :data:`MAX_KEYPOINTS`.
+REGION_KEYPOINTS = 200
 #: Keypoints closer than this (working pixels) count as one place for :data:`MIN_KEYPOINTS`.
 PLACE = 8
 #: Words of the strongest keypoints kept for the index (a few hundred bytes per image).
 INDEX_WORDS = 160
-#: Longer side of the thumbnail used for the dense check.
-THUMB_SIDE = 128
-THUMB_JPEG_QUALITY = 90
+#: Longer side of the thumbnail used for the dense check: at 128 pixels the picture inside
+#: a phone screenshot is 60 pixels wide, too blurred to tell a repost at the dense check.
+THUMB_SIDE = 192
+THUMB_JPEG_QUALITY = 80
 #: Fixed-point factor of stored keypoint coordinates.
 POINT_SCALE = 16
 
@@ -177,11 +189,60 @@ def _distinct_places(keypoints: Sequence[cv2.KeyPoint]) -> int:
     return len({(int(kp.pt[0]) // PLACE, int(kp.pt[1]) // PLACE) for kp in keypoints})
 
 
-def _detector() -> cv2.Feature2D:
+def _detector(keypoints: int = MAX_KEYPOINTS, threshold: int = FAST_THRESHOLD) -> cv2.Feature2D:
     orb: cv2.Feature2D = cv2.ORB_create(  # type: ignore[attr-defined]
-        nfeatures=MAX_KEYPOINTS, fastThreshold=FAST_THRESHOLD
+        nfeatures=keypoints, fastThreshold=threshold
     )
     return orb
+
+
+def _detect(work: U8) -> tuple[Sequence[cv2.KeyPoint], U8 | None]:
+    """ORB keypoints and descriptors, at a lower FAST threshold for smooth pictures."""
+    keypoints, found = _detector().detectAndCompute(work, None)
+    for threshold in LOW_TEXTURE_THRESHOLDS:
+        if found is not None and _distinct_places(keypoints) >= TEXTURE_PLACES:
+            break
+        keypoints, found = _detector(threshold=threshold).detectAndCompute(work, None)
+    return keypoints, None if found is None else np.asarray(found, dtype=np.uint8)
+
+
+def _resized(gray: U8, side: int) -> tuple[U8, float]:
+    """``gray`` with its longer side ``side`` pixels, and the factor applied."""
+    height, width = gray.shape
+    factor = side / max(width, height)
+    size = (max(1, round(width * factor)), max(1, round(height * factor)))
+    interpolation = cv2.INTER_AREA if factor < 1 else cv2.INTER_LINEAR
+    return np.asarray(cv2.resize(gray, size, interpolation=interpolation), dtype=np.uint8), factor
+
+
+def _region_keypoints(
+    gray: U8, regions: Sequence[tuple[str, Box]], factor: float
+) -> tuple[list[tuple[float, float]], list[U8]]:
+    """Keypoints of the small regions at their own scale, in working-frame coordinates."""
+    height, width = gray.shape
+    points: list[tuple[float, float]] = []
+    descriptors: list[U8] = []
+    done: set[Box] = set()
+    for _, box in regions:
+        area = (box.right - box.left) * (box.bottom - box.top)
+        if box in done or area >= REGION_DETAIL_SHARE * width * height or area <= 0:
+            continue
+        done.add(box)
+        crop = gray[box.top : box.bottom, box.left : box.right]
+        if min(crop.shape) < 16:
+            continue
+        work, region_factor = _resized(crop, WORK_SIDE)
+        keypoints, found = _detector(REGION_KEYPOINTS).detectAndCompute(work, None)
+        if found is None:
+            continue
+        order = np.argsort([-kp.response for kp in keypoints], kind="stable")
+        for i in order:
+            x, y = keypoints[i].pt
+            points.append(
+                ((box.left + x / region_factor) * factor, (box.top + y / region_factor) * factor)
+            )
+        descriptors.append(np.asarray(found, dtype=np.uint8)[order])
+    return points, descriptors
 
 
 def extract_local(
@@ -196,24 +257,23 @@ def extract_local(
     height, width = gray.shape
     if min(width, height) < 16:
         return None
-    factor = WORK_SIDE / max(width, height)
-    work_w, work_h = max(1, round(width * factor)), max(1, round(height * factor))
-    interpolation = cv2.INTER_AREA if factor < 1 else cv2.INTER_LINEAR
-    work = cv2.resize(gray, (work_w, work_h), interpolation=interpolation)
-    keypoints, found = _detector().detectAndCompute(work, None)
+    work, factor = _resized(gray, WORK_SIDE)
+    work_h, work_w = work.shape
+    keypoints, found = _detect(work)
     if found is None or _distinct_places(keypoints) < MIN_KEYPOINTS:
         return None
     order = np.argsort([-kp.response for kp in keypoints], kind="stable")
     points = np.array([keypoints[i].pt for i in order], dtype=np.float32)
     descriptors: U8 = np.ascontiguousarray(np.asarray(found, dtype=np.uint8)[order])
-    thumb_factor = THUMB_SIDE / max(width, height)
-    thumb = cv2.resize(
-        gray,
-        (max(1, round(width * thumb_factor)), max(1, round(height * thumb_factor))),
-        interpolation=cv2.INTER_AREA if thumb_factor < 1 else cv2.INTER_LINEAR,
-    )
+    thumb, _ = _resized(gray, THUMB_SIDE)
     if regions is None:
         regions = candidate_views(image)
+    regions = [(name, box) for name, box in regions if name in REGION_NAMES]
+    if REGION_KEYPOINTS:
+        more_points, more_descriptors = _region_keypoints(gray, regions, factor)
+        if more_points:
+            points = np.concatenate([points, np.array(more_points, dtype=np.float32)])
+            descriptors = np.ascontiguousarray(np.concatenate([descriptors, *more_descriptors]))
     scaled = tuple(
         (
             name,
@@ -225,7 +285,6 @@ def extract_local(
             ),
         )
         for name, box in regions
-        if name in REGION_NAMES
     )
     return LocalFeatures(
         width=work_w,
