@@ -21,7 +21,8 @@ Methods, interleaved in a shuffled order every round so that noise hits them ali
   (the decode floor); other formats: ``Image.open`` + ``load()`` (a full decode: they have
   no reduced decode);
 * ``seenit``: ``bot.hashing.fingerprint(data)`` (phash64 + phash256 in all 8 orientations
-  + quality), and ``seenit decode``: ``bot.hashing.decode(data)`` alone, to split its cost.
+  + quality + local features), ``seenit global`` (the same without the local features) and
+  ``seenit decode``: ``bot.hashing.decode(data)`` alone, to split its cost.
 
 Accuracy: for ~50 real pictures, the distance in bits between seenit's fingerprint (fast
 path: libjpeg draft scaling / ``Image.reduce``) and ``imagehash.phash`` (hash_size 8 and
@@ -70,7 +71,15 @@ TEXT = (
     " hash perceptual distance index query python discord upload photo"
 )
 WORDS = tuple(TEXT.split())
-METHODS = ("article", "phash", "floor", "floor@seenit", "seenit decode", "seenit")
+METHODS = (
+    "article",
+    "phash",
+    "floor",
+    "floor@seenit",
+    "seenit decode",
+    "seenit global",
+    "seenit",
+)
 
 
 @dataclass(frozen=True, slots=True)
@@ -269,6 +278,11 @@ def m_seenit_decode(data: bytes) -> object:
     return hashing.decode(data)
 
 
+def m_seenit_global(data: bytes) -> object:
+    image = hashing.decode(data)
+    return hashing.fingerprint_image(image, local=False)
+
+
 def m_seenit(data: bytes) -> object:
     return fingerprint(data)
 
@@ -279,6 +293,7 @@ FUNCS: dict[str, Callable[[bytes], object]] = {
     "floor": m_floor,
     "floor@seenit": m_floor_seenit_scale,
     "seenit decode": m_seenit_decode,
+    "seenit global": m_seenit_global,
     "seenit": m_seenit,
 }
 
@@ -450,6 +465,8 @@ def main(argv: list[str] | None = None) -> int:
                 c.name,
                 f"{fmt_ms(min(s))} / {fmt_ms(percentile(s, 90))}",
                 fmt_ms(cpu_med[c.name]["seenit"]),
+                fmt_ms(cpu_med[c.name]["seenit global"]),
+                fmt_ms(cpu_med[c.name]["seenit"] - cpu_med[c.name]["seenit global"]),
                 f"{fmt_ms(min(a))} / {fmt_ms(percentile(a, 90))}",
                 fmt_ms(cpu_med[c.name]["article"]),
                 fmt_ms(cpu_med[c.name]["floor"]),
@@ -460,6 +477,8 @@ def main(argv: list[str] | None = None) -> int:
             "input",
             "seenit wall min / p90 ms",
             "seenit CPU ms",
+            "global hashes only CPU ms",
+            "local features CPU ms",
             "article wall min / p90 ms",
             "article CPU ms",
             "floor CPU ms",
@@ -544,7 +563,9 @@ Inputs: {sources}.
 * floor@seenit-scale = JPEG draft at the scale seenit asks for (shorter side >=
   {hashing.DECODE_MIN_SIDE}: 1/4 for 720p, 1/8 for 12 MP)
 * seenit decode = `bot.hashing.decode(data)`; seenit = `bot.hashing.fingerprint(data)`
-  (phash64 + phash256, 8 orientations, quality)
+  (phash64 + phash256, 8 orientations, quality, views, local features); seenit global =
+  the same without the local features (`fingerprint_image(decode(data), local=False)`):
+  their difference in the same run is what the local features cost
 
 {speed_table}
 

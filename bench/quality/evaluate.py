@@ -262,26 +262,38 @@ def _fingerprint_job(path: str) -> Fingerprint | str:
 def seenit_fingerprints(
     items: Items, workers: int, rehash: bool
 ) -> tuple[list[Fingerprint | str], float]:
-    """seenit's fingerprint of every item's encoded bytes (or why it failed)."""
+    """seenit's fingerprint of every item's encoded bytes (or why it failed).
+
+    The cache maps each item's label to its fingerprint, per code digest: a run on a
+    subset (``--originals``, ``--transforms``) reuses what any earlier run hashed and
+    hashes only the rest.
+    """
     cache = items.corpus.cache_dir
     prefix = f"hashes-seenit-{items.corpus.version}-"
     path = cache / f"{prefix}{_seenit_code_digest()}.npz"
-    key = _baseline_key(items)
+    known: dict[str, Fingerprint | str] = {}
     if not rehash and path.is_file():
         with np.load(path) as data:
-            if str(data["key"]) == key:
-                fps: list[Fingerprint | str] = pickle.loads(data["fingerprints"].tobytes())
-                _log(f"seenit fingerprints: cached ({path.name})")
-                return fps, 0.0
+            if "labels" in data:
+                labels = json.loads(str(data["labels"]))
+                found = pickle.loads(data["fingerprints"].tobytes())
+                known = dict(zip(labels, found, strict=True))
+    missing = [i for i, label in enumerate(items.labels) if label not in known]
+    if not missing:
+        _log(f"seenit fingerprints: cached ({path.name})")
+        return [known[label] for label in items.labels], 0.0
     started = time.monotonic()
-    _log(f"fingerprinting {items.n_items} images with bot.hashing.fingerprint ({workers} workers)")
-    fps = _pool_map(_fingerprint_job, [str(p) for p in items.paths], workers, "seenit")
-    blob = np.frombuffer(pickle.dumps(fps, protocol=pickle.HIGHEST_PROTOCOL), dtype=np.uint8)
-    np.savez(path, key=np.array(key), fingerprints=blob)
+    _log(f"fingerprinting {len(missing)} images with bot.hashing.fingerprint ({workers} workers)")
+    hashed = _pool_map(_fingerprint_job, [str(items.paths[i]) for i in missing], workers, "seenit")
+    known.update((items.labels[i], fp) for i, fp in zip(missing, hashed, strict=True))
+    blob = np.frombuffer(
+        pickle.dumps(list(known.values()), protocol=pickle.HIGHEST_PROTOCOL), dtype=np.uint8
+    )
+    np.savez(path, labels=np.array(json.dumps(list(known))), fingerprints=blob)
     old = sorted(cache.glob(f"{prefix}*.npz"), key=lambda p: p.stat().st_mtime, reverse=True)
     for stale in old[SEENIT_CACHES_KEPT:]:
         stale.unlink(missing_ok=True)
-    return fps, time.monotonic() - started
+    return [known[label] for label in items.labels], time.monotonic() - started
 
 
 # ------------------------------------------------------------------ baseline distances
@@ -920,15 +932,27 @@ def run_seenit(
     return results
 
 
-def subset(corpus: Corpus, n: int | None) -> Corpus:
-    """Every k-th original (and its variants) so that about ``n`` remain: for iterating."""
-    if not n or n >= len(corpus.originals):
-        return corpus
-    step = len(corpus.originals) / n
-    kept = tuple(corpus.originals[int(k * step)] for k in range(n))
-    names = {o.name for o in kept}
-    variants = tuple(v for v in corpus.variants if v.original_name in names)
-    return dataclasses.replace(corpus, originals=kept, variants=variants)
+def subset(
+    corpus: Corpus, n: int | None, offset: int = 0, transforms: Sequence[str] = ()
+) -> Corpus:
+    """Every k-th original (and its variants) so that about ``n`` remain: for iterating.
+
+    ``offset`` shifts the pick (``--offset 2`` gives originals the default pick never
+    holds: tune on one, report on the other); ``transforms`` keeps only those variants.
+    """
+    if n and n < len(corpus.originals):
+        step = len(corpus.originals) / n
+        total = len(corpus.originals)
+        kept = tuple(corpus.originals[(int(k * step) + offset) % total] for k in range(n))
+        corpus = dataclasses.replace(corpus, originals=kept)
+    names = {o.name for o in corpus.originals}
+    wanted = set(transforms)
+    variants = tuple(
+        v
+        for v in corpus.variants
+        if v.original_name in names and (not wanted or v.transform in wanted)
+    )
+    return dataclasses.replace(corpus, variants=variants)
 
 
 def run_both(
@@ -1080,6 +1104,18 @@ def main(argv: Sequence[str] | None = None) -> int:
     parser.add_argument(
         "--originals", type=int, default=None, help="use about this many originals (iterating)"
     )
+    parser.add_argument(
+        "--offset",
+        type=int,
+        default=0,
+        help="with --originals: shift the pick by this many originals (a held-out subset)",
+    )
+    parser.add_argument(
+        "--transforms",
+        default="",
+        metavar="T1,T2",
+        help="only these transforms' variants (iterating; recall of the others reads 0)",
+    )
     parser.add_argument("--workers", type=int, default=2, help="hashing processes (default 2)")
     parser.add_argument("--rehash", action="store_true", help="ignore the hash caches")
     parser.add_argument(
@@ -1095,7 +1131,11 @@ def main(argv: Sequence[str] | None = None) -> int:
     args = parser.parse_args(argv)
 
     started = time.monotonic()
-    corpus = subset(_load(_log), args.originals)
+    only = tuple(t for t in args.transforms.split(",") if t)
+    unknown = set(only) - set(TRANSFORMS)
+    if unknown:
+        parser.error(f"unknown transforms: {', '.join(sorted(unknown))}")
+    corpus = subset(_load(_log), args.originals, args.offset, only)
     items = make_items(corpus)
     masks = make_masks(items)
     extra = [_parse_rule(r) for r in args.rule]

@@ -28,8 +28,8 @@ import numpy.typing as npt
 from bot.hashing import Fingerprint
 from bot.index import HammingIndex
 from bot.local import LocalIndex
-from bot.local.verify import MAX_DENSE_DISTANCE, Examination, examine
-from bot.matching import Thresholds, judge, query_hashes
+from bot.local.verify import MAX_BAND_DISTANCE, MAX_DENSE_DISTANCE, Examination, examine
+from bot.matching import Thresholds, has_caption, judge, query_hashes
 
 TOP = 20
 
@@ -48,9 +48,11 @@ class BothResult:
     retrieved: npt.NDArray[np.bool_]
     #: flagged distinct pairs: (query item, other original, stage, detail).
     false_positives: list[tuple[int, int, str, str]]
-    #: wrong pairs that passed geometric verification: (dense distance, query, original,
-    #: inliers); dense distance -1 when the overlap was too small to judge.
-    near_misses: list[tuple[int, int, int, int]]
+    #: wrong pairs that passed geometric verification: (margin, dense distance, band
+    #: distance, query, original, inliers). The margin is how many bits the closest check
+    #: (whole overlap or middle band) stayed above its threshold; -1 everywhere when the
+    #: overlap was too small to judge, band -1 when the band was not checked.
+    near_misses: list[tuple[int, int, int, int, int, int]]
     #: global matches the local stage turned into templates: (query, original).
     templated: list[tuple[int, int]]
     blank_queries_alerting: int
@@ -66,13 +68,14 @@ class BothResult:
 def _would_alert(query: Fingerprint, stored: Fingerprint, rule: Thresholds) -> tuple[bool, str]:
     """Whether the bot would alert for this one pair, and through which stage."""
     if judge(query, stored, rule).repost:
-        if query.local is not None and stored.local is not None:
+        # As the service: only a captioned query's global matches may be templates.
+        if has_caption(query) and stored.local is not None:
             found = examine(query.local, stored.local)
             verdict = None if found is None else found.verdict
             if verdict is not None and verdict.template:
                 return False, "template"
         return True, "global"
-    if query.local is None or stored.local is None:
+    if query.local is None or stored.local is None or not _passes_gate(query, stored, rule):
         return False, ""
     found = examine(query.local, stored.local)
     verdict = None if found is None else found.verdict
@@ -121,14 +124,17 @@ def evaluate_both(
             other = stored[j]
             if j == i or other is None or not judge(query, other, rule).repost:
                 continue
-            if query.local is not None and other.local is not None:
+            if has_caption(query) and other.local is not None:
+                assert query.local is not None
                 found = examine(query.local, other.local)
                 verdict = None if found is None else found.verdict
                 if verdict is not None and verdict.template:
                     result.templated.append((i, j))
                     continue
             flagged[j] = f"global {judge(query, other, rule).distance}"
-        if not flagged and query.local is not None:
+        # As the service: a query under the quality gate is not searched at all, and stored
+        # images under it are not candidates.
+        if not flagged and query.local is not None and query.quality >= rule.min_quality:
             t0 = time.perf_counter()
             candidates = local_index.query(query.local, TOP)
             result.local_queries += 1
@@ -139,6 +145,8 @@ def evaluate_both(
                 other = stored[j]
                 if j == i or other is None or other.local is None:
                     continue
+                if other.quality < rule.min_quality:
+                    continue
                 t0 = time.perf_counter()
                 found: Examination | None = examine(query.local, other.local)
                 result.judge_seconds += time.perf_counter() - t0
@@ -146,10 +154,8 @@ def evaluate_both(
                 if found is None:
                     continue
                 verdict = found.verdict
-                if j != own:
-                    dense = -1 if found.dense_distance is None else found.dense_distance
-                    if verdict is None:
-                        result.near_misses.append((dense, i, j, found.inliers))
+                if j != own and verdict is None:
+                    result.near_misses.append((*_margin(found), i, j, found.inliers))
                 if verdict is None or verdict.template:
                     continue
                 flagged[j] = f"local {verdict.dense_distance} bits, {verdict.inliers} inliers"
@@ -168,6 +174,22 @@ def evaluate_both(
     result.near_misses.sort()
     result.seconds = time.monotonic() - started
     return result
+
+
+def _margin(found: Examination) -> tuple[int, int, int]:
+    """(margin, dense, band) of a pair the local stage turned down; see ``near_misses``."""
+    if found.dense_distance is None:
+        return -1, -1, -1
+    margin = found.dense_distance - MAX_DENSE_DISTANCE
+    band = -1
+    if found.band_distance is not None:
+        band = found.band_distance
+        margin = min(margin, band - MAX_BAND_DISTANCE)
+    return margin, found.dense_distance, band
+
+
+def _passes_gate(query: Fingerprint, stored: Fingerprint, rule: Thresholds) -> bool:
+    return min(query.quality, stored.quality) >= rule.min_quality
 
 
 @dataclass
@@ -215,20 +237,23 @@ def margin_text(
     result: BothResult, labels: Sequence[str], names: Sequence[str], top: int = 10
 ) -> str:
     """The closest wrong pairs that passed geometric verification."""
-    judged = [n for n in result.near_misses if n[0] >= 0]
+    judged = [n for n in result.near_misses if n[1] >= 0]
     if not judged:
         return "No wrong pair passed geometric verification with a judgeable overlap."
-    dists = np.array([n[0] for n in judged])
+    margins = np.array([n[0] for n in judged])
     lines = [
         f"{len(result.near_misses)} wrong pairs passed geometric verification "
-        f"({len(result.near_misses) - len(judged)} with an overlap too small to judge); "
-        f"the dense threshold is {MAX_DENSE_DISTANCE} bits. Closest: {int(dists.min())} bits; "
-        f"at <= 24 bits: {int((dists <= 24).sum())}, <= 28: {int((dists <= 28).sum())}, "
-        f"<= 32: {int((dists <= 32).sum())}.",
+        f"({len(result.near_misses) - len(judged)} with an overlap too small to judge). The "
+        f"dense check accepts the whole overlap within {MAX_DENSE_DISTANCE} bits, or its "
+        f"middle band within {MAX_BAND_DISTANCE} bits; the *margin* is how far the closer of "
+        f"the two stayed above its threshold. Closest wrong pair: {int(margins.min())} bits "
+        f"of margin; within 4 bits: {int((margins <= 4).sum())}, 8: "
+        f"{int((margins <= 8).sum())}, 16: {int((margins <= 16).sum())}.",
         "",
-        "| dense bits | inliers | query | wrongly aligned with |",
-        "| ---: | ---: | :--- | :--- |",
+        "| margin | dense bits | band bits | inliers | query | wrongly aligned with |",
+        "| ---: | ---: | ---: | ---: | :--- | :--- |",
     ]
-    for dense, i, j, inliers in judged[:top]:
-        lines.append(f"| {dense} | {inliers} | {labels[i]} | {names[j]} |")
+    for margin, dense, band, i, j, inliers in judged[:top]:
+        band_text = "-" if band < 0 else str(band)
+        lines.append(f"| {margin} | {dense} | {band_text} | {inliers} | {labels[i]} | {names[j]} |")
     return "\n".join(lines)
