@@ -363,17 +363,33 @@ def different_captions(query: LocalFeatures, stored: LocalFeatures, matrix: F64)
     )
     fitted = np.clip(warped.astype(np.float64) * gain + offset, 0, 255).astype(np.uint8)
     differing = shared & (np.abs(fitted.astype(np.int16) - stored.thumbnail) > TEXT_CONTRAST)
-    b = stored.thumbnail[shared].astype(np.int16)
-    a = fitted[shared].astype(np.int16)
-    if np.count_nonzero(differing) <= TEXT_DIFFERENCE * len(b):
+    # Each bar on its own (above the picture, below it): a plain band of the picture taken
+    # for a second bar must not dilute the text of the real one.
+    rows = np.flatnonzero(~s_zone.all(axis=1))
+    if len(rows) == 0:
+        return _texts_differ(differing, shared, fitted, stored.thumbnail)
+    above = np.zeros_like(shared)
+    above[: rows[0]] = True
+    return any(
+        _texts_differ(differing & part, shared & part, fitted, stored.thumbnail)
+        for part in (above, ~above)
+    )
+
+
+def _texts_differ(
+    differing: npt.NDArray[np.bool_], shared: npt.NDArray[np.bool_], a: U8, b: U8
+) -> bool:
+    """Whether the differing pixels of one caption bar make another text."""
+    total = np.count_nonzero(shared)
+    changed = np.count_nonzero(differing)
+    if total == 0 or changed <= TEXT_DIFFERENCE * total:
         return False
     # Another caption changes most of the text; a watermark stamped on a bar full of UI
     # text (a screenshot's toolbar) changes a little of it.
-    text = max(
-        np.count_nonzero(np.abs(b - np.median(b)) > TEXT_CONTRAST),
-        np.count_nonzero(np.abs(a - np.median(a)) > TEXT_CONTRAST),
-    )
-    return bool(np.count_nonzero(differing) > TEXT_CHANGED * text)
+    text = 0
+    for pixels in (a[shared].astype(np.int16), b[shared].astype(np.int16)):
+        text = max(text, int(np.count_nonzero(np.abs(pixels - np.median(pixels)) > TEXT_CONTRAST)))
+    return bool(changed > TEXT_CHANGED * text)
 
 
 def _area_ratio(query: LocalFeatures, stored: LocalFeatures, matrix: F64) -> float:
