@@ -5,15 +5,14 @@ from __future__ import annotations
 import io
 import math
 import os
-from collections.abc import Mapping
-from dataclasses import dataclass, field
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass, field, fields
 from pathlib import Path
+from typing import Any
 from urllib.parse import urlsplit
 
 from dotenv.parser import parse_stream
 
-DEFAULT_DATABASE_URL = "sqlite:///data/seenit.db"
-DEFAULT_DOCS_URL = "https://github.com/seenit-bot/seenit#using-seenit-in-a-server"
 DATABASE_SCHEMES = ("sqlite:///", "postgresql://", "postgres://")
 LOG_LEVELS = ("DEBUG", "INFO", "WARNING", "ERROR", "CRITICAL")
 TRUE_WORDS = frozenset({"1", "true", "yes", "on"})
@@ -77,40 +76,137 @@ def read_dotenv(path: Path) -> dict[str, str]:
     return values
 
 
+#: Reads one setting's text (stripped, never empty) for the variable named; raises ConfigError.
+Parse = Callable[[str, str], Any]
+
+
+def reads(parse: Parse) -> dict[str, Parse]:
+    """A Config field's metadata: how to read its variable."""
+    return {"parse": parse}
+
+
+def whole(minimum: int = 0) -> Parse:
+    def parse(name: str, value: str) -> int:
+        try:
+            parsed = int(value)
+        except ValueError:
+            raise ConfigError(f"{name} must be a whole number, not {value!r}") from None
+        if parsed < minimum:
+            raise ConfigError(f"{name} must be at least {minimum}, not {parsed}")
+        return parsed
+
+    return parse
+
+
+def number(*, positive: bool = False) -> Parse:
+    def parse(name: str, value: str) -> float:
+        try:
+            parsed = float(value)
+        except ValueError:
+            raise ConfigError(f"{name} must be a number, not {value!r}") from None
+        if not math.isfinite(parsed) or parsed < 0 or (positive and parsed == 0):
+            bound = "above 0" if positive else "0 or more"
+            raise ConfigError(f"{name} must be a number {bound}, not {value!r}")
+        return parsed
+
+    return parse
+
+
+def flag(name: str, value: str) -> bool:
+    if value.lower() in TRUE_WORDS:
+        return True
+    if value.lower() in FALSE_WORDS:
+        return False
+    raise ConfigError(f"{name} must be true or false, not {value.lower()!r}")
+
+
+def web_url(*schemes: str) -> Parse:
+    def parse(name: str, value: str) -> str:
+        parts = urlsplit(value)
+        if parts.scheme not in schemes or not parts.netloc:
+            raise ConfigError(
+                f"{name} must be a {' or '.join(schemes)} URL, not {_shown_url(value)!r}"
+            )
+        return value
+
+    return parse
+
+
+def read_token(name: str, value: str) -> Secret:
+    if any(c.isspace() for c in value):
+        raise ConfigError(
+            f"{name} holds spaces or line breaks: copy the token alone"
+            " (quote nothing else on its line)"
+        )
+    return Secret(value)
+
+
+def read_database_url(name: str, value: str) -> str:
+    if not value.startswith(DATABASE_SCHEMES) or value in DATABASE_SCHEMES:
+        raise ConfigError(
+            f"{name} must be sqlite:///path or postgresql://user:password@host/db,"
+            f" not {_shown_url(value)!r}"
+        )
+    return value
+
+
+def read_log_level(name: str, value: str) -> str:
+    if value.upper() not in LOG_LEVELS:
+        raise ConfigError(f"{name} must be one of {', '.join(LOG_LEVELS)}, not {value!r}")
+    return value.upper()
+
+
+def read_shard_count(name: str, value: str) -> int | None:
+    return whole()(name, value) or None  # 0: no sharding, as if unset
+
+
+def read_shard_ids(name: str, value: str) -> tuple[int, ...]:
+    try:
+        return tuple(int(x) for x in value.split(",") if x.strip())
+    except ValueError:
+        raise ConfigError(f"{name} must be comma-separated numbers, not {value!r}") from None
+
+
 @dataclass(frozen=True, slots=True)
 class Config:
-    """Everything seenit reads from its environment."""
+    """Everything seenit reads from its environment: each field is the variable of its name
+    in capitals, and an unset or empty variable means the default written here."""
 
-    discord_token: Secret = field(default_factory=lambda: Secret(""))
-    database_url: str = DEFAULT_DATABASE_URL
-    log_level: str = "INFO"
+    discord_token: Secret = field(default=Secret(""), metadata=reads(read_token))
+    database_url: str = field(default="sqlite:///data/seenit.db", metadata=reads(read_database_url))
+    log_level: str = field(default="INFO", metadata=reads(read_log_level))
     #: Processes that decode and hash images (0: threads in this process).
-    hash_workers: int = 2
+    hash_workers: int = field(
+        default_factory=lambda: min(2, os.cpu_count() or 1), metadata=reads(whole())
+    )
     #: Seconds one image may take to fingerprint before it is refused and its worker replaced.
-    hash_timeout: float = 30.0
-    max_image_bytes: int = 25 * 1024 * 1024
-    max_image_pixels: int = 50_000_000
-    fetch_timeout: float = 15.0
+    hash_timeout: float = field(default=30.0, metadata=reads(number(positive=True)))
+    max_image_bytes: int = field(default=25 * 1024 * 1024, metadata=reads(whole(minimum=1)))
+    max_image_pixels: int = field(default=50_000_000, metadata=reads(whole(minimum=1)))
+    fetch_timeout: float = field(default=15.0, metadata=reads(number(positive=True)))
     #: Only for tests against local servers: let /findsimilar fetch private addresses.
-    allow_private_urls: bool = False
+    allow_private_urls: bool = field(default=False, metadata=reads(flag))
     #: Messages read per channel when catching up at start-up (0: no catch-up).
-    catchup_limit: int = 1000
+    catchup_limit: int = field(default=1000, metadata=reads(whole()))
     #: Days a guild's data is kept after the bot leaves it (0: deleted at once).
-    guild_data_grace_days: float = 7.0
+    guild_data_grace_days: float = field(default=7.0, metadata=reads(number()))
     #: Guild indexes kept in memory at once (least recently used are dropped).
-    max_cached_guilds: int = 10_000
-    shard_count: int | None = None
-    shard_ids: tuple[int, ...] | None = None
+    max_cached_guilds: int = field(default=10_000, metadata=reads(whole(minimum=1)))
+    shard_count: int | None = field(default=None, metadata=reads(read_shard_count))
+    shard_ids: tuple[int, ...] | None = field(default=None, metadata=reads(read_shard_ids))
     #: Point the client at a Discord-compatible server other than discord.com (testing).
-    discord_api_base: str | None = None
-    discord_gateway: str | None = None
+    discord_api_base: str | None = field(default=None, metadata=reads(web_url("http", "https")))
+    discord_gateway: str | None = field(default=None, metadata=reads(web_url("ws", "wss")))
     #: Where /help and the welcome message send people for the full guide.
-    docs_url: str = DEFAULT_DOCS_URL
+    docs_url: str = field(
+        default="https://github.com/seenit-bot/seenit#using-seenit-in-a-server",
+        metadata=reads(web_url("http", "https")),
+    )
     #: When seenit joins a server it indexes each watched channel's recent history: the
     #: newest messages up to this many per channel (0: no indexing on join)...
-    onboard_messages: int = 1000
+    onboard_messages: int = field(default=1000, metadata=reads(whole()))
     #: ...and no older than this many days, whichever stops first.
-    onboard_days: int = 30
+    onboard_days: int = field(default=30, metadata=reads(whole()))
 
     @classmethod
     def from_env(
@@ -122,113 +218,19 @@ class Config:
         """
         env: dict[str, str] = read_dotenv(dotenv) if dotenv is not None else {}
         env.update(os.environ if environ is None else environ)
-
-        def text(name: str, default: str | None = None) -> str | None:
-            value = env.get(name, "").strip()
-            return value or default
-
-        def number(name: str, default: int, *, minimum: int = 0) -> int:
-            value = text(name)
-            if value is None:
-                return default
-            try:
-                parsed = int(value)
-            except ValueError:
-                raise ConfigError(f"{name} must be a whole number, not {value!r}") from None
-            if parsed < minimum:
-                raise ConfigError(f"{name} must be at least {minimum}, not {parsed}")
-            return parsed
-
-        def decimal(name: str, default: float, *, positive: bool = False) -> float:
-            value = text(name)
-            if value is None:
-                return default
-            try:
-                parsed = float(value)
-            except ValueError:
-                raise ConfigError(f"{name} must be a number, not {value!r}") from None
-            if not math.isfinite(parsed) or parsed < 0 or (positive and parsed == 0):
-                bound = "above 0" if positive else "0 or more"
-                raise ConfigError(f"{name} must be a number {bound}, not {value!r}")
-            return parsed
-
-        def flag(name: str) -> bool:
-            value = (text(name) or "").lower()
-            if value in TRUE_WORDS:
-                return True
-            if value in FALSE_WORDS:
-                return False
-            raise ConfigError(f"{name} must be true or false, not {value!r}")
-
-        def url(name: str, schemes: tuple[str, ...]) -> str | None:
-            value = text(name)
-            if value is None:
-                return None
-            parts = urlsplit(value)
-            if parts.scheme not in schemes or not parts.netloc:
-                raise ConfigError(
-                    f"{name} must be a {' or '.join(schemes)} URL, not {_shown_url(value)!r}"
-                )
-            return value
-
-        token = text("DISCORD_TOKEN", "") or ""
-        if any(c.isspace() for c in token):
-            raise ConfigError(
-                "DISCORD_TOKEN holds spaces or line breaks: copy the token alone"
-                " (quote nothing else on its line)"
-            )
-
-        database_url = text("DATABASE_URL", DEFAULT_DATABASE_URL) or DEFAULT_DATABASE_URL
-        if not database_url.startswith(DATABASE_SCHEMES) or database_url in DATABASE_SCHEMES:
-            raise ConfigError(
-                "DATABASE_URL must be sqlite:///path or postgresql://user:password@host/db,"
-                f" not {_shown_url(database_url)!r}"
-            )
-
-        log_level = (text("LOG_LEVEL", "INFO") or "INFO").upper()
-        if log_level not in LOG_LEVELS:
-            raise ConfigError(
-                f"LOG_LEVEL must be one of {', '.join(LOG_LEVELS)}, not {env['LOG_LEVEL']!r}"
-            )
-
-        shard_ids_text = text("SHARD_IDS")
-        try:
-            shard_ids = (
-                tuple(int(x) for x in shard_ids_text.split(",") if x.strip())
-                if shard_ids_text
-                else None
-            )
-        except ValueError:
-            raise ConfigError(
-                f"SHARD_IDS must be comma-separated numbers, not {shard_ids_text!r}"
-            ) from None
-        shard_count = number("SHARD_COUNT", 0) or None
-        if shard_ids is not None and shard_count is None:
+        values: dict[str, Any] = {}
+        for f in fields(cls):
+            name = f.name.upper()
+            if value := env.get(name, "").strip():
+                values[f.name] = f.metadata["parse"](name, value)
+        config = cls(**values)
+        if config.shard_ids is not None and config.shard_count is None:
             raise ConfigError("SHARD_IDS needs SHARD_COUNT")
-        if shard_ids and shard_count and any(not 0 <= s < shard_count for s in shard_ids):
+        if config.shard_ids and any(
+            not 0 <= s < (config.shard_count or 0) for s in config.shard_ids
+        ):
             raise ConfigError("every SHARD_IDS entry must be below SHARD_COUNT")
-
-        return cls(
-            discord_token=Secret(token),
-            database_url=database_url,
-            log_level=log_level,
-            hash_workers=number("HASH_WORKERS", min(2, os.cpu_count() or 1)),
-            hash_timeout=decimal("HASH_TIMEOUT", 30.0, positive=True),
-            max_image_bytes=number("MAX_IMAGE_BYTES", 25 * 1024 * 1024, minimum=1),
-            max_image_pixels=number("MAX_IMAGE_PIXELS", 50_000_000, minimum=1),
-            fetch_timeout=decimal("FETCH_TIMEOUT", 15.0, positive=True),
-            allow_private_urls=flag("ALLOW_PRIVATE_URLS"),
-            catchup_limit=number("CATCHUP_LIMIT", 1000),
-            max_cached_guilds=number("MAX_CACHED_GUILDS", 10_000, minimum=1),
-            guild_data_grace_days=decimal("GUILD_DATA_GRACE_DAYS", 7.0),
-            shard_count=shard_count,
-            shard_ids=shard_ids,
-            discord_api_base=url("DISCORD_API_BASE", ("http", "https")),
-            discord_gateway=url("DISCORD_GATEWAY", ("ws", "wss")),
-            docs_url=url("DOCS_URL", ("http", "https")) or DEFAULT_DOCS_URL,
-            onboard_messages=number("ONBOARD_MESSAGES", 1000),
-            onboard_days=number("ONBOARD_DAYS", 30),
-        )
+        return config
 
     def require_token(self) -> str:
         token = self.discord_token.get()
@@ -237,3 +239,7 @@ class Config:
                 "DISCORD_TOKEN is not set: put it in the environment or in .env (see .env.example)"
             )
         return token
+
+
+#: Every setting at its default: what code outside the bot (the CLI, worker processes) uses.
+DEFAULTS = Config()

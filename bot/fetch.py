@@ -21,6 +21,8 @@ from aiohttp.abc import AbstractResolver, ResolveResult
 from aiohttp.resolver import DefaultResolver
 from yarl import URL
 
+from bot.config import DEFAULTS
+
 log = logging.getLogger(__name__)
 
 MAX_REDIRECTS = 5
@@ -88,7 +90,11 @@ class Fetcher:
     """Downloads bytes with caps; one HTTP session for Discord, one guarded for user URLs."""
 
     def __init__(
-        self, *, max_bytes: int, timeout: float = 15.0, allow_private: bool = False
+        self,
+        *,
+        max_bytes: int,
+        timeout: float = DEFAULTS.fetch_timeout,
+        allow_private: bool = False,
     ) -> None:
         self.max_bytes = max_bytes
         self.timeout = aiohttp.ClientTimeout(total=timeout, sock_connect=min(timeout, 10.0))

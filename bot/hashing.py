@@ -30,7 +30,7 @@ import numpy.typing as npt
 import scipy.fftpack
 from PIL import Image, ImageFile, ImageOps, UnidentifiedImageError
 
-from bot.config import Config
+from bot.config import DEFAULTS
 from bot.local.features import LocalFeatures, extract_local
 from bot.regions import candidate_views
 
@@ -45,8 +45,8 @@ FORMATS = ("JPEG", "PNG", "GIF", "WEBP", "BMP", "TIFF")
 #: defaults for MAX_IMAGE_PIXELS and MAX_IMAGE_BYTES (only the defaults are read here,
 #: never the environment), so that ``seenit`` on files and the bot refuse the same inputs.
 #: 50 MP covers phone cameras.
-DEFAULT_MAX_PIXELS = Config().max_image_pixels
-DEFAULT_MAX_BYTES = Config().max_image_bytes
+DEFAULT_MAX_PIXELS = DEFAULTS.max_image_pixels
+DEFAULT_MAX_BYTES = DEFAULTS.max_image_bytes
 #: Smallest side the fast decode path may shrink an image to; below it hashes shift.
 DECODE_MIN_SIDE = 128
 #: Background that transparent pixels are composited on.

@@ -16,6 +16,7 @@ from concurrent.futures.process import BrokenProcessPool
 from types import TracebackType
 from typing import Self
 
+from bot.config import DEFAULTS
 from bot.hashing import Fingerprint, ImageError, Limits
 from bot.video import fingerprint_media
 
@@ -40,9 +41,9 @@ def _die_with_parent() -> None:
         log.debug("prctl(PR_SET_PDEATHSIG) is not available")
 
 
-#: Seconds a fingerprint job may run: the slowest hostile file seenit was tried on takes
-#: under a second, a 50 MP photo a few on a busy machine.
-DEFAULT_JOB_TIMEOUT = 30.0
+#: Seconds a fingerprint job may run (HASH_TIMEOUT's default): the slowest hostile file
+#: seenit was tried on takes under a second, a 50 MP photo a few on a busy machine.
+DEFAULT_JOB_TIMEOUT = DEFAULTS.hash_timeout
 
 #: The job run for each image (tests inject a slow one); it must be picklable by reference.
 Job = Callable[[bytes, Limits], Fingerprint]

@@ -2,11 +2,12 @@
 
 from __future__ import annotations
 
+from dataclasses import fields, replace
 from pathlib import Path
 
 import pytest
 
-from bot.config import DEFAULT_DATABASE_URL, Config, ConfigError
+from bot.config import DEFAULTS, Config, ConfigError, read_dotenv
 
 
 def test_defaults_and_dotenv(tmp_path: Path) -> None:
@@ -16,7 +17,11 @@ def test_defaults_and_dotenv(tmp_path: Path) -> None:
     assert config.require_token() == "abc.def"
     assert config.database_url == "sqlite:///x.db"
     assert "abc" not in repr(config)
-    assert Config.from_env({}, None).database_url == DEFAULT_DATABASE_URL
+    assert (
+        Config.from_env({}, None).database_url
+        == DEFAULTS.database_url
+        == "sqlite:///data/seenit.db"
+    )
 
 
 def test_environment_wins_over_dotenv(tmp_path: Path) -> None:
@@ -109,3 +114,12 @@ def test_every_setting_is_checked_with_one_line_naming_it(env: dict[str, str], n
     message = str(info.value)
     assert message.startswith(named) and "\n" not in message
     assert "hunter2" not in message
+
+
+def test_env_example_names_every_setting_at_its_default() -> None:
+    example = Path(__file__).parent.parent / ".env.example"
+    names = set(read_dotenv(example))
+    assert {f.name.upper() for f in fields(Config)} <= names
+    assert replace(Config.from_env({}, example), hash_workers=2) == replace(
+        DEFAULTS, hash_workers=2
+    )
