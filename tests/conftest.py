@@ -1,4 +1,5 @@
-"""Shared fixtures: the committed photographs, a fake Discord world, no logged errors.
+"""Shared fixtures: the committed photographs, a fake Discord world, a database of each
+engine, no logged errors.
 
 The photographs and their edits themselves live in tests/support.py.
 """
@@ -20,6 +21,16 @@ __all__ = ["DATA", "PHOTOS", "VARIANTS", "encode", "photo"]
 @pytest.fixture
 def photo_bytes() -> Callable[[str], bytes]:
     return lambda name: (DATA / name).read_bytes()
+
+
+@pytest.fixture(params=["sqlite", "postgres"])
+def store_url(request: pytest.FixtureRequest, tmp_path: Path) -> str:
+    """A fresh database of each engine in turn: a SQLite file in a directory not made yet,
+    then a PostgreSQL database on the session's server (modules using this load the server's
+    fixtures with ``pytest_plugins = ("tests.pgserver",)``; it starts on first use)."""
+    if request.param == "sqlite":
+        return f"sqlite:///{tmp_path / 'nested' / 'seenit.db'}"
+    return str(request.getfixturevalue("postgres_url"))
 
 
 @pytest.fixture

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import asyncio
 from typing import Any
 
 import discord
@@ -213,13 +212,9 @@ async def test_near_copies_are_deleted_and_looser_matches_only_alerted(world: Wo
             timeout=10,
         )
         assert "Original" in text_of(alert)
-        store = world.bot.service.store
-        # The alert is recorded just before deletion is decided.
-        for _ in range(250):
-            if await store.alerts_for_message(int(marked["id"])):
-                break
-            await asyncio.sleep(0.02)
-        await asyncio.sleep(0.2)
+        # The message is fully handled: its alert recorded and deletion decided.
+        await world.idle()
+        assert await world.bot.service.store.alerts_for_message(int(marked["id"]))
         assert fake.get_message(marked) is not None
         assert not fake.requests_matching("DELETE", f"/channels/*/messages/{marked['id']}")
 

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 from collections.abc import AsyncIterator
-from pathlib import Path
 
 import pytest
 
@@ -19,13 +18,6 @@ from tests.clipmaker import clip, jpeg, still_of
 pytest_plugins = ("tests.pgserver",)
 
 GUILD = 1
-
-
-@pytest.fixture(params=["sqlite", "postgres"])
-def store_url(request: pytest.FixtureRequest, tmp_path: Path) -> str:
-    if request.param == "sqlite":
-        return f"sqlite:///{tmp_path / 'seenit.db'}"
-    return str(request.getfixturevalue("postgres_url"))
 
 
 def new_image(message: int, guild: int = GUILD, author: int = 100) -> NewImage:

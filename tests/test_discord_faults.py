@@ -224,7 +224,7 @@ async def test_a_gateway_drop_mid_burst_resumes_and_stores_every_image_once(
             posted.append(await world.post(channel, world.alice, image))
         await world.fake.wait_for_resume(timeout=5)
         await world.settled(len(images), wait=8)
-        await asyncio.sleep(0.2)  # a replayed duplicate would show up now
+        await world.idle()  # every event is handled: a replayed duplicate would show by now
         keys = stored_keys(world)
         assert sorted(keys) == sorted((int(m["id"]), 0) for m in posted)
         # Each message processed once: one download per attachment, no alert.

@@ -12,8 +12,6 @@ import subprocess
 import sys
 from pathlib import Path
 
-import pytest
-
 from bot.client import SeenitBot
 from bot.config import Config
 from bot.fetch import Fetcher
@@ -32,13 +30,6 @@ from tests.support import CHELSEA, VARIANTS, photo
 pytest_plugins = ("tests.pgserver",)
 
 ALICE, BOB, CAROL = 100, 200, 300
-
-
-@pytest.fixture(params=["sqlite", "postgres"])
-def store_url(request: pytest.FixtureRequest, tmp_path: Path) -> str:
-    if request.param == "sqlite":
-        return f"sqlite:///{tmp_path / 'seenit.db'}"
-    return str(request.getfixturevalue("postgres_url"))
 
 
 def image(message: int, author: int, *, guild: int = 1, h64: int = 1) -> NewImage:

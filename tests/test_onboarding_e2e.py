@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import asyncio
 import json
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
@@ -140,12 +139,13 @@ async def test_a_reconnect_is_not_a_join(world: World) -> None:
     fake = world.fake
     await world.post(world.general, world.alice, CHELSEA)
     async with seenit_running(world):
-        await asyncio.sleep(0.3)
+        await world.idle()
         # A new session (the old one cannot be resumed): every guild arrives again.
         await fake.gateway.invalidate_sessions(resumable=False)
         await fake.wait_until(lambda: len(fake.gateway.identifies) == 2, what="a new IDENTIFY")
         await fake.wait_until(lambda: world.bot.is_ready() and fake.gateway.connected)
-        await asyncio.sleep(0.5)
+        # Every GUILD_CREATE of the new session is handled: a welcome would be posted by now.
+        await world.idle()
         for channel in (world.general, world.memes, world.staff):
             assert fake.bot_messages_in(channel) == []
         assert await stored(world, world.guild) == 0  # joining indexes history; this did not

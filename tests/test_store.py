@@ -51,14 +51,6 @@ def db_url(tmp_path: Path) -> str:
     return f"sqlite:///{tmp_path / 'nested' / 'seenit.db'}"
 
 
-@pytest.fixture(params=["sqlite", "postgres"])
-def store_url(request: pytest.FixtureRequest, tmp_path: Path) -> str:
-    """A fresh database of each engine in turn (PostgreSQL's server starts on first use)."""
-    if request.param == "sqlite":
-        return f"sqlite:///{tmp_path / 'nested' / 'seenit.db'}"
-    return str(request.getfixturevalue("postgres_url"))
-
-
 async def set_schema_version(url: str, version: int) -> None:
     """Pretend a newer seenit migrated the database (engine-specific SQL, test only)."""
     if url.startswith("sqlite:"):
