@@ -152,3 +152,14 @@ async def test_the_same_tenor_gif_posted_twice_alerts_on_the_second(world: World
         quiet = await world.fake.post_message(world.memes, world.alice, f"<{TENOR}>")
         await world.idle()
         assert [m for m in world.fake.bot_messages_in(world.memes) if m["id"] > quiet["id"]] == []
+
+
+async def test_a_gifv_without_a_proxied_video_is_read_from_its_poster(world: World) -> None:
+    # Discord's video object may lack proxy_url; seenit never fetches the site's own link.
+    preview = world.fake.gifv_preview(world.general, TENOR, TENOR_CLIP, TENOR_STILL)
+    del preview["video"]["proxy_url"]
+    async with seenit_running(world):
+        await world.fake.post_message(world.general, world.alice, TENOR, embeds=[preview])
+        await world.settled(1)
+        fetched = {r.path for r in world.fake.requests_matching("GET", "/media/*")}
+        assert len(fetched) == 1 and fetched.pop().endswith(".png"), fetched
