@@ -11,21 +11,13 @@ from discord import app_commands
 from bot.records import GuildStats
 from bot.render import scan_progress
 from cogs._admin_settings import AdminBase
-from cogs._discord import Interaction, can_view, guild_texts, parse_message_ref, user_texts
+from cogs._discord import Interaction, Refusal, can_view, guild_texts, parse_message_ref, user_texts
 from cogs._pictures import stats_file
 from cogs._posts import image_refs
 from cogs._server_state import settings_embed, stats_embed
 from cogs.scanner import start_scan
 
 SCAN_MAX = 100_000
-
-
-class Unanswerable(Exception):
-    """What the admin asked for cannot be done; ``key`` names the catalogue text."""
-
-    def __init__(self, key: str) -> None:
-        super().__init__(key)
-        self.key = key
 
 
 class DataCommands(AdminBase):
@@ -50,8 +42,8 @@ class DataCommands(AdminBase):
             urls = [image.url] if image is not None else []
             if message is not None:
                 urls += await self._message_urls(interaction, message)
-        except Unanswerable as exc:
-            await interaction.followup.send(t(exc.key), ephemeral=True)
+        except Refusal as exc:
+            await interaction.followup.send(exc.text(t), ephemeral=True)
             return
         if not urls:
             await interaction.followup.send(t("admin.give_image"), ephemeral=True)
@@ -69,11 +61,11 @@ class DataCommands(AdminBase):
             (ref[1] if ref else None) or interaction.channel_id or 0
         )
         if ref is None or not isinstance(channel, discord.abc.Messageable):
-            raise Unanswerable("admin.message_not_found")
+            raise Refusal("admin.message_not_found")
         try:
             target = await channel.fetch_message(ref[2])
         except discord.HTTPException:
-            raise Unanswerable("admin.message_not_found") from None
+            raise Refusal("admin.message_not_found") from None
         return [r.url for r in image_refs(target)]
 
     @app_commands.command()

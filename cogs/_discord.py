@@ -141,3 +141,22 @@ def message_checker(guild: discord.Guild) -> Exists:
         return True
 
     return exists
+
+
+class Refusal(Exception):
+    """Something the member asked for that cannot be done: a message id and its values.
+
+    A value that is an exception (a failed download, an unreadable image) is told as its
+    reason, in the member's language.
+    """
+
+    def __init__(self, key: str, **values: object) -> None:
+        super().__init__(key)
+        self.key = key
+        self.values = values
+
+    def text(self, t: i18n.Texts) -> str:
+        values = {
+            k: reason_text(v, t) if isinstance(v, Exception) else v for k, v in self.values.items()
+        }
+        return t(self.key, **values)

@@ -12,8 +12,6 @@ from __future__ import annotations
 import logging
 from typing import TYPE_CHECKING
 
-__all__ = ["Refused", "check_admin", "may_administer", "may_moderate"]
-
 import discord
 from discord.ext import commands
 

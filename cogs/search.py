@@ -10,12 +10,12 @@ from discord.ext import commands
 
 from bot.client import SeenitBot
 from bot.fetch import FetchError
-from bot.i18n import Texts
 from bot.matching import Match
 from bot.render import results_text
 from cogs._audience import readable_by_all
 from cogs._discord import (
     Interaction,
+    Refusal,
     can_view,
     embed,
     is_url,
@@ -33,25 +33,6 @@ log = logging.getLogger(__name__)
 RESULTS = 10
 #: Searches one member may run per minute (commands and menu together).
 FINDS_PER_MINUTE = 6
-
-
-class Refusal(Exception):
-    """Something the member asked for that cannot be done: a message id and its values.
-
-    A value that is an exception (a failed download, an unreadable image) is told as its
-    reason, in the member's language.
-    """
-
-    def __init__(self, key: str, **values: object) -> None:
-        super().__init__(key)
-        self.key = key
-        self.values = values
-
-    def text(self, t: Texts) -> str:
-        values = {
-            k: reason_text(v, t) if isinstance(v, Exception) else v for k, v in self.values.items()
-        }
-        return t(self.key, **values)
 
 
 class Search(commands.Cog):
