@@ -23,7 +23,7 @@ import numpy.typing as npt
 
 from bot.index import to_signed
 from bot.records import ImageRecord, NewImage
-from bot.store.base import IMAGE_COLUMNS, StoreError, image_from_row
+from bot.store.base import StoreError, image_from_row
 from bot.store.schema import SQLITE, Connection, migrate, migrations
 from bot.store.sql import Mode, SQLStore
 
@@ -34,6 +34,12 @@ MIGRATIONS = migrations(SQLITE)
 
 #: Rows fetched at a time when loading a guild's hashes.
 LOAD_SLICE = 65_536
+
+INSERT_IMAGE = (
+    "INSERT INTO images (guild_id, channel_id, message_id, author_id, slot, posted_at, phash64,"
+    " phash256, quality) VALUES (?,?,?,?,?,?,?,?,?)"
+    " ON CONFLICT (guild_id, message_id, slot) DO NOTHING"
+)
 
 #: RETURNING came with SQLite 3.35.
 OLDEST_SQLITE = (3, 35)
@@ -161,6 +167,11 @@ class SQLiteStore(SQLStore):
         async with self._lock:
             await SQLiteConnection(self.db).execute(query, *args)
 
+    async def _insert_once(self, what: str, table: str, query: str, *args: Any) -> int:
+        # Likewise, and SQLite never retries: nothing to remember between attempts.
+        async with self._lock:
+            return int(await SQLiteConnection(self.db).fetchval(query, *args))
+
     # what SQLite does its own way
 
     async def add_images(self, images: Sequence[NewImage]) -> list[ImageRecord]:
@@ -169,11 +180,7 @@ class SQLiteStore(SQLStore):
         stored: list[ImageRecord] = []
         async with self._transaction() as conn:
             for img in images:
-                row = await conn.fetchrow(
-                    "INSERT INTO images (guild_id, channel_id, message_id, author_id, slot,"
-                    " posted_at, phash64, phash256, quality) VALUES ($1,$2,$3,$4,$5,$6,$7,$8,$9)"
-                    " ON CONFLICT (guild_id, message_id, slot) DO NOTHING"
-                    f" RETURNING {IMAGE_COLUMNS}",
+                row = (
                     img.guild_id,
                     img.channel_id,
                     img.message_id,
@@ -184,12 +191,15 @@ class SQLiteStore(SQLStore):
                     img.phash256,
                     img.quality,
                 )
-                if row is None:
-                    continue
-                stored.append(image_from_row(row))
+                # The cursor tells the new id: no RETURNING row to fetch.
+                async with conn.db.execute(INSERT_IMAGE, row) as cur:
+                    if cur.rowcount != 1 or cur.lastrowid is None:
+                        continue  # stored already
+                    new_id = cur.lastrowid
+                stored.append(image_from_row((new_id, *row)))
                 if img.local_data is not None and img.local_words is not None:
                     await self._insert_local(
-                        conn, img.guild_id, row[0], img.local_data, img.local_words
+                        conn, img.guild_id, new_id, img.local_data, img.local_words
                     )
         return stored
 
