@@ -286,7 +286,7 @@ def p50_p99(values: list[float]) -> str:
 async def run(args: argparse.Namespace) -> tuple[str, dict[str, Any]]:
     pool = word_pool()
     originals, queries = originals_and_queries()
-    sizes = (100_000,) if args.quick else (100_000, 1_000_000)
+    sizes = args.sizes or ((100_000,) if args.quick else (100_000, 1_000_000))
     results = []
     with tempfile.TemporaryDirectory() as tmp:
         async with SQLiteStore(f"sqlite:///{Path(tmp) / 'bench.db'}") as store:
@@ -435,9 +435,13 @@ async def run(args: argparse.Namespace) -> tuple[str, dict[str, Any]]:
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--quick", action="store_true", help="10^5 only")
+    parser.add_argument("--sizes", type=int, nargs="+", help="stored images (default 10^5 10^6)")
     args = parser.parse_args()
     text, data = asyncio.run(run(args))
-    write_results("local_search-quick" if args.quick else "local_search", text, data)
+    name = "local_search-quick" if args.quick else "local_search"
+    if args.sizes:
+        name = "local_search-" + "-".join(str(n) for n in args.sizes)
+    write_results(name, text, data)
 
 
 if __name__ == "__main__":

@@ -19,7 +19,8 @@ What keeps a query cheap at a million images:
 * each ranking reads the postings of the query's *rarest* words first and stops after
   :data:`POSTINGS_BUDGET` postings: the frequent words it leaves out weigh little in the
   score and would cost most of the reading;
-* the best images are picked among the slots the postings touched, not among all images;
+* the best images are found by a few sequential passes over the scores (those above a cut
+  halved until enough pass), not by a selection over all images;
 * the :data:`RERANK` best of that partial ranking are then scored on every query word, from
   a forward list of each image's words (2 bytes a word), so the words left out still decide
   the order among the images that matter.
@@ -53,8 +54,6 @@ DELTA_MIN = 2048
 DEAD_SHARE = 0.25
 #: A region of the query is searched on its own when it holds at least this many keypoints.
 REGION_MIN_KEYPOINTS = 8
-#: Each ranking first looks at this many times ``top`` of its best postings for candidates.
-_FIRST_LOOK = 8
 
 BOOL = npt.NDArray[np.bool_]
 I32 = npt.NDArray[np.int32]
@@ -414,10 +413,10 @@ class LocalIndex:
         weights = idf[chosen][which]
         scores = np.bincount(slots, weights, self._count).astype(np.float64, copy=False)
         if read < len(words):
-            pool = self._top_slots(scores, slots, max(top, RERANK))
+            pool = self._top_by_scan(scores, max(top, RERANK))
             picked = self._rescore(pool, words, idf, top)
         else:
-            picked = self._top_slots(scores, slots, top)
+            picked = self._top_by_scan(scores, top)
         return [int(i) for i in self._ids[picked]]
 
     def _rescore(self, slots: I64, words: I64, idf: F32, top: int) -> I64:
@@ -452,32 +451,27 @@ class LocalIndex:
             which = np.concatenate([which, at[hit]])
         return slots, which
 
-    def _top_slots(self, scores: F64, slots: I32, top: int) -> I64:
-        """The ``top`` live slots of highest score (ties: lower slot first), among ``slots``.
+    def _top_by_scan(self, scores: F64, top: int) -> I64:
+        """The ``top`` live slots of highest score (ties: lower slot first).
 
-        Only the touched slots are looked at: a slot's postings all carry its score, so the
-        best ``k`` postings by score hold the best slots once they hold ``top`` distinct ones.
+        Sequential passes over the scores (a cut halved until enough slots pass it) cost less
+        than a selection over all of them or a gather at every posting's slot.
         """
-        if len(slots) >= self._count:  # a small index: every slot once is fewer to look at
-            slots = np.arange(self._count, dtype=np.int32)
-        values = scores[slots]
-        if self._dead:
-            values[~self._alive[slots]] = 0.0
-        k = min(len(values), _FIRST_LOOK * top)
+        best = float(scores.max()) if len(scores) else 0.0
+        if best <= 0.0:
+            return np.zeros(0, dtype=np.int64)
+        cut = best / 2
         while True:
-            if k < len(values):
-                best = np.argpartition(-values, k - 1)[:k]
-                found = np.unique(slots[best]).astype(np.int64)
-            else:
-                found = np.unique(slots).astype(np.int64)
-            found = found[scores[found] > 0]
+            found = np.flatnonzero(scores >= cut) if cut > 0.0 else np.flatnonzero(scores > 0.0)
             if self._dead:
                 found = found[self._alive[found]]
-            if len(found) >= top or k >= len(values):
+            if len(found) >= top or cut == 0.0:
                 break
-            k = min(len(values), 4 * k)
-        order = np.lexsort((found, -scores[found]))[:top]
-        picked: I64 = found[order]
+            cut = cut / 4 if cut > best / 1000 else 0.0
+        if len(found) > top:
+            found = found[np.argpartition(-scores[found], top - 1)[:top]]
+        order = np.lexsort((found, -scores[found]))
+        picked: I64 = found[order].astype(np.int64)
         return picked
 
 
