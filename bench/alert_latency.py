@@ -33,13 +33,13 @@ alert the bench waits 20 ms so the bot's bookkeeping of that alert (the alerts r
 overlap the next sample. Every repost is stored too, so the last reposts match up to 200
 earlier posts.
 
-**Throughput.** Two bursts of 480 distinct 1280x720 JPEGs (crops of the real pictures in
+**Throughput.** Two bursts of 400 distinct 1280x720 JPEGs (crops of the real pictures in
 ``bench.common.real_pictures``, checked with seenit's own matching rule to be pairwise
 non-reposts and not reposts of the latency photo) across 5 channels. *Live*: posted back to
 back, the fake creating and dispatching them while the bot works. *Held*: created first with
 their MESSAGE_CREATE frames held back, then released at once (the fastest the fake can
 dispatch them). The bench polls the SQLite file (its own read-only connection, every 10 ms)
-until the 480 rows are there, and checks none is missing.
+until the 400 rows are there, and checks none is missing.
 """
 
 from __future__ import annotations
@@ -78,6 +78,7 @@ from bench.common import (
     percentile,
     real_pictures,
 )
+from bench.local_search import synthetic_words, word_pool
 from bot.client import SeenitBot
 from bot.config import Config
 from bot.fetch import Fetcher
@@ -85,7 +86,7 @@ from bot.flow import RateLimit
 from bot.hashing import Fingerprint, Limits, fingerprint
 from bot.hashing_pool import Hasher
 from bot.index import HammingIndex
-from bot.local import LocalIndex
+from bot.local import LocalIndex, extract_local
 from bot.matching import DEFAULT, LOCAL_CANDIDATES, judge_pair, query_hashes
 from bot.records import NewImage
 from bot.service import SeenService
@@ -244,9 +245,22 @@ def repost_edits() -> list[tuple[str, Callable[[Image.Image], Image.Image]]]:
         ImageDraw.Draw(marked).text((24, 24), "seen @ somewhere", fill=(255, 255, 255))
         return marked
 
-    def crop(im: Image.Image) -> Image.Image:
-        dx, dy = im.width // 50, im.height // 50
+    def crop(im: Image.Image, share: int = 50) -> Image.Image:
+        dx, dy = im.width // share, im.height // share
         return to_frame(im.crop((dx, dy, im.width - dx, im.height - dy)))
+
+    def corner_crop(im: Image.Image) -> Image.Image:
+        # 15% off the right and bottom: the global hashes move too far, the local stage finds it.
+        return to_frame(im.crop((0, 0, im.width * 85 // 100, im.height * 85 // 100)))
+
+    def captioned(im: Image.Image) -> Image.Image:
+        bar = im.height // 5
+        out = Image.new("RGB", im.size, "white")
+        inner = im.resize((round(im.width * (im.height - bar) / im.height), im.height - bar))
+        out.paste(inner, ((im.width - inner.width) // 2, bar))
+        draw = ImageDraw.Draw(out)
+        draw.text((im.width // 4, bar // 3), "when the build is green on friday", fill="black")
+        return out
 
     return [
         ("re-encoded", lambda im: im),
@@ -254,7 +268,13 @@ def repost_edits() -> list[tuple[str, Callable[[Image.Image], Image.Image]]]:
         ("brighter", lambda im: ImageEnhance.Brightness(im).enhance(1.15)),
         ("watermark", watermark),
         ("crop 2%", crop),
+        ("corner crop 15%", corner_crop),
+        ("captioned", captioned),
     ]
+
+
+#: Edits the global hashes miss: their alerts come from the local stage.
+LOCAL_EDITS = ("corner crop 15%", "captioned")
 
 
 @dataclass
@@ -276,7 +296,7 @@ WINDOWS: tuple[tuple[float, float, float], ...] = (
     *((0.55, cx, cy) for cx, cy in ((0.3, 0.3), (0.7, 0.3), (0.3, 0.7), (0.7, 0.7))),
     *((0.35, cx, cy) for cy in (0.2, 0.5, 0.8) for cx in (0.2, 0.5, 0.8)),
 )
-PICTURES_VERSION = 2
+PICTURES_VERSION = 3
 
 
 def make_pictures(reposts: int, burst: int, seed: int = 20240601) -> Pictures:
@@ -445,6 +465,8 @@ class Results:
     index_size: int = 0
     index_load: str = ""
     latency: list[float] = field(default_factory=list)
+    #: Alert latency of each repost edit.
+    by_edit: dict[str, list[float]] = field(default_factory=dict)
     to_download: list[float] = field(default_factory=list)
     download_to_hashed: list[float] = field(default_factory=list)
     hashed_to_alert: list[float] = field(default_factory=list)
@@ -457,9 +479,26 @@ class Results:
     wall_seconds: float = 0.0
 
 
+def prefill_features() -> list[tuple[bytes, bytes]]:
+    """(blob, words) of pictures unlike any posted in the run: synthetic screenshots."""
+    from bench.quality import corpus
+
+    makers = (corpus._chat_desktop, corpus._code_editor, corpus._article, corpus._bar_chart)
+    features = []
+    for k in range(8):
+        local = extract_local(makers[k % len(makers)](random.Random(k)).convert("RGB"))
+        if local is not None:
+            features.append((local.to_bytes(), local.words))
+    return features
+
+
 async def prefill(db_url: str, guild_id: int, channel_id: int, count: int, seed: int) -> None:
-    """``count`` images with random hashes, posted long ago by 50 members, via the store."""
+    """``count`` images posted long ago by 50 members, via the store: random hashes, local
+    words drawn as ``bench.local_search`` draws them, and the local features of synthetic
+    screenshots (what verification reads for a candidate)."""
     rng = np.random.default_rng(seed)
+    words = synthetic_words(count, word_pool(), seed)
+    blobs = prefill_features()
     first_message = 10**17  # a snowflake of 2015, older than anything the fake hands out
     posted_at = 1_500_000_000_000
     async with open_store(db_url) as store:
@@ -480,6 +519,8 @@ async def prefill(db_url: str, guild_id: int, channel_id: int, count: int, seed:
                     phash64=int(h64[i]),
                     phash256=h256[i].tobytes(),
                     quality=int(quality[i]),
+                    local_data=blobs[(start + i) % len(blobs)][0],
+                    local_words=words[start + i],
                 )
                 for i in range(n)
             ]
@@ -531,7 +572,7 @@ async def run(args: argparse.Namespace, pictures: Pictures) -> Results:
                     # the bot rate-limits; this bench times every alert, so it lifts the limit.
                     reposts_cog = bot.get_cog("Reposts")
                     assert reposts_cog is not None
-                    reposts_cog.alert_limit = RateLimit(1 << 30, 1.0)  # type: ignore[attr-defined]
+                    reposts_cog.alerts.limit = RateLimit(1 << 30, 1.0)  # type: ignore[attr-defined]
                     await latency_phase(
                         fake, bot, hasher, general, memes, alice, reposters, pictures, results
                     )
@@ -563,7 +604,7 @@ async def latency_phase(
     store = bot.service.store
     results.stored_before = await store.count_images(guild_id)
     await fake.post_message(general, alice, attachments=[("original.jpg", pictures.original)])
-    deadline = time.perf_counter() + 30
+    deadline = time.perf_counter() + 120
     while await store.count_images(guild_id) != results.stored_before + 1:
         if time.perf_counter() > deadline:
             raise TimeoutError("the original was never stored")
@@ -588,6 +629,7 @@ async def latency_phase(
         downloaded = fake.download_at[attachment_id]
         hashed = hasher.done[-1]  # one repost in flight at a time: its fingerprint
         results.latency.append(alerted - dispatched)
+        results.by_edit.setdefault(edit, []).append(alerted - dispatched)
         results.to_download.append(downloaded - dispatched)
         results.download_to_hashed.append(hashed - downloaded)
         results.hashed_to_alert.append(alerted - hashed)
@@ -726,6 +768,18 @@ def burst_column(b: Burst) -> list[str]:
     ]
 
 
+def local_ratio(r: Results) -> str:
+    by_local = [v for e, vs in r.by_edit.items() if e in LOCAL_EDITS for v in vs]
+    by_global = [v for e, vs in r.by_edit.items() if e not in LOCAL_EDITS for v in vs]
+    if not by_local or not by_global:
+        return ""
+    a, b = statistics.median(by_local), statistics.median(by_global)
+    return (
+        f"Median alert latency of the reposts found by the local stage {ms(a)} ms, by the global"
+        f" stage {ms(b)} ms (same run): {a / b:.2f}x."
+    )
+
+
 def report(args: argparse.Namespace, pictures: Pictures, r: Results, machine: str) -> str:
     median = statistics.median(r.latency) * 1000 if r.latency else float("inf")
     p99 = percentile(r.latency, 99) * 1000 if r.latency else float("inf")
@@ -769,7 +823,9 @@ def report(args: argparse.Namespace, pictures: Pictures, r: Results, machine: st
         "seenit in-process (`SeenitBot` with every cog, SQLite file, `Hasher(2)` worker"
         " processes, `Fetcher`) logged in to `tests.fakediscord` on loopback; the fake and the"
         " bot share one event loop, so the fake's work is inside every number. The guild's"
-        f" store held {r.stored_before:,} images with random hashes before the run (written"
+        f" store held {r.stored_before:,} images before the run (random hashes; local words"
+        " drawn as `bench.local_search` draws them, so the local index holds them all, and the"
+        " local features of synthetic screenshots for verification to read; written"
         f" in {r.prefill_seconds:.1f} s); the index held {r.index_size:,} entries after the"
         f" original was posted ({r.index_load or 'index load time not logged'}).",
         "",
@@ -787,6 +843,14 @@ def report(args: argparse.Namespace, pictures: Pictures, r: Results, machine: st
         f" {r.matches_last} earlier posts.",
         "",
         md_table(headers, latency_rows),
+        "",
+        "By edit (the global stage finds the first ones; the local stage, its index query and"
+        " the verification of its candidates in a worker thread, finds "
+        f"{' and '.join(LOCAL_EDITS)}):",
+        "",
+        md_table(headers, [summary_row(edit, v) for edit, v in r.by_edit.items()]),
+        "",
+        local_ratio(r),
         "",
         f"Missed alerts: {r.missed_alerts}. Median of the first {quarter} reposts"
         f" {ms(statistics.median(first)) if first else '-'} ms, of the last {quarter}"
@@ -840,7 +904,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--stored", type=int, default=100_000, help="images stored beforehand")
     parser.add_argument("--reposts", type=int, default=200)
-    parser.add_argument("--burst", type=int, default=480)
+    parser.add_argument("--burst", type=int, default=400)
     parser.add_argument("--channels", type=int, default=5)
     parser.add_argument("--seed", type=int, default=1)
     parser.add_argument(
