@@ -327,11 +327,9 @@ class Ingest:
             await self._ensure_caught_up(channel, post.message_id)
         pending = self._pending.setdefault(post.channel_id, set())
         pending.add(post.message_id)
-        done = False
         try:
             async with self.gate.slot(post.guild_id), self.one_at_a_time(post.message_id):
                 outcomes = await self.ingest(post, alert=alert)
-            done = True
             if outcomes:
                 await self._mark_seen(post, pending)
         except Shed:
@@ -346,8 +344,8 @@ class Ingest:
             log.exception("could not process message %s", post.message_id)
         finally:
             pending.discard(post.message_id)
-            if not done and not pending:
-                self._pending.pop(post.channel_id, None)
+            if not pending and self._pending.get(post.channel_id) is pending:
+                del self._pending[post.channel_id]
 
     async def _ensure_caught_up(self, channel: Channel, before: int) -> None:
         """Before the first live message of a channel in a session, index what it missed.
@@ -361,10 +359,19 @@ class Ingest:
         async with lock:
             if channel.id in self._fresh:
                 return
+            cursor: int | None = None
             try:
-                await self.catch_up_missed(channel, before=before)
+                cursor = await self.service.cursor(channel.id)
+                if cursor is not None:
+                    await self.catch_up_channel(
+                        channel, cursor, limit=self.catchup_limit, before=before
+                    )
             except (HistoryUnavailable, StoreError) as exc:
                 log.warning("could not catch up channel %d: %s", channel.id, exc)
+                if cursor is not None:
+                    # What the channel missed stays owed: the cursor must not move past it
+                    # with the live messages, and the shed round reads it when it can.
+                    self._owe(channel.guild_id, channel.id, cursor + 1)
                 return
             self._fresh.add(channel.id)
 
@@ -386,9 +393,13 @@ class Ingest:
             return  # an older message is unfinished: it moves the cursor when it is done
         await self.service.mark_seen(post.guild_id, post.channel_id, post.message_id)
 
+    def _owe(self, guild_id: int, channel_id: int, message_id: int) -> None:
+        """Remember that a channel's messages from ``message_id`` on must be read again."""
+        _, oldest = self._shed.get(channel_id, (guild_id, message_id))
+        self._shed[channel_id] = (guild_id, min(oldest, message_id))
+
     def _note_shed(self, post: Post) -> None:
-        guild_id, oldest = self._shed.get(post.channel_id, (post.guild_id, post.message_id))
-        self._shed[post.channel_id] = (guild_id, min(oldest, post.message_id))
+        self._owe(post.guild_id, post.channel_id, post.message_id)
         if self.gate.shed % 100 == 1:
             log.warning(
                 "flood: %d messages shed so far; they are caught up from history shortly",
@@ -541,6 +552,6 @@ class Ingest:
             async with self.one_at_a_time(post.message_id):
                 outcomes = await self.ingest(post)
             indexed += sum(1 for o in outcomes if o.stored is not None)
-            if outcomes and channel.id not in self._pending:
+            if outcomes and not self._pending.get(channel.id):
                 await self.service.mark_seen(channel.guild_id, channel.id, post.message_id)
         return indexed

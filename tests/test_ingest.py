@@ -176,6 +176,40 @@ async def test_a_channel_whose_history_cannot_be_read_is_tried_again(
     assert channel.reads == 2  # caught up once per session
 
 
+async def test_posts_missed_while_catch_up_failed_are_read_later_not_skipped(
+    ingest: Ingest, images: Images
+) -> None:
+    async def alert(repost: Repost) -> None:
+        raise AssertionError("no alert expected")
+
+    await ingest.posted(post(1, ALICE, images.url("chelsea.jpg")), None, alert)
+    ingest.session_started()  # seenit was away while message 2 was posted
+    missed = post(2, BOB, images.url("rocket.jpg"))
+    channel = History([missed])
+    channel.refuse = True
+    await ingest.posted(post(3, BOB, images.url("coffee.jpg")), channel, alert)
+    assert await ingest.service.store.count_images(GUILD) == 2
+    # Message 3 is stored, but the cursor stays before the message still owed.
+    assert await ingest.service.cursor(CHANNEL_ID) == 1
+    channel.refuse = False
+    channel.posts.append(post(3, BOB, images.url("coffee.jpg")))
+    assert await ingest.catch_up_shed(lambda guild, channel_id: channel) == 1
+    assert await ingest.service.store.count_images(GUILD) == 3
+    assert await ingest.service.cursor(CHANNEL_ID) == 3
+
+
+async def test_catch_up_after_a_live_post_moves_the_cursor(ingest: Ingest, images: Images) -> None:
+    async def alert(repost: Repost) -> None:
+        raise AssertionError("no alert expected")
+
+    await ingest.posted(post(1, ALICE, images.url("chelsea.jpg")), None, alert)
+    assert await ingest.service.cursor(CHANNEL_ID) == 1
+    later = [post(2, BOB, images.url("rocket.jpg")), post(3, BOB, images.url("coffee.jpg"))]
+    assert await ingest.catch_up_channel(History(later), 1, limit=100) == 2
+    # Nothing live is in flight: the cursor follows the history read.
+    assert await ingest.service.cursor(CHANNEL_ID) == 3
+
+
 async def test_an_unreadable_image_is_skipped_and_the_others_stored(
     ingest: Ingest, images: Images
 ) -> None:
