@@ -253,13 +253,24 @@ def has_caption(query: Fingerprint) -> bool:
     return query.local is not None and any(v.name == "captioned" for v in query.views)
 
 
+#: At most this many global matches of a captioned query are judged for a template, best
+#: first: a picture posted again and again under new captions must not cost a check each.
+TEMPLATE_CHECKS = 8
+
+
 def mark_templates(
     query: LocalFeatures, matches: Sequence[Match], blobs: dict[int, bytes]
 ) -> list[Match]:
     """Global matches of a captioned query, with those the local stage calls a meme template
-    (the same picture under another caption) marked so; CPU-bound, run in a thread."""
+    (the same picture under another caption) marked so; CPU-bound, run in a thread.
+
+    Only the best :data:`TEMPLATE_CHECKS` are judged. The others follow them: kept as
+    reposts when any judged match is a repost, left out when every judged one is a template
+    (the same picture under yet another caption, most likely).
+    """
+    ordered = sorted(matches, key=lambda m: (m.distance, m.image.posted_at, m.image.id))
     marked = []
-    for match in matches:
+    for match in ordered[:TEMPLATE_CHECKS]:
         blob = blobs.get(match.image.id)
         found = None
         if blob is not None:
@@ -272,7 +283,11 @@ def mark_templates(
             if found is not None and found.template
             else match
         )
-    return marked
+    rest = ordered[TEMPLATE_CHECKS:]
+    if rest and any(not m.verdict.template for m in marked):
+        marked += rest
+    by_image = {m.image.id: m for m in marked}  # in the caller's order again
+    return [by_image[m.image.id] for m in matches if m.image.id in by_image]
 
 
 def verify_local(

@@ -12,6 +12,8 @@ from PIL import Image, ImageDraw, ImageEnhance, ImageFont
 from bot.hashing import decode, fingerprint
 from bot.local import LocalFeatures, LocalIndex, extract_local, judge_local
 from bot.local.features import FeaturesError
+from bot.matching import TEMPLATE_CHECKS, Match, Verdict, mark_templates
+from bot.records import ImageRecord
 from tests.conftest import DATA, PHOTOS, encode, photo
 
 
@@ -246,3 +248,27 @@ def test_fingerprint_carries_local_features() -> None:
     assert fp.local is not None and len(fp.local) >= 100
     again = fingerprint(io.BytesIO((DATA / "rocket.jpg").read_bytes()).getvalue())
     assert again.local is not None and again.local.words == fp.local.words
+
+
+def _global_match(image_id: int, distance: int) -> Match:
+    record = ImageRecord(image_id, 1, 2, 100 + image_id, 3, 0, image_id, 0, b"", 9)
+    return Match(record, Verdict(distance, distance // 4, 0, True, ""))
+
+
+def test_a_picture_under_many_captions_costs_a_bounded_template_check() -> None:
+    picture = photo(PHOTOS[0])
+    query = local_of(caption(picture, "A BRAND NEW CAPTION"))
+    others = [caption(picture, f"CAPTION NUMBER {n}") for n in range(TEMPLATE_CHECKS + 4)]
+    blobs = {n: local_of(image).to_bytes() for n, image in enumerate(others)}
+    matches = [_global_match(n, 20 + n) for n in blobs]
+    # Every stored image is another caption: the best are judged templates, the rest left out.
+    marked = mark_templates(query, matches, blobs)
+    assert len(marked) == TEMPLATE_CHECKS and all(m.verdict.template for m in marked)
+    # The same captioned meme stored once, closest: the others stay reposts, unjudged.
+    same = caption(picture, "A BRAND NEW CAPTION")
+    blobs[99] = local_of(same.resize((same.width * 3 // 4, same.height * 3 // 4))).to_bytes()
+    marked = mark_templates(query, [*matches, _global_match(99, 4)], blobs)
+    judged = set(range(TEMPLATE_CHECKS - 1))
+    assert all(m.verdict.template for m in marked if m.image.id in judged)
+    assert {m.image.id for m in marked if not m.verdict.template} == {*blobs} - judged
+    assert {m.image.id for m in marked} == {*blobs}
