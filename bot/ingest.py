@@ -323,11 +323,12 @@ class Ingest:
         history later. Errors are logged: the next message is handled either way.
         """
         self.track()
-        if channel is not None:
-            await self._ensure_caught_up(channel, post.message_id)
+        # Pending before catching up: a catch-up reading history meanwhile leaves it to us.
         pending = self._pending.setdefault(post.channel_id, set())
         pending.add(post.message_id)
         try:
+            if channel is not None:
+                await self._ensure_caught_up(channel, post.message_id)
             async with self.gate.slot(post.guild_id), self.one_at_a_time(post.message_id):
                 outcomes = await self.ingest(post, alert=alert)
             if outcomes:
@@ -549,9 +550,12 @@ class Ingest:
             return 0
         indexed = 0
         async for post in channel.history(limit=limit, after=after_id, before=before):
+            live = self._pending.get(channel.id, set())
+            if post.message_id in live:
+                continue  # arrived live meanwhile: indexed there, with its alert
             async with self.one_at_a_time(post.message_id):
                 outcomes = await self.ingest(post)
             indexed += sum(1 for o in outcomes if o.stored is not None)
-            if outcomes and not self._pending.get(channel.id):
+            if outcomes and not any(m < post.message_id for m in live):
                 await self.service.mark_seen(channel.guild_id, channel.id, post.message_id)
         return indexed

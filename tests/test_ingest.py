@@ -3,6 +3,7 @@ served over HTTP, a real SQLite file; and the Integrations overrides rule (pure)
 
 from __future__ import annotations
 
+import asyncio
 import logging
 import socket
 from collections.abc import AsyncIterator, Iterator
@@ -301,3 +302,53 @@ def test_integrations_overrides(
 ) -> None:
     asker = Asker(ALICE, [GUILD, MOD_ROLE], HERE, GUILD)
     assert overrides_allow(command, application, asker) is allowed
+
+
+class GatedHistory(History):
+    """A history that waits at its first post until told to go on (a slow start-up read)."""
+
+    def __init__(self, posts: list[Post]) -> None:
+        super().__init__(posts)
+        self.reading = asyncio.Event()
+        self.go_on = asyncio.Event()
+
+    async def history(
+        self,
+        *,
+        limit: int,
+        after: int | None = None,
+        before: int | None = None,
+        oldest_first: bool = True,
+    ) -> AsyncIterator[Post]:
+        first = True
+        async for p in super().history(
+            limit=limit, after=after, before=before, oldest_first=oldest_first
+        ):
+            if first:
+                self.reading.set()
+                await self.go_on.wait()
+                first = False
+            yield p
+
+
+async def test_a_post_arriving_during_the_start_up_catch_up_still_alerts(
+    ingest: Ingest, images: Images
+) -> None:
+    alerts: list[Repost] = []
+
+    async def alert(repost: Repost) -> None:
+        alerts.append(repost)
+
+    await ingest.posted(post(1, ALICE, images.url("chelsea.jpg")), None, alert)
+    ingest.session_started()  # seenit restarts; message 2 was posted while it was away
+    repost = post(3, BOB, images.url("mirrored.jpg"))
+    channel = GatedHistory([post(2, BOB, images.url("coffee.jpg")), repost])
+    catching_up = asyncio.create_task(ingest.catch_up_guild(GUILD, lambda g, c: channel))
+    await channel.reading.wait()
+    live = asyncio.create_task(ingest.posted(repost, channel, alert))
+    await asyncio.sleep(0)  # the live handler starts and waits for the channel
+    channel.go_on.set()
+    assert await catching_up == 1  # message 2; message 3 is the live handler's
+    await live
+    assert [r.post.message_id for r in alerts] == [3]
+    assert await ingest.service.cursor(CHANNEL_ID) == 3
