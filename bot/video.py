@@ -29,7 +29,7 @@ import io
 import itertools
 import time
 import warnings
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass, fields
 from fractions import Fraction
 from typing import Any
@@ -360,7 +360,7 @@ class _Shrinker:
             format="rgba" if alpha else "rgb24",
             interpolation="BILINEAR",
         )
-        image: Image.Image = small.to_image()  # type: ignore[no-untyped-call]
+        image = _pillow_of(small)
         if alpha:
             background = Image.new("RGBA", image.size, (*BACKGROUND, 255))
             image = Image.alpha_composite(background, image.convert("RGBA")).convert("RGB")
@@ -369,6 +369,12 @@ class _Shrinker:
             # The display matrix turns the picture counter-clockwise by this many degrees.
             image = image.rotate(rotation, expand=True)
         return image
+
+
+def _pillow_of(frame: av.video.frame.VideoFrame) -> Image.Image:
+    """The frame as a Pillow image, as it is (PyAV's ``to_image`` carries no types)."""
+    to_image: Callable[[], Image.Image] = frame.to_image
+    return to_image()
 
 
 def _to_image(frame: av.video.frame.VideoFrame) -> Image.Image:
@@ -762,10 +768,11 @@ def still(data: bytes, limits: Limits = IMAGE_LIMITS, side: int = 360) -> Image.
                         return image  # already turned and composited, if small
                     scale = min(1.0, side / max(1, min(frame.width, frame.height)))
                     size = (max(1, round(frame.width * scale)), max(1, round(frame.height * scale)))
-                    big: Image.Image = frame.reformat(
-                        width=size[0], height=size[1], format="rgb24", interpolation="BILINEAR"
-                    ).to_image()  # type: ignore[no-untyped-call]
-                    return big
+                    return _pillow_of(
+                        frame.reformat(
+                            width=size[0], height=size[1], format="rgb24", interpolation="BILINEAR"
+                        )
+                    )
     except ImageError:
         raise
     except (av.FFmpegError, ValueError, OverflowError, IndexError, AttributeError) as exc:

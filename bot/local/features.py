@@ -190,9 +190,7 @@ def _distinct_places(keypoints: Sequence[cv2.KeyPoint]) -> int:
 
 
 def _detector(keypoints: int = MAX_KEYPOINTS, threshold: int = FAST_THRESHOLD) -> cv2.Feature2D:
-    orb: cv2.Feature2D = cv2.ORB_create(  # type: ignore[attr-defined]
-        nfeatures=keypoints, fastThreshold=threshold
-    )
+    orb: cv2.Feature2D = cv2.ORB.create(nfeatures=keypoints, fastThreshold=threshold)
     return orb
 
 

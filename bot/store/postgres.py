@@ -30,7 +30,7 @@ from types import TracebackType
 from typing import Any, ClassVar, Self, TypeVar
 from urllib.parse import urlsplit, urlunsplit
 
-import asyncpg  # type: ignore[import-untyped]
+import asyncpg
 import numpy as np
 import numpy.typing as npt
 
