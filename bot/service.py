@@ -24,6 +24,7 @@ from bot.clips import (
     stored_clip_of,
     verify_media,
 )
+from bot.config import DEFAULTS
 from bot.gaps import Exists, Gaps, still_there
 from bot.guild_settings import GuildSettings
 from bot.hashing import Fingerprint
@@ -140,7 +141,7 @@ class SeenService:
         store: Store,
         hasher: Hasher,
         *,
-        max_cached_guilds: int = 10_000,
+        max_cached_guilds: int = DEFAULTS.max_cached_guilds,
         clock: Callable[[], int] = now_ms,
     ) -> None:
         self.store = store
