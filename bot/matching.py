@@ -258,6 +258,15 @@ def has_caption(query: Fingerprint) -> bool:
 TEMPLATE_CHECKS = 8
 
 
+def template_checked(matches: Sequence[Match]) -> list[Match]:
+    """The global matches a template check judges: the best :data:`TEMPLATE_CHECKS`."""
+    return _by_closeness(matches)[:TEMPLATE_CHECKS]
+
+
+def _by_closeness(matches: Sequence[Match]) -> list[Match]:
+    return sorted(matches, key=lambda m: (m.distance, m.image.posted_at, m.image.id))
+
+
 def mark_templates(
     query: LocalFeatures, matches: Sequence[Match], blobs: dict[int, bytes]
 ) -> list[Match]:
@@ -268,7 +277,7 @@ def mark_templates(
     reposts when any judged match is a repost, left out when every judged one is a template
     (the same picture under yet another caption, most likely).
     """
-    ordered = sorted(matches, key=lambda m: (m.distance, m.image.posted_at, m.image.id))
+    ordered = _by_closeness(matches)
     marked = []
     for match in ordered[:TEMPLATE_CHECKS]:
         blob = blobs.get(match.image.id)

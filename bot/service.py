@@ -34,7 +34,6 @@ from bot.local import LocalIndex
 from bot.local import index as local_index
 from bot.matching import (
     LOCAL_CANDIDATES,
-    TEMPLATE_CHECKS,
     Match,
     PostContext,
     Thresholds,
@@ -47,6 +46,7 @@ from bot.matching import (
     judge_pair,
     mark_templates,
     query_hashes,
+    template_checked,
     thresholds_for,
     verify,
     verify_local,
@@ -302,8 +302,8 @@ class SeenService:
         if matches and has_caption(query):
             # Two captioned images alike on the whole may be one picture with two captions.
             assert query.local is not None
-            best = sorted(matches, key=lambda m: (m.distance, m.image.posted_at, m.image.id))
-            blobs = await self.store.local_features([m.image.id for m in best[:TEMPLATE_CHECKS]])
+            judged = template_checked(matches)
+            blobs = await self.store.local_features([m.image.id for m in judged])
             matches = await asyncio.to_thread(mark_templates, query.local, matches, blobs)
         reposts = [m for m in matches if not m.verdict.template]
         wanted = THOROUGH_BELOW if thorough else 1
