@@ -82,34 +82,42 @@ def _ids(values: frozenset[int], mark: str, t: Texts = ENGLISH) -> str:
     return ", ".join(f"<{mark}{v}>" for v in sorted(values)) or t("settings.none")
 
 
-def settings_fields(settings: GuildSettings, t: Texts = ENGLISH) -> list[tuple[str, str]]:
-    """(name, value) pairs describing a guild's configuration."""
-    rule = thresholds_for(settings)
-    if settings.watch_mode == "all":
-        watching = t("settings.watching_all")
-        if settings.unwatched:
-            watching = t("settings.watching_except", channels=_ids(settings.unwatched, "#", t))
-    else:
-        watching = t("settings.watching_only", channels=_ids(settings.watched, "#", t))
+def _watching_text(settings: GuildSettings, t: Texts) -> str:
+    if settings.watch_mode != "all":
+        return t("settings.watching_only", channels=_ids(settings.watched, "#", t))
+    if settings.unwatched:
+        return t("settings.watching_except", channels=_ids(settings.unwatched, "#", t))
+    return t("settings.watching_all")
+
+
+def _style_text(settings: GuildSettings, t: Texts) -> str:
     style = t.choice(settings.alert_style)
-    if settings.alert_style == "log":
-        style = (
-            t("settings.log_in", style=style, channel=f"<#{settings.log_channel_id}>")
-            if settings.log_channel_id
-            else t("settings.log_nowhere", style=style)
-        )
+    if settings.alert_style != "log":
+        return style
+    if settings.log_channel_id:
+        return t("settings.log_in", style=style, channel=f"<#{settings.log_channel_id}>")
+    return t("settings.log_nowhere", style=style)
+
+
+def _scope_text(settings: GuildSettings, t: Texts) -> str:
     age = (
         t("settings.age_days", count=settings.max_age_days)
         if settings.max_age_days
         else t("settings.age_any")
     )
     where = t("settings.scope_guild" if settings.scope == "guild" else "settings.scope_channel")
+    return t("settings.scope_value", where=where, age=age)
+
+
+def settings_fields(settings: GuildSettings, t: Texts = ENGLISH) -> list[tuple[str, str]]:
+    """(name, value) pairs describing a guild's configuration."""
+    rule = thresholds_for(settings)
 
     def yes(flag: bool) -> str:
         return t("settings.yes" if flag else "settings.no")
 
     return [
-        (t("settings.field.watching"), watching),
+        (t("settings.field.watching"), _watching_text(settings, t)),
         (
             t("settings.field.sensitivity"),
             t(
@@ -128,7 +136,7 @@ def settings_fields(settings: GuildSettings, t: Texts = ENGLISH) -> list[tuple[s
                 else "settings.templates_ignore"
             ),
         ),
-        (t("settings.field.alerts"), style),
+        (t("settings.field.alerts"), _style_text(settings, t)),
         (t("settings.field.ping"), yes(settings.mention_author)),
         (
             t("settings.field.delete"),
@@ -136,7 +144,7 @@ def settings_fields(settings: GuildSettings, t: Texts = ENGLISH) -> list[tuple[s
             if settings.delete_reposts
             else yes(False),
         ),
-        (t("settings.field.scope"), t("settings.scope_value", where=where, age=age)),
+        (t("settings.field.scope"), _scope_text(settings, t)),
         (
             t("settings.field.own"),
             t("settings.own_ignored" if settings.ignore_own_posts else "settings.own_alerted"),

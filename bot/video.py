@@ -398,9 +398,10 @@ def _sample_av(data: bytes, demuxer: str, media: MediaLimits, deadline: float) -
         raise CorruptVideo(str(exc) or type(exc).__name__) from exc
 
 
-def _sample_container(
-    container: av.container.InputContainer, media: MediaLimits, deadline: float
-) -> Sampled:
+def _video_codec(
+    container: av.container.InputContainer, media: MediaLimits
+) -> tuple[av.video.stream.VideoStream, av.video.codeccontext.VideoCodecContext]:
+    """The first video stream and its decoder, checked against the size and length caps."""
     if not container.streams.video:
         raise NotAVideo("the file has no video stream")
     stream = container.streams.video[0]
@@ -414,7 +415,13 @@ def _sample_container(
     codec.thread_count = DECODE_THREADS
     if DECODE_THREADS != 1:
         codec.thread_type = "AUTO"
-    base = stream.time_base or Fraction(1, 1000)
+    return stream, codec
+
+
+def _demux(
+    container: av.container.InputContainer, stream: av.video.stream.VideoStream, deadline: float
+) -> list[av.Packet[Any]]:
+    """Every timed, non-empty packet of the stream (a cap on their number)."""
     packets = []
     for packet in container.demux(stream):
         if packet.size == 0:
@@ -428,6 +435,15 @@ def _sample_container(
             check_deadline(deadline)
     if not packets:
         raise CorruptVideo("the video has no frames")
+    return packets
+
+
+def _sample_container(
+    container: av.container.InputContainer, media: MediaLimits, deadline: float
+) -> Sampled:
+    stream, codec = _video_codec(container, media)
+    base = stream.time_base or Fraction(1, 1000)
+    packets = _demux(container, stream, deadline)
     pts = [_time_of(p) for p in packets]
     start = min(pts)
     ends = [(q - start + (p.duration or 0)) for p, q in zip(packets, pts, strict=True)]

@@ -377,28 +377,8 @@ class SQLStore:
                 guild_id,
             )
             images = tuple(sorted(int(r[0]) for r in rows))
-            cleared = 0
-            for table in ("allowed_images", "not_reposts"):
-                rows = await conn.fetch(
-                    f"UPDATE {table} SET added_by = $3 WHERE added_by = $1 AND {in_guild}"
-                    " RETURNING id",
-                    user_id,
-                    guild_id,
-                    NOBODY,
-                )
-                cleared += len(rows)
-            exemptions = 0
-            for row in await conn.fetch(
-                "SELECT guild_id, data FROM guild_settings"
-                f" WHERE {in_guild.replace('$2', '$1')}{self.FOR_UPDATE}",
-                guild_id,
-            ):
-                updated = without_exemption(row[1], user_id)
-                if updated is not None:
-                    exemptions += 1
-                    await conn.execute(
-                        "UPDATE guild_settings SET data = $1 WHERE guild_id = $2", updated, row[0]
-                    )
+            cleared = await self._clear_added_by(conn, guild_id, user_id)
+            exemptions = await self._drop_exemptions(conn, guild_id, user_id)
             report = MemberForgotten(images, alerts, cleared, exemptions)
             earlier.append(report)
             return MemberForgotten(
@@ -409,6 +389,36 @@ class SQLStore:
             )
 
         return await self._run("forget_member", work, Mode.WRITE)
+
+    async def _clear_added_by(self, conn: Connection, guild_id: int | None, user_id: int) -> int:
+        """Forget who added allowlist and feedback rows; how many rows named the member."""
+        cleared = 0
+        for table in ("allowed_images", "not_reposts"):
+            rows = await conn.fetch(
+                f"UPDATE {table} SET added_by = $3 WHERE added_by = $1"
+                " AND ($2::bigint IS NULL OR guild_id = $2) RETURNING id",
+                user_id,
+                guild_id,
+                NOBODY,
+            )
+            cleared += len(rows)
+        return cleared
+
+    async def _drop_exemptions(self, conn: Connection, guild_id: int | None, user_id: int) -> int:
+        """Remove the member from the exempt lists; how many guilds' settings changed."""
+        changed = 0
+        for row in await conn.fetch(
+            "SELECT guild_id, data FROM guild_settings"
+            f" WHERE ($1::bigint IS NULL OR guild_id = $1){self.FOR_UPDATE}",
+            guild_id,
+        ):
+            updated = without_exemption(row[1], user_id)
+            if updated is not None:
+                changed += 1
+                await conn.execute(
+                    "UPDATE guild_settings SET data = $1 WHERE guild_id = $2", updated, row[0]
+                )
+        return changed
 
     async def delete_guild(self, guild_id: int) -> int:
         """Delete everything stored for a guild; returns how many images went."""
