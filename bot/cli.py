@@ -247,6 +247,12 @@ class Pair(NamedTuple):
     edit: str
 
 
+#: A group of files linked by pairs, of at most this many files, has every pair inside it
+#: judged. A picture with many copies fills each copy's candidate lists with other copies,
+#: so an edit may be judged against its siblings and never against the file it came from.
+GROUP_CLOSURE_MAX = 128
+
+
 def find_pairs(
     hashed: Sequence[Hashed], rule: Thresholds, *, templates: bool = False, workers: int = 1
 ) -> list[Pair]:
@@ -255,10 +261,41 @@ def find_pairs(
     Each pair is judged both ways, with both stages: the global hashes (with the views of
     the query: caption removed, inner picture) and the local features. The candidates of a
     file are what the bot would verify: the Hamming index's hits and the local index's best
-    :data:`bot.matching.LOCAL_CANDIDATES`. A meme template (one picture, two captions) is a
-    pair only with ``templates``, as the guild setting. Nearest first.
+    :data:`bot.matching.LOCAL_CANDIDATES`; then every other pair inside a group of files the
+    pairs found link together (up to :data:`GROUP_CLOSURE_MAX` files). A meme template (one
+    picture, two captions) is a pair only with ``templates``, as the guild setting. Nearest
+    first.
     """
     fps = [h.fingerprint for h in hashed]
+    asked = _candidates(fps, rule)
+    judged: set[tuple[int, int]] = set()
+    best: dict[tuple[int, int], Pair] = {}
+
+    def decide(pair: tuple[int, int]) -> tuple[tuple[int, int], Verdict]:
+        query, stored = fps[pair[0]], fps[pair[1]]
+        assert query is not None and stored is not None
+        return pair, decide_pair(query, stored, rule)
+
+    # OpenCV releases the GIL while it matches and fits: threads share the features.
+    with ThreadPoolExecutor(max_workers=max(1, workers)) as pool:
+        while asked:
+            for (i, j), verdict in pool.map(decide, sorted(asked), chunksize=64):
+                if verdict.repost or (templates and verdict.template):
+                    _keep(best, i, j, verdict)
+            judged |= asked
+            asked = {
+                (i, j)
+                for group in connected_groups(len(fps), best.values())
+                if len(group) <= GROUP_CLOSURE_MAX
+                for i in group
+                for j in group
+                if i != j and (i, j) not in judged
+            }
+    return sorted(best.values(), key=lambda p: (p.distance, p.a, p.b))
+
+
+def _candidates(fps: Sequence[Fingerprint | None], rule: Thresholds) -> set[tuple[int, int]]:
+    """(query, stored) pairs the bot would judge: index hits and local candidates."""
     usable = {i: fp for i, fp in enumerate(fps) if fp is not None}
     # A clip's frames are entries of the index under the clip's number.
     entries = [(i, h) for i, fp in usable.items() for h in index_hashes(fp)]
@@ -270,35 +307,25 @@ def find_pairs(
         if fp and fp.local and not isinstance(fp, ClipFingerprint)
     )
     asked: set[tuple[int, int]] = set()
-    for i in usable:
-        fp = fps[i]
-        assert fp is not None
+    for i, fp in usable.items():
         hits = index.search(query_hashes(fp) + clip_query_hashes(fp), rule.radius64)
         found = [hit.image_id for hit in hits]
         if fp.local is not None and not isinstance(fp, ClipFingerprint):
             found += local.query(fp.local, LOCAL_CANDIDATES + 1)
         asked.update((i, j) for j in found if j != i)
+    return asked
 
-    def decide(pair: tuple[int, int]) -> tuple[tuple[int, int], Verdict]:
-        query, stored = fps[pair[0]], fps[pair[1]]
-        assert query is not None and stored is not None
-        return pair, decide_pair(query, stored, rule)
 
-    best: dict[tuple[int, int], Pair] = {}
-    # OpenCV releases the GIL while it matches and fits: threads share the features.
-    with ThreadPoolExecutor(max_workers=max(1, workers)) as pool:
-        for (i, j), verdict in pool.map(decide, sorted(asked), chunksize=64):
-            if not (verdict.repost or (templates and verdict.template)):
-                continue
-            key = (min(i, j), max(i, j))
-            edit = edit_of(verdict)
-            known = best.get(key)
-            distance = verdict.distance if known is None else min(known.distance, verdict.distance)
-            # The edit says how the later file differs from the earlier when that way holds.
-            if known is not None and i < j:
-                edit = known.edit
-            best[key] = Pair(key[0], key[1], distance, edit)
-    return sorted(best.values(), key=lambda p: (p.distance, p.a, p.b))
+def _keep(best: dict[tuple[int, int], Pair], i: int, j: int, verdict: Verdict) -> None:
+    """Record that ``i`` posted after ``j`` is a repost (or template) of it."""
+    key = (min(i, j), max(i, j))
+    edit = edit_of(verdict)
+    known = best.get(key)
+    distance = verdict.distance if known is None else min(known.distance, verdict.distance)
+    # The edit says how the later file differs from the earlier when that way holds.
+    if known is not None and i < j:
+        edit = known.edit
+    best[key] = Pair(key[0], key[1], distance, edit)
 
 
 def connected_groups(n: int, pairs: Iterable[Pair]) -> list[list[int]]:

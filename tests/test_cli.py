@@ -148,3 +148,26 @@ def test_dupes_and_compare_find_crops_and_say_so(tmp_path: Path) -> None:
     assert pair["edit"] == "cropped"
     result = seenit("compare", str(tmp_path / "chelsea.jpg"), str(tmp_path / "crop.jpg"))
     assert result.stdout.rstrip().endswith("repost (cropped)")
+
+
+def test_dupes_pairs_an_edit_with_its_original_among_many_copies(tmp_path: Path) -> None:
+    # Thirty near-identical crops fill the crop's candidate lists (index hits and local
+    # candidates): the original must still be judged against it, and paired.
+    chelsea = photo("chelsea.jpg")
+    w, h = chelsea.size
+    (tmp_path / "z_original.jpg").write_bytes((DATA / "chelsea.jpg").read_bytes())
+    for k in range(30):
+        left, top = w * (12 + k % 5) // 100, h * (12 + k // 6) // 100
+        copy = chelsea.crop((left, top, w, h))
+        (tmp_path / f"copy_{k:02}.jpg").write_bytes(encode(copy, quality=90 - k))
+    query = chelsea.crop((w * 15 // 100, h * 15 // 100, w, h))
+    (tmp_path / "query.jpg").write_bytes(encode(query))
+    hashed = hash_files(sorted(str(p) for p in tmp_path.iterdir()), workers=1, progress=None)
+    pairs = {
+        frozenset((hashed[p.a].path, hashed[p.b].path))
+        for p in find_pairs(hashed, PRESETS["normal"])
+    }
+    original, crop = str(tmp_path / "z_original.jpg"), str(tmp_path / "query.jpg")
+    assert frozenset((original, crop)) in pairs
+    # Every copy is a crop of the original: each is paired with it too.
+    assert sum(1 for pair in pairs if original in pair) == 31
