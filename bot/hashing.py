@@ -213,11 +213,11 @@ def fingerprint_image(
     regions = candidate_views(image)
     for name, box in regions:
         v64, v256, v_pixels = _oriented_hashes(box.crop(gray))
-        views.append(View(name, v64, v256, quality_score(v_pixels)))
+        views.append(View(name, v64, v256, hash_quality(v256[0], v_pixels)))
     return Fingerprint(
         phash64=h64[0],
         phash256=h256[0],
-        quality=quality_score(pixels256),
+        quality=hash_quality(h256[0], pixels256),
         width=width,
         height=height,
         phash64_orientations=h64,
@@ -387,6 +387,30 @@ def quality_score(pixels: npt.NDArray[np.uint8]) -> int:
     horizontal = np.abs(np.diff(values, axis=1)).astype(np.int64).sum()
     # PDQ divides by 90 on a 64x64 buffer; the pixels here are that size too.
     return int(min(100, (vertical + horizontal) // 90))
+
+
+#: A 256-bit hash with fewer bits set than this is decided by ties, not by its picture: see
+#: :func:`decisive`. A hash whose every bit its picture decides has exactly half of them set.
+MIN_SET_BITS = 96
+
+
+def decisive(phash256: bytes) -> bool:
+    """Whether a 256-bit hash's bits say something about its picture.
+
+    A bit is set when its DCT coefficient is above the median of the 256, so a hash has
+    exactly 128 bits set unless many coefficients equal the median. They do when the picture
+    does not change along one axis (a bar on a plain canvas, stripes, a plain colour): all
+    their coefficients across that axis are exactly zero, their bits all clear whatever the
+    picture, and two such hashes agree on them though the pictures have nothing in common
+    (a grey bar on white sits 3 bits from a striped wallpaper). Such a hash matches nothing.
+    """
+    return int.from_bytes(phash256, "big").bit_count() >= MIN_SET_BITS
+
+
+def hash_quality(phash256: bytes, pixels: npt.NDArray[np.uint8]) -> int:
+    """The quality score of an image (or view) whose hash is ``phash256``: its detail, or 0
+    when the hash is not :func:`decisive`."""
+    return quality_score(pixels) if decisive(phash256) else 0
 
 
 def hamming64(a: int, b: int) -> int:

@@ -11,6 +11,7 @@ from bot.hashing import (
     HASH256_SIDE,
     ORIENTATION_NAMES,
     Fingerprint,
+    decisive,
     hamming64,
     min_oriented_distance,
 )
@@ -147,23 +148,27 @@ def judge(query: Fingerprint, stored: Hashes, rule: Thresholds = DEFAULT) -> Ver
 
     The whole query is compared first; its views (caption removed, inner picture) may match
     too, under a stricter threshold since each view is one more chance of a false match.
-    Images (and views) below the rule's quality never match.
+    Images (and views) below the rule's quality never match, nor do hashes their pictures do
+    not decide (:func:`bot.hashing.decisive`; fingerprints score those 0 already, images
+    stored before that kept their score).
     """
     best = _compare(query.phash64_orientations, query.phash256_orientations, stored, rule, "")
-    if stored.quality < rule.min_quality:
+    if stored.quality < rule.min_quality or not decisive(stored.phash256):
         return replace(best, repost=False, reason="low quality")
-    if best.repost and query.quality >= rule.min_quality:
+    if best.repost and query.quality >= rule.min_quality and decisive(query.phash256):
         return best
     view_rule = Thresholds(rule.radius64, rule.max256 - VIEW_MARGIN, rule.min_quality)
     for view in query.views:
-        if view.quality < max(rule.min_quality, VIEW_MIN_QUALITY):
+        if view.quality < max(rule.min_quality, VIEW_MIN_QUALITY) or not decisive(
+            view.phash256_orientations[0]
+        ):
             continue
         verdict = _compare(
             view.phash64_orientations, view.phash256_orientations, stored, view_rule, view.name
         )
         if verdict.repost:
             return verdict
-    if query.quality < rule.min_quality:
+    if query.quality < rule.min_quality or not decisive(query.phash256):
         return replace(best, repost=False, reason="low quality")
     return best
 

@@ -54,6 +54,26 @@ VARIANTS: dict[str, Callable[[Image.Image], bytes]] = {
 }
 
 
+def grey_bar_on_white() -> Image.Image:
+    """A plain canvas crossed by one grey bar: what a thin frame looks like cropped."""
+    image = Image.new("RGB", (480, 360), "white")
+    ImageDraw.Draw(image).rectangle((0, 150, 479, 175), fill=(150, 150, 150))
+    return image
+
+
+def striped_wallpaper() -> Image.Image:
+    """Horizontal bands of colour, each across the whole width."""
+    image = Image.new("RGB", (1920, 1080))
+    draw = ImageDraw.Draw(image)
+    top, band = 0, 0
+    while top < 1080:
+        height = 40 + (band * 37) % 100
+        colour = (20 + (band * 53) % 180, 60 + (band * 29) % 140, 90 + (band * 71) % 150)
+        draw.rectangle((0, top, 1919, top + height), fill=colour)
+        top, band = top + height, band + 1
+    return image
+
+
 def upload(name: str) -> tuple[str, bytes]:
     """A committed photograph as an attachment: (file name, its bytes as committed)."""
     return name, (DATA / name).read_bytes()

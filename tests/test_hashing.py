@@ -22,7 +22,15 @@ from bot.hashing import (
     hamming64,
     hamming_bytes,
 )
-from tests.support import DATA, PHOTOS, VARIANTS, encode, photo
+from tests.support import (
+    DATA,
+    PHOTOS,
+    VARIANTS,
+    encode,
+    grey_bar_on_white,
+    photo,
+    striped_wallpaper,
+)
 
 # Pinned from the committed images: a change here changes every stored fingerprint.
 KNOWN = {
@@ -198,6 +206,22 @@ def test_blank_images_score_low_quality() -> None:
     for image in (solid, gradient, faint):
         assert fingerprint(encode(image, "PNG")).quality < 25
     assert fingerprint((DATA / "coffee.jpg").read_bytes()).quality == 100
+
+
+def test_pictures_that_do_not_change_along_one_axis_score_no_quality() -> None:
+    """Their hash bits across that axis are ties, not picture: two such hashes agree on them."""
+    bar = fingerprint(encode(grey_bar_on_white(), "JPEG"))
+    stripes = fingerprint(encode(striped_wallpaper(), "PNG"))
+    # Alike as hashes, though the pictures have nothing in common...
+    assert hashing.min_oriented_distance(bar.phash256_orientations, stripes.phash256)[0] <= 8
+    # ...because most of their bits are not set by the picture at all.
+    for fp in (bar, stripes):
+        assert fp.quality == 0
+        assert not hashing.decisive(fp.phash256)
+    for name in PHOTOS:
+        fp = fingerprint((DATA / name).read_bytes())
+        assert hashing.decisive(fp.phash256), name
+        assert int.from_bytes(fp.phash256, "big").bit_count() == 128, name
 
 
 def _captioned(image: Image.Image) -> Image.Image:

@@ -7,7 +7,7 @@ from dataclasses import dataclass
 import pytest
 
 from bot.guild_settings import GuildSettings
-from bot.hashing import Fingerprint, View
+from bot.hashing import Fingerprint, View, fingerprint
 from bot.matching import (
     PRESETS,
     VIEW_MARGIN,
@@ -27,10 +27,15 @@ from bot.matching import (
     verify,
 )
 from bot.records import DAY_MS, AllowedImage, ImageRecord
+from tests.support import DATA, VARIANTS, encode, grey_bar_on_white, photo, striped_wallpaper
 
 STORED64 = 0x0123_4567_89AB_CDEF
-STORED256 = bytes(range(32))
+#: Half its bits set, in every byte: as a real hash (see bot.hashing.decisive), and flipping
+#: its lowest bits keeps it so.
+STORED256 = bytes([0x5A] * 32)
 NORMAL = PRESETS["normal"]
+#: The widest rule an expert can set: a hash with too few bits set could come this close.
+WIDEST = Thresholds(radius64=20, max256=64, min_quality=8)
 
 
 def near64(bits: int) -> int:
@@ -44,12 +49,24 @@ def near256(bits: int) -> bytes:
     return value.to_bytes(32, "big")
 
 
-def oriented(d64: int, d256: int, orientation: int) -> tuple[tuple[int, ...], tuple[bytes, ...]]:
+def tied(bits: int) -> bytes:
+    """STORED256 with ``bits`` of its set bits cleared: at that distance, with fewer bits set
+    than a hash its picture decides (as when many DCT coefficients tie at the median)."""
+    value = int.from_bytes(STORED256, "big")
+    for _ in range(bits):
+        value &= value - 1  # clear the lowest set bit
+    return value.to_bytes(32, "big")
+
+
+def oriented(
+    d64: int, d256: int, orientation: int, h256: bytes | None = None
+) -> tuple[tuple[int, ...], tuple[bytes, ...]]:
     """8 orientations, all far (distance 64 / 256) from the stored hashes but one."""
     far64, far256 = near64(64), near256(256)
     hashes64 = [far64] * 8
     hashes256 = [far256] * 8
-    hashes64[orientation], hashes256[orientation] = near64(d64), near256(d256)
+    hashes64[orientation] = near64(d64)
+    hashes256[orientation] = near256(d256) if h256 is None else h256
     return tuple(hashes64), tuple(hashes256)
 
 
@@ -61,14 +78,15 @@ def query(
     orientation: int = 0,
     views: tuple[View, ...] = (),
     size: tuple[int, int] = (640, 480),
+    h256: bytes | None = None,
 ) -> Fingerprint:
-    h64, h256 = oriented(d64, d256, orientation)
-    return Fingerprint(h64[0], h256[0], quality, size[0], size[1], h64, h256, views)
+    h64, hashes256 = oriented(d64, d256, orientation, h256)
+    return Fingerprint(h64[0], hashes256[0], quality, size[0], size[1], h64, hashes256, views)
 
 
-def view(name: str, d64: int, d256: int, quality: int = 60) -> View:
-    h64, h256 = oriented(d64, d256, 0)
-    return View(name, h64, h256, quality)
+def view(name: str, d64: int, d256: int, quality: int = 60, h256: bytes | None = None) -> View:
+    h64, hashes256 = oriented(d64, d256, 0, h256)
+    return View(name, h64, hashes256, quality)
 
 
 @dataclass(frozen=True)
@@ -78,7 +96,8 @@ class Stored:
     quality: int = 50
 
 
-# name, query, stored quality, rule, expected (repost, reason, distance, orientation, view)
+# name, query, stored image (or its quality), rule,
+# expected (repost, reason, distance, orientation, view)
 JUDGE_CASES = [
     ("identical", query(), 50, NORMAL, (True, "", 0, 0, "")),
     ("256-bit distance at the limit", query(5, 29), 50, NORMAL, (True, "", 29, 0, "")),
@@ -134,6 +153,35 @@ JUDGE_CASES = [
         NORMAL,
         (True, "", 2, 0, ""),
     ),
+    ("38 bits off, under the widest rule", query(5, 38), 50, WIDEST, (True, "", 38, 0, "")),
+    (
+        "38 bits off a query hash its picture does not decide",
+        query(5, h256=tied(38)),
+        50,
+        WIDEST,
+        (False, "low quality", 38, 0, ""),
+    ),
+    (
+        "38 bits off a stored hash its picture does not decide",
+        query(5),
+        Stored(phash256=tied(38)),
+        WIDEST,
+        (False, "low quality", 38, 0, ""),
+    ),
+    (
+        "a view 38 bits off, under the widest rule",
+        query(40, 120, views=(view("captioned", 3, 38),)),
+        50,
+        WIDEST,
+        (True, "", 38, 0, "captioned"),
+    ),
+    (
+        "a view whose hash its picture does not decide",
+        query(40, 120, views=(view("captioned", 3, 0, h256=tied(38)),)),
+        50,
+        WIDEST,
+        (False, "distance", 120, 0, ""),
+    ),
     (
         "no view rescues a low-quality stored image",
         query(40, 120, views=(view("captioned", 0, 0),)),
@@ -145,19 +193,34 @@ JUDGE_CASES = [
 
 
 @pytest.mark.parametrize(
-    ("fp", "stored_quality", "rule", "expected"),
+    ("fp", "stored", "rule", "expected"),
     [case[1:] for case in JUDGE_CASES],
     ids=[case[0] for case in JUDGE_CASES],
 )
 def test_judge(
     fp: Fingerprint,
-    stored_quality: int,
+    stored: int | Stored,
     rule: Thresholds,
     expected: tuple[bool, str, int, int, str],
 ) -> None:
-    verdict = judge(fp, Stored(quality=stored_quality), rule)
+    """``stored`` is the stored image, or only its quality."""
+    verdict = judge(fp, stored if isinstance(stored, Stored) else Stored(quality=stored), rule)
     got = (verdict.repost, verdict.reason, verdict.distance, verdict.orientation, verdict.view)
     assert got == expected
+
+
+def test_a_bar_on_a_plain_canvas_is_no_repost_of_a_striped_wallpaper() -> None:
+    """Real pictures, decoded by Pillow, whose hashes are 3 bits apart by their ties alone."""
+    bar = fingerprint(encode(grey_bar_on_white(), "JPEG"))
+    stripes = fingerprint(encode(striped_wallpaper(), "PNG"))
+    for rule in PRESETS.values():
+        assert not judge(bar, stripes, rule).repost
+        assert not judge(stripes, bar, rule).repost
+    # What still matches: a photograph and its half-size copy, under every preset.
+    original = fingerprint((DATA / "chelsea.jpg").read_bytes())
+    half = fingerprint(VARIANTS["half size"](photo("chelsea.jpg")))
+    for rule in PRESETS.values():
+        assert judge(half, original, rule).repost
 
 
 @pytest.mark.parametrize(

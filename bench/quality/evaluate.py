@@ -87,7 +87,7 @@ from bench.quality.methods import (
     hash_file,
     library_versions,
 )
-from bot.hashing import Fingerprint, fingerprint
+from bot.hashing import Fingerprint, decisive, fingerprint, hamming64
 from bot.index import HammingIndex
 from bot.matching import PRESETS, Thresholds, Verdict, judge, query_hashes
 
@@ -505,6 +505,115 @@ def evaluate_rule(
         time.monotonic() - started,
         note,
     )
+
+
+# ------------------------------------------------------------- the global stage's margin
+
+
+@dataclass(frozen=True)
+class NearMiss:
+    """A wrong pair of the global stage, however far: how close it came to the threshold."""
+
+    #: 256-bit distance minus the threshold it is judged against (the view's for a view).
+    margin: int
+    distance: int
+    distance64: int
+    query: int
+    original: int
+    #: "" for the whole query, else the view's name.
+    view: str
+
+
+def _bits256(hashes: Sequence[bytes]) -> npt.NDArray[np.bool_]:
+    packed = np.frombuffer(b"".join(hashes), dtype=np.uint8)
+    return np.unpackbits(packed).reshape(len(hashes), 256).astype(np.bool_)
+
+
+def global_near_misses(
+    fps: Sequence[Fingerprint | str], items: Items, rule: Thresholds, keep: int = 200
+) -> tuple[list[NearMiss], int]:
+    """The wrong pairs of the global stage closest to its threshold, and how many were judged.
+
+    Every distinct pair (every query, every other original) that the decision would judge
+    at all: both images pass the quality gate and their hashes are decided by their pictures
+    (:func:`bot.hashing.decisive`); views under the view rules of :mod:`bot.matching`. The
+    64-bit radius is left out: it bounds the search, and an expert threshold widens it.
+    """
+    m = items.n_originals
+    stored = [fp if isinstance(fp, Fingerprint) else None for fp in fps[:m]]
+    usable = np.array(
+        [
+            fp is not None and fp.quality >= rule.min_quality and decisive(fp.phash256)
+            for fp in stored
+        ]
+    )
+    zero = bytes(32)
+    table = _bits256([fp.phash256 if fp is not None else zero for fp in stored])
+    table64 = [fp.phash64 if fp is not None else 0 for fp in stored]
+    view_limit = rule.max256 - bot.matching.VIEW_MARGIN
+    view_quality = max(rule.min_quality, bot.matching.VIEW_MIN_QUALITY)
+    found: list[NearMiss] = []
+    judged = 0
+    for i, fp in enumerate(fps):
+        if not isinstance(fp, Fingerprint):
+            continue
+        wrong = usable.copy()
+        wrong[int(items.owner[i])] = False
+        if i < m:
+            wrong[i] = False
+        parts = []
+        if fp.quality >= rule.min_quality and decisive(fp.phash256):
+            parts.append(("", fp.phash64_orientations, fp.phash256_orientations, rule.max256))
+        for view in fp.views:
+            if view.quality >= view_quality and decisive(view.phash256_orientations[0]):
+                parts.append(
+                    (view.name, view.phash64_orientations, view.phash256_orientations, view_limit)
+                )
+        if not parts or not wrong.any():
+            continue
+        judged += int(wrong.sum())
+        best: dict[int, NearMiss] = {}
+        for name, hashes64, hashes256, limit in parts:
+            distances = (_bits256(hashes256)[:, np.newaxis, :] != table).sum(axis=2).min(axis=0)
+            for j in np.flatnonzero(wrong):
+                margin = int(distances[j]) - limit
+                if j in best and best[j].margin <= margin:
+                    continue
+                d64 = min(hamming64(h, table64[j]) for h in hashes64)
+                best[int(j)] = NearMiss(margin, int(distances[j]), d64, i, int(j), name)
+        found.extend(best.values())
+        if len(found) > 4 * keep:
+            found = sorted(found, key=lambda n: (n.margin, n.query, n.original))[:keep]
+    found.sort(key=lambda n: (n.margin, n.query, n.original))
+    return found[:keep], judged
+
+
+def global_margin_text(
+    near: Sequence[NearMiss], judged: int, rule: Thresholds, items: Items, top: int = 10
+) -> str:
+    """The closest wrong pairs of the global stage, as the local stage's margin is given."""
+    if not near:
+        return "No wrong pair passed the quality gate."
+    names = [o.name for o in items.corpus.originals]
+    margins = np.array([n.margin for n in near])
+    lines = [
+        f"{judged:,} wrong pairs pass the quality gate with hashes their pictures decide. The "
+        f"global stage accepts a 256-bit distance within {rule.max256} bits (a view's within "
+        f"{rule.max256 - bot.matching.VIEW_MARGIN}); the *margin* is how far a wrong pair "
+        f"stayed above it (negative: flagged, if within the 64-bit radius too). Closest wrong "
+        f"pair: {int(margins.min())} bits of margin; within 4 bits: "
+        f"{int((margins <= 4).sum())}, 8: {int((margins <= 8).sum())}, 16: "
+        f"{int((margins <= 16).sum())}.",
+        "",
+        "| margin | distance256 | distance64 | part | query | wrongly close to |",
+        "| ---: | ---: | ---: | :--- | :--- | :--- |",
+    ]
+    for n in near[:top]:
+        lines.append(
+            f"| {n.margin} | {n.distance} | {n.distance64} | {n.view or 'whole'} | "
+            f"{items.labels[n.query]} | {names[n.original]} |"
+        )
+    return "\n".join(lines)
 
 
 # --------------------------------------------------------------------------- tables
@@ -1004,6 +1113,7 @@ def both_report(
     costs: dict[str, float],
     items: Items,
     masks: Masks,
+    global_margin: str = "",
 ) -> str:
     """The global stage alone vs global + local, per transform, with the local stage's costs."""
     g = _recalls(global_result.detected, masks)
@@ -1061,6 +1171,10 @@ templates.
 | query | flagged as a repost of | stage, distance |
 | :--- | :--- | :--- |
 {chr(10).join(fp_lines) if fp_lines else "| (none) | | |"}
+
+#### Margin: the closest wrong pairs of the global stage
+
+{global_margin}
 
 #### Margin: the closest wrong pairs of the local stage
 
@@ -1160,7 +1274,9 @@ def main(argv: Sequence[str] | None = None) -> int:
     t0 = time.monotonic()
     both, templates = run_both(items, fps, normal.rule, normal.name)
     t_both = time.monotonic() - t0
-    both_text = both_report(normal, both, templates, local_costs(fps, items), items, masks)
+    near, judged = global_near_misses(fps, items, normal.rule)
+    margin = global_margin_text(near, judged, normal.rule, items)
+    both_text = both_report(normal, both, templates, local_costs(fps, items), items, masks, margin)
     if args.only == "both":
         print(f"{summary}\n\n{both_text}\n({time.monotonic() - started:.0f}s)")
         return 0
