@@ -117,7 +117,8 @@ JUDGE_CASES = [
         PRESETS["strict"],
         (False, "low quality", 0, 0, ""),
     ),
-    ("loose takes 40", query(15, 40), 50, PRESETS["loose"], (True, "", 40, 0, "")),
+    ("loose takes 34", query(12, 34), 50, PRESETS["loose"], (True, "", 34, 0, "")),
+    ("loose refuses 35", query(12, 35), 50, PRESETS["loose"], (False, "distance", 35, 0, "")),
     (
         "a caption view within the stricter limit",
         query(40, 120, views=(view("captioned", 3, 29 - VIEW_MARGIN),)),
@@ -236,7 +237,7 @@ def test_a_bar_on_a_plain_canvas_is_no_repost_of_a_striped_wallpaper() -> None:
         (GuildSettings(threshold=0), Thresholds(radius64=11, max256=0, min_quality=8)),
         (
             GuildSettings(sensitivity="loose", threshold=10),
-            Thresholds(radius64=15, max256=10, min_quality=5),
+            Thresholds(radius64=12, max256=10, min_quality=5),
         ),
     ],
 )

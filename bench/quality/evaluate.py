@@ -588,6 +588,53 @@ def global_near_misses(
     return found[:keep], judged
 
 
+def global_margins_table(
+    fps: Sequence[Fingerprint | str], items: Items, rules: Sequence[tuple[str, Thresholds]]
+) -> str:
+    """The global stage's margin under each rule: closest wrong pair, and how many are near."""
+    rows = []
+    for name, rule in rules:
+        near, judged = global_near_misses(fps, items, rule)
+        margins = np.array([n.margin for n in near])
+        closest = near[0] if near else None
+        rows.append(
+            [
+                name,
+                _rule_text(rule),
+                f"{judged:,}",
+                closest.margin if closest else "-",
+                int((margins <= 4).sum()),
+                int((margins <= 8).sum()),
+                int((margins <= 16).sum()),
+                (
+                    f"{items.labels[closest.query]} / "
+                    f"{items.corpus.originals[closest.original].name}"
+                    if closest
+                    else "-"
+                ),
+            ]
+        )
+    return (
+        "#### The global stage's margin per rule\n\n"
+        "Every distinct pair that passes the rule's gate; *margin*: 256-bit distance minus "
+        "the threshold (a view's for a view), 64-bit radius left out.\n\n"
+        + _table(
+            [
+                "rule",
+                "radius64/max256/min_quality",
+                "wrong pairs judged",
+                "closest margin",
+                "within 4",
+                "within 8",
+                "within 16",
+                "closest wrong pair",
+            ],
+            rows,
+            "llrrrrrl",
+        )
+    )
+
+
 def global_margin_text(
     near: Sequence[NearMiss], judged: int, rule: Thresholds, items: Items, top: int = 10
 ) -> str:
@@ -1042,17 +1089,24 @@ def run_seenit(
 
 
 def subset(
-    corpus: Corpus, n: int | None, offset: int = 0, transforms: Sequence[str] = ()
+    corpus: Corpus,
+    n: int | None,
+    offset: int | Sequence[int] = 0,
+    transforms: Sequence[str] = (),
 ) -> Corpus:
     """Every k-th original (and its variants) so that about ``n`` remain: for iterating.
 
     ``offset`` shifts the pick (``--offset 2`` gives originals the default pick never
-    holds: tune on one, report on the other); ``transforms`` keeps only those variants.
+    holds: tune on one, report on the other); several offsets take the union of their
+    picks (``--offset 2,3``: both tuning sets, every query against both sets' originals);
+    ``transforms`` keeps only those variants.
     """
+    offsets = (offset,) if isinstance(offset, int) else tuple(offset)
     if n and n < len(corpus.originals):
         step = len(corpus.originals) / n
         total = len(corpus.originals)
-        kept = tuple(corpus.originals[(int(k * step) + offset) % total] for k in range(n))
+        picked = [(int(k * step) + shift) % total for shift in offsets for k in range(n)]
+        kept = tuple(corpus.originals[i] for i in dict.fromkeys(picked))
         corpus = dataclasses.replace(corpus, originals=kept)
     names = {o.name for o in corpus.originals}
     wanted = set(transforms)
@@ -1206,6 +1260,59 @@ judged pairwise as the bot would (global stage, then local):
 """
 
 
+def presets_report(
+    items: Items,
+    fps: Sequence[Fingerprint | str],
+    masks: Masks,
+    configs: Sequence[tuple[str, Thresholds]],
+) -> str:
+    """Each preset (and extra rule) through both stages: recall, false pairs, margins."""
+    m = items.n_originals
+    names = [TRANSFORMS[t] for t in items.transform[m:]]
+    rows = []
+    for name, rule in configs:
+        both = evaluate_both(name, rule, fps, items.owner, items.blank, names)
+        near, _ = global_near_misses(fps, items, rule, keep=1)
+        rec = _recalls(both.detected, masks)
+        weakest = min(EASY_TRANSFORMS, key=lambda t: rec[t])
+        local_fp = sum(1 for fp in both.false_positives if fp[2] == "local")
+        judged = [n[0] for n in both.near_misses if n[1] >= 0]
+        rows.append(
+            [
+                name,
+                _rule_text(rule),
+                _pct(rec["easy"]),
+                f"{weakest} {_pct(rec[weakest])}",
+                _pct(rec["hard"]),
+                _pct(rec["all"]),
+                f"{len(both.false_positives)} ({local_fp} local)",
+                near[0].margin if near else "-",
+                min(judged) if judged else "-",
+            ]
+        )
+        _log(f"  {name} through both stages: {rows[-1]}")
+    return (
+        "#### Presets through both stages\n\n"
+        "*global margin*: how far the closest wrong pair stayed above the 256-bit threshold "
+        "(over every distinct pair that passes the gate); *local margin*: above the dense "
+        "check, as in the local stage's margin table.\n\n"
+        + _table(
+            [
+                "rule",
+                "radius64/max256/min_quality",
+                "easy %",
+                "weakest easy %",
+                "hard %",
+                "all %",
+                "false pairs",
+                "global margin",
+                "local margin",
+            ],
+            rows,
+        )
+    )
+
+
 def main(argv: Sequence[str] | None = None) -> int:
     parser = argparse.ArgumentParser(
         prog="python -m bench.quality", description=__doc__.split("\n\n")[0] if __doc__ else None
@@ -1220,9 +1327,10 @@ def main(argv: Sequence[str] | None = None) -> int:
     )
     parser.add_argument(
         "--offset",
-        type=int,
-        default=0,
-        help="with --originals: shift the pick by this many originals (a held-out subset)",
+        default="0",
+        metavar="N[,N]",
+        help="with --originals: shift the pick by this many originals (a held-out subset); "
+        "several: the union of their picks",
     )
     parser.add_argument(
         "--transforms",
@@ -1239,6 +1347,11 @@ def main(argv: Sequence[str] | None = None) -> int:
         metavar="R64,MAX256,MINQ",
         help="also evaluate this seenit rule (repeatable), e.g. --rule 12,30,25",
     )
+    parser.add_argument(
+        "--presets",
+        action="store_true",
+        help="with --only both: every preset and --rule through both stages, side by side",
+    )
     parser.add_argument("--top", type=int, default=15, help="worst false positives listed")
     parser.add_argument("--output", type=Path, default=RESULTS, help="markdown report path")
     parser.add_argument("--plot", type=Path, default=PLOT, help="recall plot path")
@@ -1249,7 +1362,8 @@ def main(argv: Sequence[str] | None = None) -> int:
     unknown = set(only) - set(TRANSFORMS)
     if unknown:
         parser.error(f"unknown transforms: {', '.join(sorted(unknown))}")
-    corpus = subset(_load(_log), args.originals, args.offset, only)
+    offsets = [int(x) for x in args.offset.split(",") if x]
+    corpus = subset(_load(_log), args.originals, offsets, only)
     items = make_items(corpus)
     masks = make_masks(items)
     extra = [_parse_rule(r) for r in args.rule]
@@ -1266,6 +1380,8 @@ def main(argv: Sequence[str] | None = None) -> int:
 
     if args.only == "seenit":
         text = seenit_report(seenit_results, items, masks, args.top, worst_for)
+        rules = [(name, rule) for name, rule in PRESETS.items()] + extra
+        text += "\n\n" + global_margins_table(fps, items, rules)
         print(f"{summary}\n\nseenit fingerprints unreadable: {unreadable}\n\n{text}")
         print(f"\n({time.monotonic() - started:.0f}s)")
         return 0
@@ -1278,6 +1394,9 @@ def main(argv: Sequence[str] | None = None) -> int:
     margin = global_margin_text(near, judged, normal.rule, items)
     both_text = both_report(normal, both, templates, local_costs(fps, items), items, masks, margin)
     if args.only == "both":
+        if args.presets:
+            configs = [(name, rule) for name, rule in PRESETS.items()] + extra
+            both_text += "\n\n" + presets_report(items, fps, masks, configs)
         print(f"{summary}\n\n{both_text}\n({time.monotonic() - started:.0f}s)")
         return 0
 
