@@ -258,7 +258,8 @@ def find_pairs(
 ) -> list[Pair]:
     """Every pair the bot would alert on, whichever of the two was posted first.
 
-    Each pair is judged both ways, with both stages: the global hashes (with the views of
+    Each pair is judged with the later file (in sort order) as the query and, when that is
+    no repost, the other way too, with both stages: the global hashes (with the views of
     the query: caption removed, inner picture) and the local features. The candidates of a
     file are what the bot would verify: the Hamming index's hits and the local index's best
     :data:`bot.matching.LOCAL_CANDIDATES`; then every other pair inside a group of files the
@@ -269,7 +270,8 @@ def find_pairs(
     fps = [h.fingerprint for h in hashed]
     asked = _candidates(fps, rule)
     judged: set[tuple[int, int]] = set()
-    best: dict[tuple[int, int], Pair] = {}
+    reposts: set[tuple[int, int]] = set()  # pairs (sorted) found to be reposts
+    best: dict[tuple[int, int], tuple[tuple[bool, bool], Pair]] = {}
 
     def decide(pair: tuple[int, int]) -> tuple[tuple[int, int], Verdict]:
         query, stored = fps[pair[0]], fps[pair[1]]
@@ -279,19 +281,30 @@ def find_pairs(
     # OpenCV releases the GIL while it matches and fits: threads share the features.
     with ThreadPoolExecutor(max_workers=max(1, workers)) as pool:
         while asked:
-            for (i, j), verdict in pool.map(decide, sorted(asked), chunksize=64):
+            # The later file as the query first; the other way only when that is no repost
+            # (it would only say the same pair again).
+            later = sorted(p for p in asked if p[0] > p[1])
+            for (i, j), verdict in pool.map(decide, later, chunksize=64):
                 if verdict.repost or (templates and verdict.template):
                     _keep(best, i, j, verdict)
+                if verdict.repost:
+                    reposts.add((j, i))
+            earlier = sorted(p for p in asked if p[0] < p[1] and p not in reposts)
+            for (i, j), verdict in pool.map(decide, earlier, chunksize=64):
+                if verdict.repost or (templates and verdict.template):
+                    _keep(best, i, j, verdict)
+                if verdict.repost:
+                    reposts.add((i, j))
             judged |= asked
             asked = {
                 (i, j)
-                for group in connected_groups(len(fps), best.values())
+                for group in connected_groups(len(fps), [pair for _, pair in best.values()])
                 if len(group) <= GROUP_CLOSURE_MAX
                 for i in group
                 for j in group
-                if i != j and (i, j) not in judged
+                if i != j and (i, j) not in judged and (min(i, j), max(i, j)) not in reposts
             }
-    return sorted(best.values(), key=lambda p: (p.distance, p.a, p.b))
+    return sorted((pair for _, pair in best.values()), key=lambda p: (p.distance, p.a, p.b))
 
 
 def _candidates(fps: Sequence[Fingerprint | None], rule: Thresholds) -> set[tuple[int, int]]:
@@ -316,19 +329,22 @@ def _candidates(fps: Sequence[Fingerprint | None], rule: Thresholds) -> set[tupl
     return asked
 
 
-def _keep(best: dict[tuple[int, int], Pair], i: int, j: int, verdict: Verdict) -> None:
-    """Record that ``i`` posted after ``j`` is a repost (or template) of it."""
+def _keep(
+    best: dict[tuple[int, int], tuple[tuple[bool, bool], Pair]], i: int, j: int, verdict: Verdict
+) -> None:
+    """Record that ``i`` judged against ``j`` is a repost (or template) of it.
+
+    A repost wins over a template; then the pair says how the later file differs from the
+    earlier when that way holds.
+    """
     key = (min(i, j), max(i, j))
-    edit = edit_of(verdict)
+    rank = (verdict.repost, i > j)
     known = best.get(key)
-    distance = verdict.distance if known is None else min(known.distance, verdict.distance)
-    # The edit says how the later file differs from the earlier when that way holds.
-    if known is not None and i < j:
-        edit = known.edit
-    best[key] = Pair(key[0], key[1], distance, edit)
+    if known is None or rank > known[0]:
+        best[key] = (rank, Pair(key[0], key[1], verdict.distance, edit_of(verdict)))
 
 
-def connected_groups(n: int, pairs: Iterable[Pair]) -> list[list[int]]:
+def connected_groups(n: int, pairs: Sequence[Pair]) -> list[list[int]]:
     """Connected components of the pair graph (singletons left out)."""
     parent = list(range(n))
 
