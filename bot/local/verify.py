@@ -34,6 +34,8 @@ RATIO = 0.85
 MAX_DESCRIPTOR_DISTANCE = 80
 #: Accepted scale between query and stored working frames.
 SCALE_RANGE = (0.2, 5.0)
+#: RANSAC fits tried when the best one has a scale outside :data:`SCALE_RANGE`.
+FITS = 3
 #: RANSAC reprojection threshold, as a share of the stored working image's longer side.
 REPROJECTION = 0.012
 #: Largest 256-bit DCT-hash distance of the aligned overlaps.
@@ -53,6 +55,13 @@ TEXT_CONTRAST = 64
 #: more than this share of the text pixels of either.
 TEXT_DIFFERENCE = 0.03
 TEXT_CHANGED = 0.25
+#: Two captions are two texts only when neither keeps this share of its marks (on the rows
+#: where the bars differ, this many rows around them; a mark is kept when it and the pixels
+#: around it are unchanged) in the other, and each has marks there, at least this share of
+#: the differing pixels.
+TEXT_KEPT = 0.25
+TEXT_ROWS = 2
+TEXT_MARKS = 0.1
 #: Text drawn over a picture: the top and bottom bands of this share of the overlap's height
 #: are left out of a second, stricter dense check of the middle band.
 LETTERING_SHARE = 0.22
@@ -68,6 +77,7 @@ CAPTIONED_SHARE = 0.5
 #: Share of the query's width within which the stored picture counts as touching an edge.
 EDGE = 0.03
 
+F32 = npt.NDArray[np.float32]
 F64 = npt.NDArray[np.float64]
 U8 = npt.NDArray[np.uint8]
 
@@ -221,20 +231,44 @@ def align(query: LocalFeatures, stored: LocalFeatures) -> _Alignment | None:
         return None
     matcher = cv2.BFMatcher(cv2.NORM_HAMMING)
     pairs = matcher.knnMatch(query.descriptors, stored.descriptors, k=2)
-    src, dst = [], []
+    src_points, dst_points = [], []
     for pair in pairs:
         if len(pair) < 2:
             continue
         best, second = pair
         if best.distance <= MAX_DESCRIPTOR_DISTANCE and best.distance < RATIO * second.distance:
-            src.append(query.points[best.queryIdx])
-            dst.append(stored.points[best.trainIdx])
-    if len(src) < MIN_INLIERS:
+            src_points.append(query.points[best.queryIdx])
+            dst_points.append(stored.points[best.trainIdx])
+    if len(src_points) < MIN_INLIERS:
         return None
+    src = np.array(src_points, dtype=np.float32)
+    dst = np.array(dst_points, dtype=np.float32)
     threshold = REPROJECTION * max(stored.width, stored.height)
+    for _ in range(FITS):
+        found = _fit(src, dst, threshold)
+        if found is None:
+            return None
+        matrix, inliers = found
+        a, b = float(matrix[0, 0]), float(matrix[1, 0])
+        scale = math.hypot(a, b)  # stored units per query unit
+        if SCALE_RANGE[0] <= scale <= SCALE_RANGE[1]:
+            # The stored image is the query rotated back: the query's rotation is the
+            # opposite.
+            rotation = -math.degrees(math.atan2(b, a))
+            return _Alignment(matrix, int(inliers.sum()), rotation, 1.0 / scale)
+        # A degenerate fit (everything shrunk onto a few stored points) took the most
+        # matches: fit again on the others.
+        src, dst = src[~inliers], dst[~inliers]
+        if len(src) < MIN_INLIERS:
+            return None
+    return None
+
+
+def _fit(src: F32, dst: F32, threshold: float) -> tuple[F64, npt.NDArray[np.bool_]] | None:
+    """RANSAC similarity fit: the matrix and which matches are inliers; None if too few."""
     matrix, mask = cv2.estimateAffinePartial2D(
-        np.array(src, dtype=np.float32),
-        np.array(dst, dtype=np.float32),
+        src,
+        dst,
         method=cv2.RANSAC,
         ransacReprojThreshold=threshold,
         maxIters=2000,
@@ -242,16 +276,10 @@ def align(query: LocalFeatures, stored: LocalFeatures) -> _Alignment | None:
     )
     if matrix is None or mask is None:
         return None
-    inliers = int(mask.sum())
-    if inliers < MIN_INLIERS:
+    inliers = np.asarray(mask, dtype=np.bool_).ravel()
+    if int(inliers.sum()) < MIN_INLIERS:
         return None
-    a, b = float(matrix[0, 0]), float(matrix[1, 0])
-    scale = math.hypot(a, b)  # stored units per query unit
-    if not SCALE_RANGE[0] <= scale <= SCALE_RANGE[1]:
-        return None
-    # The stored image is the query rotated back: the query's rotation is the opposite.
-    rotation = -math.degrees(math.atan2(b, a))
-    return _Alignment(np.asarray(matrix, dtype=np.float64), inliers, rotation, 1.0 / scale)
+    return np.asarray(matrix, dtype=np.float64), inliers
 
 
 def _thumb_matrix(query: LocalFeatures, stored: LocalFeatures, matrix: F64) -> F64:
@@ -389,7 +417,37 @@ def _texts_differ(
     text = 0
     for pixels in (a[shared].astype(np.int16), b[shared].astype(np.int16)):
         text = max(text, int(np.count_nonzero(np.abs(pixels - np.median(pixels)) > TEXT_CONTRAST)))
-    return bool(changed > TEXT_CHANGED * text)
+    if changed <= TEXT_CHANGED * text:
+        return False
+    return _texts_replaced(differing, shared, a, b)
+
+
+def _texts_replaced(
+    differing: npt.NDArray[np.bool_], shared: npt.NDArray[np.bool_], a: U8, b: U8
+) -> bool:
+    """Whether each image's marks, on the rows where the bars differ, are gone in the other.
+
+    Another caption replaces the text of both. Text drawn over a picture whose edge passes
+    for a bar (stars on a night sky, a window's title) leaves the marks of that edge where
+    they were, and a bar with no marks there had no text to replace.
+    """
+    rows = np.convolve(differing.any(axis=1), np.ones(2 * TEXT_ROWS + 1), mode="same") > 0
+    near = shared & rows[:, None]
+    # A mark is kept where the other image shows the same, and so does every pixel around
+    # it: a thin letter inside another text's thick one is not kept.
+    changed = cv2.dilate(differing.astype(np.uint8), np.ones((3, 3), np.uint8)) > 0
+    for pixels in (a, b):
+        values = pixels[near].astype(np.int16)
+        if len(values) == 0:
+            return False
+        marks = np.zeros_like(near)
+        marks[near] = np.abs(values - np.median(values)) > TEXT_CONTRAST
+        count = np.count_nonzero(marks)
+        if count < TEXT_MARKS * np.count_nonzero(differing):
+            return False
+        if np.count_nonzero(marks & ~changed) >= TEXT_KEPT * count:
+            return False
+    return True
 
 
 def _area_ratio(query: LocalFeatures, stored: LocalFeatures, matrix: F64) -> float:
