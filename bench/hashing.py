@@ -21,8 +21,14 @@ Methods, interleaved in a shuffled order every round so that noise hits them ali
   (the decode floor); other formats: ``Image.open`` + ``load()`` (a full decode: they have
   no reduced decode);
 * ``seenit``: ``bot.hashing.fingerprint(data)`` (phash64 + phash256 in all 8 orientations
-  + quality + local features), ``seenit global`` (the same without the local features) and
-  ``seenit decode``: ``bot.hashing.decode(data)`` alone, to split its cost.
+  + quality + local features), ``seenit global`` (the same without the local features),
+  ``seenit one threshold`` (the same with ORB run at its default FAST threshold only, as
+  before the higher-threshold shortcut of ``bot.local.features``) and ``seenit decode``:
+  ``bot.hashing.decode(data)`` alone, to split its cost.
+
+Local features: besides their cost (``seenit`` - ``seenit global``, in the same run), the
+pictures of the accuracy part check that the shortcut finds the very keypoints, descriptors
+and words of ORB at its default threshold.
 
 Accuracy: for ~50 real pictures, the distance in bits between seenit's fingerprint (fast
 path: libjpeg draft scaling / ``Image.reduce``) and ``imagehash.phash`` (hash_size 8 and
@@ -33,12 +39,13 @@ on the same pictures re-encoded as 1280-pixel JPEGs, the typical chat upload.
 from __future__ import annotations
 
 import argparse
+import contextlib
 import functools
 import io
 import random
 import sys
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from typing import Any
 
@@ -64,6 +71,7 @@ from bench.common import (
 )
 from bot import hashing
 from bot.hashing import ImageError, fingerprint, fingerprint_image
+from bot.local import extract_local, features
 
 #: Words of the rendered screenshot's text.
 TEXT = (
@@ -78,6 +86,7 @@ METHODS = (
     "floor@seenit",
     "seenit decode",
     "seenit global",
+    "seenit one threshold",
     "seenit",
 )
 
@@ -287,6 +296,30 @@ def m_seenit(data: bytes) -> object:
     return fingerprint(data)
 
 
+@contextlib.contextmanager
+def orb_runs(shortcut: bool = True) -> Iterator[list[int]]:
+    """The FAST thresholds ORB runs at in the block; ``shortcut=False``: the default one only."""
+    saved_thresholds, saved_orb = features.SHORTCUT_THRESHOLDS, features._orb
+    used: list[int] = []
+
+    def orb(work: Any, keypoints: int, threshold: int) -> Any:
+        used.append(threshold)
+        return saved_orb(work, keypoints, threshold)
+
+    if not shortcut:
+        features.SHORTCUT_THRESHOLDS = ()
+    features._orb = orb
+    try:
+        yield used
+    finally:
+        features.SHORTCUT_THRESHOLDS, features._orb = saved_thresholds, saved_orb
+
+
+def m_seenit_one_threshold(data: bytes) -> object:
+    with orb_runs(shortcut=False):
+        return fingerprint(data)
+
+
 FUNCS: dict[str, Callable[[bytes], object]] = {
     "article": m_article,
     "phash": m_phash,
@@ -294,6 +327,7 @@ FUNCS: dict[str, Callable[[bytes], object]] = {
     "floor@seenit": m_floor_seenit_scale,
     "seenit decode": m_seenit_decode,
     "seenit global": m_seenit_global,
+    "seenit one threshold": m_seenit_one_threshold,
     "seenit": m_seenit,
 }
 
@@ -346,6 +380,8 @@ def measure_accuracy(pictures: list[Picture]) -> dict[str, Any]:
     """seenit (fast path) vs imagehash.phash on the full decode, on each picture."""
     rows: list[dict[str, Any]] = []
     refused: list[str] = []
+    local_same = local_shortcut = 0
+    local_differ: list[str] = []
     for n, pic in enumerate(pictures, 1):
         print(f"\raccuracy: {n}/{len(pictures)}", end="", file=sys.stderr, flush=True)
         raw = pic.path.read_bytes()
@@ -365,6 +401,16 @@ def measure_accuracy(pictures: list[Picture]) -> dict[str, Any]:
                 refused.append(f"{pic.name} ({variant}, {ref.width}x{ref.height}): {exc}")
                 continue
             exact = fingerprint_image(ref)
+            decoded = hashing.decode(data)
+            with orb_runs() as thresholds:
+                fast_local = extract_local(decoded)
+            with orb_runs(shortcut=False):
+                default_local = extract_local(decoded)
+            local_shortcut += any(t != features.FAST_THRESHOLD for t in thresholds)
+            if fast_local == default_local:
+                local_same += 1
+            else:
+                local_differ.append(f"{pic.name} ({variant})")
             r64 = _bits(imagehash.phash(ref))
             r256 = _bits(imagehash.phash(ref, hash_size=16))
             rows.append(
@@ -382,7 +428,13 @@ def measure_accuracy(pictures: list[Picture]) -> dict[str, Any]:
                 }
             )
     print(file=sys.stderr)
-    return {"rows": rows, "refused": refused}
+    local = {
+        "images": local_same + len(local_differ),
+        "same": local_same,
+        "shortcut": local_shortcut,
+        "differ": local_differ,
+    }
+    return {"rows": rows, "refused": refused, "local": local}
 
 
 def _distribution(values: list[int]) -> list[str]:
@@ -457,19 +509,34 @@ def main(argv: list[str] | None = None) -> int:
         speed_rows,
     )
     spread_rows = []
+    local_rows = []
+    local_cost: dict[str, dict[str, float]] = {}
     for c in cases:
         s = samples[c.name]["seenit"]
         a = samples[c.name]["article"]
+        cpu = cpu_med[c.name]
         spread_rows.append(
             [
                 c.name,
                 f"{fmt_ms(min(s))} / {fmt_ms(percentile(s, 90))}",
-                fmt_ms(cpu_med[c.name]["seenit"]),
-                fmt_ms(cpu_med[c.name]["seenit global"]),
-                fmt_ms(cpu_med[c.name]["seenit"] - cpu_med[c.name]["seenit global"]),
+                fmt_ms(cpu["seenit"]),
                 f"{fmt_ms(min(a))} / {fmt_ms(percentile(a, 90))}",
-                fmt_ms(cpu_med[c.name]["article"]),
-                fmt_ms(cpu_med[c.name]["floor"]),
+                fmt_ms(cpu["article"]),
+                fmt_ms(cpu["floor"]),
+            ]
+        )
+        now = cpu["seenit"] - cpu["seenit global"]
+        before = cpu["seenit one threshold"] - cpu["seenit global"]
+        local_cost[c.name] = {"global": cpu["seenit global"], "local": now, "one": before}
+        local_rows.append(
+            [
+                c.name,
+                fmt_ms(cpu["seenit global"]),
+                fmt_ms(cpu["seenit"]),
+                f"+{fmt_ms(now)}",
+                fmt_ratio(cpu["seenit"] / cpu["seenit global"]),
+                f"+{fmt_ms(before)}",
+                fmt_ratio(now / before) if before > 0 else "-",
             ]
         )
     spread_table = md_table(
@@ -477,14 +544,26 @@ def main(argv: list[str] | None = None) -> int:
             "input",
             "seenit wall min / p90 ms",
             "seenit CPU ms",
-            "global hashes only CPU ms",
-            "local features CPU ms",
             "article wall min / p90 ms",
             "article CPU ms",
             "floor CPU ms",
         ],
         spread_rows,
     )
+    local_table = md_table(
+        [
+            "input",
+            "global hashes only",
+            "whole fingerprint",
+            "local features",
+            "whole / global",
+            "local, ORB at one threshold",
+            "local: now / one threshold",
+        ],
+        local_rows,
+    )
+    checked = accuracy["local"]
+    differ_text = "; ".join(checked["differ"]) or "none"
 
     def ratio(case: str, num: str, den: str, table: dict[str, dict[str, float]]) -> float:
         return table[case][num] / table[case][den]
@@ -547,7 +626,15 @@ def main(argv: list[str] | None = None) -> int:
     n_alpha = sum(1 for r in rows if r["alpha"] and r["variant"] == "as packaged")
 
     sources = "; ".join(f"{c.name}: {c.source}" for c in cases)
-    command = "python -m bench.hashing" + (" --quick" if args.quick else "")
+    command = "python -m bench.hashing" + "".join(
+        f" {flag}"
+        for flag, given in (
+            ("--quick", args.quick),
+            (f"--rounds {args.rounds}", args.rounds),
+            (f"--photos {args.photos}", args.photos),
+        )
+        if given
+    )
     md = f"""# Hashing speed and fast-path accuracy (`{command}`)
 
 {machine}. One process, one thread; {rounds} rounds, methods interleaved in a shuffled
@@ -572,6 +659,20 @@ Inputs: {sources}.
 Spread, and CPU time (`time.process_time`, medians; excludes time spent waiting for a core):
 
 {spread_table}
+
+## What the local features cost
+
+CPU ms per image (medians of the same run): the fingerprint without local features
+(`seenit global`), the whole fingerprint, their difference, and that difference when ORB runs
+at its default FAST threshold only (`seenit one threshold`: local features as computed before
+`bot.local.features` tried higher thresholds on textured pictures).
+
+{local_table}
+
+Same keypoints: on the {checked["images"]} pictures of the accuracy part below, the local
+features with the shortcut equal those at the default threshold alone (keypoints,
+descriptors, words, thumbnail) for {checked["same"]}; {checked["shortcut"]} of them took
+the shortcut. Differing: {differ_text}.
 
 ## Targets
 
@@ -607,6 +708,7 @@ Refused by `fingerprint` (default `Limits`), left out above: {refused_text}.
         "median_seconds": med,
         "cpu_median_seconds": cpu_med,
         "targets": target_data,
+        "local_cpu_ms": {k: {m: v * 1000 for m, v in d.items()} for k, d in local_cost.items()},
         "accuracy": accuracy,
         "accuracy_distributions": acc_data,
         "elapsed_seconds": elapsed,

@@ -11,7 +11,7 @@ from __future__ import annotations
 import struct
 from collections.abc import Sequence
 from dataclasses import dataclass
-from functools import cached_property
+from functools import cache, cached_property
 
 import cv2
 import numpy as np
@@ -42,6 +42,15 @@ REGION_DETAIL_SHARE = 0.7
 REGION_KEYPOINTS = 200
 #: Keypoints closer than this (working pixels) count as one place for :data:`MIN_KEYPOINTS`.
 PLACE = 8
+#: ORB's image pyramid, as OpenCV's defaults build it: levels, the scale from one to the next,
+#: and the border in which no keypoint is kept.
+ORB_LEVELS = 8
+ORB_SCALE = 1.2
+ORB_EDGE = 31
+#: Higher FAST thresholds tried first, highest first: on a textured picture FAST scores tens of
+#: thousands of corners at :data:`FAST_THRESHOLD`, most of them to be thrown away, and a higher
+#: threshold that keeps the same keypoints (see :func:`_orb_default`) halves ORB's time.
+SHORTCUT_THRESHOLDS: tuple[int, ...] = (40, 25)
 #: Words of the strongest keypoints kept for the index (a few hundred bytes per image).
 INDEX_WORDS = 160
 #: Longer side of the thumbnail used for the dense check: at 128 pixels the picture inside
@@ -184,24 +193,155 @@ def index_words(word_ids: U16, limit: int = INDEX_WORDS) -> U16:
     return np.sort(word_ids[keep]).astype(np.uint16)
 
 
-def _distinct_places(keypoints: Sequence[cv2.KeyPoint]) -> int:
+def _distinct_places(points: F32) -> int:
     """Keypoints at distinct places: one corner is found again at every pyramid level."""
-    return len({(int(kp.pt[0]) // PLACE, int(kp.pt[1]) // PLACE) for kp in keypoints})
+    if len(points) == 0:
+        return 0
+    cells = (points // PLACE).astype(np.int64)
+    return len(np.unique(cells[:, 0] * 65_536 + cells[:, 1]))
 
 
 def _detector(keypoints: int = MAX_KEYPOINTS, threshold: int = FAST_THRESHOLD) -> cv2.Feature2D:
-    orb: cv2.Feature2D = cv2.ORB.create(nfeatures=keypoints, fastThreshold=threshold)
+    orb: cv2.Feature2D = cv2.ORB.create(
+        nfeatures=keypoints,
+        scaleFactor=ORB_SCALE,
+        nlevels=ORB_LEVELS,
+        edgeThreshold=ORB_EDGE,
+        fastThreshold=threshold,
+    )
     return orb
 
 
-def _detect(work: U8) -> tuple[Sequence[cv2.KeyPoint], U8 | None]:
-    """ORB keypoints and descriptors, at a lower FAST threshold for smooth pictures."""
-    keypoints, found = _detector().detectAndCompute(work, None)
+def _fast(threshold: int) -> cv2.FastFeatureDetector:
+    # Made per call (a few microseconds), not cached: workers=0 hashes in threads.
+    return cv2.FastFeatureDetector.create(threshold, True)
+
+
+@cache
+def _level_quotas(keypoints: int) -> tuple[int, ...]:
+    """Keypoints ORB keeps on each pyramid level, computed as OpenCV does (in float32)."""
+    one = np.float32(1)
+    factor = np.float32(1.0 / float(np.float32(ORB_SCALE)))
+    per_level = (
+        np.float32(keypoints) * (one - factor) / (one - np.float32(float(factor) ** ORB_LEVELS))
+    )
+    quotas = []
+    for _ in range(ORB_LEVELS - 1):
+        quotas.append(int(np.rint(per_level)))
+        per_level = np.float32(per_level * factor)
+    quotas.append(max(keypoints - sum(quotas), 0))
+    return tuple(quotas)
+
+
+def _level_sizes(width: int, height: int) -> list[tuple[int, int]]:
+    """(width, height) of each level of ORB's pyramid, rounded as OpenCV rounds them."""
+    sizes = []
+    for level in range(ORB_LEVELS):
+        scale = np.float32(float(np.float32(ORB_SCALE)) ** level)
+        sizes.append(
+            (int(np.rint(np.float32(width) / scale)), int(np.rint(np.float32(height) / scale)))
+        )
+    return sizes
+
+
+def _pyramid(work: U8) -> list[U8]:
+    """ORB's pyramid of ``work``: each level resized from the one before, as OpenCV does."""
+    levels = [work]
+    for size in _level_sizes(work.shape[1], work.shape[0])[1:]:
+        levels.append(
+            np.asarray(
+                cv2.resize(levels[-1], size, interpolation=cv2.INTER_LINEAR_EXACT), dtype=np.uint8
+            )
+        )
+    return levels
+
+
+def _corners(image: U8, threshold: int) -> int:
+    """FAST corners (non-maximum suppressed) of ``image`` outside ORB's border."""
+    height, width = image.shape
+    if min(width, height) <= 2 * ORB_EDGE:
+        return 0
+    found = _fast(threshold).detect(image)
+    if not found:
+        return 0
+    points = np.asarray(cv2.KeyPoint.convert(found), dtype=np.float32)
+    x, y = points[:, 0], points[:, 1]
+    inside = (x >= ORB_EDGE) & (x < width - ORB_EDGE) & (y >= ORB_EDGE) & (y < height - ORB_EDGE)
+    return int(np.count_nonzero(inside))
+
+
+def _orb_default(work: U8, keypoints: int) -> tuple[Sequence[cv2.KeyPoint], U8 | None]:
+    """ORB's keypoints at :data:`FAST_THRESHOLD`, found at a higher threshold when that is safe.
+
+    On each pyramid level ORB keeps the ``2 q`` corners FAST scores best (``q``: the level's
+    share of the keypoints), then the ``q`` of them with the best Harris response. FAST's
+    score of a corner does not depend on the threshold, which only drops the corners scoring
+    under it (non-maximum suppression included: a neighbour that suppresses a corner scores
+    higher, so it stays too). On a level with ``2 q`` corners at a higher threshold, the same
+    ``q`` keypoints and descriptors come out; FAST just scores far fewer corners.
+
+    Counting corners on every level costs half what it saves, so only the two levels that run
+    out first are counted: the finest (it needs no pyramid) and the coarsest. The others must
+    at least fill their share, or the default threshold is used. A middle level with between
+    ``q`` and ``2 q`` corners would see a few other keypoints: none did among 426 pictures of
+    the detection bench's tuning sets, nor among bench/hashing.py's (its "same keypoints").
+    """
+    quotas = _level_quotas(keypoints)
+    sizes = _level_sizes(work.shape[1], work.shape[0])
+    if not SHORTCUT_THRESHOLDS or min(min(size) for size in sizes) <= 2 * ORB_EDGE:
+        return _orb(work, keypoints, FAST_THRESHOLD)  # a level too small for any corner
+    # A glance at the coarsest level first: one direct resize keeps more detail than ORB's
+    # chain of small steps, so it seldom counts fewer corners, and it costs a tenth of the
+    # pyramid. It only decides whether the exact count is worth making.
+    glance: U8 = np.asarray(cv2.resize(work, sizes[-1], interpolation=cv2.INTER_LINEAR), np.uint8)
+    levels: list[U8] | None = None
+    for threshold in SHORTCUT_THRESHOLDS:
+        if _corners(glance, threshold) < 2 * quotas[-1]:
+            continue
+        if _corners(work, threshold) < 2 * quotas[0]:
+            continue
+        levels = levels or _pyramid(work)
+        if _corners(levels[-1], threshold) < 2 * quotas[-1]:
+            continue
+        found, descriptors = _orb(work, keypoints, threshold)
+        per_level = np.bincount([kp.octave for kp in found], minlength=ORB_LEVELS)
+        if per_level.tolist() == list(quotas):
+            return found, descriptors
+        break
+    return _orb(work, keypoints, FAST_THRESHOLD)
+
+
+def _orb(work: U8, keypoints: int, threshold: int) -> tuple[Sequence[cv2.KeyPoint], U8 | None]:
+    found, descriptors = _detector(keypoints, threshold).detectAndCompute(work, None)
+    return found, None if descriptors is None else np.asarray(descriptors, dtype=np.uint8)
+
+
+def _detect(work: U8) -> tuple[F32, U8] | None:
+    """ORB keypoints (strongest first) and descriptors; a lower FAST threshold for smooth pictures.
+
+    None when the picture has too few keypoints even then.
+    """
+    keypoints, found = _orb_default(work, MAX_KEYPOINTS)
+    points, descriptors = _strongest_first(keypoints, found)
     for threshold in LOW_TEXTURE_THRESHOLDS:
-        if found is not None and _distinct_places(keypoints) >= TEXTURE_PLACES:
+        if len(points) and _distinct_places(points) >= TEXTURE_PLACES:
             break
-        keypoints, found = _detector(threshold=threshold).detectAndCompute(work, None)
-    return keypoints, None if found is None else np.asarray(found, dtype=np.uint8)
+        points, descriptors = _strongest_first(*_orb(work, MAX_KEYPOINTS, threshold))
+    if _distinct_places(points) < MIN_KEYPOINTS:
+        return None
+    return points, descriptors
+
+
+def _strongest_first(keypoints: Sequence[cv2.KeyPoint], found: U8 | None) -> tuple[F32, U8]:
+    """Points and descriptors sorted by response, strongest first."""
+    if found is None or not keypoints:
+        return np.zeros((0, 2), dtype=np.float32), np.zeros((0, 32), dtype=np.uint8)
+    points = np.asarray(cv2.KeyPoint.convert(keypoints), dtype=np.float32)
+    response = np.array([kp.response for kp in keypoints], dtype=np.float32)
+    # Equal responses (repeated patterns) are put in the order of their position, not in the
+    # order ORB happened to sort them in, which depends on how many corners FAST found.
+    order = np.lexsort((points[:, 0], points[:, 1], -response))
+    return points[order], np.ascontiguousarray(found[order])
 
 
 def _resized(gray: U8, side: int) -> tuple[U8, float]:
@@ -215,10 +355,10 @@ def _resized(gray: U8, side: int) -> tuple[U8, float]:
 
 def _region_keypoints(
     gray: U8, regions: Sequence[tuple[str, Box]], factor: float
-) -> tuple[list[tuple[float, float]], list[U8]]:
+) -> tuple[list[F32], list[U8]]:
     """Keypoints of the small regions at their own scale, in working-frame coordinates."""
     height, width = gray.shape
-    points: list[tuple[float, float]] = []
+    points: list[F32] = []
     descriptors: list[U8] = []
     done: set[Box] = set()
     for _, box in regions:
@@ -230,16 +370,14 @@ def _region_keypoints(
         if min(crop.shape) < 16:
             continue
         work, region_factor = _resized(crop, WORK_SIDE)
-        keypoints, found = _detector(REGION_KEYPOINTS).detectAndCompute(work, None)
-        if found is None:
+        found, found_descriptors = _strongest_first(*_orb_default(work, REGION_KEYPOINTS))
+        if not len(found):
             continue
-        order = np.argsort([-kp.response for kp in keypoints], kind="stable")
-        for i in order:
-            x, y = keypoints[i].pt
-            points.append(
-                ((box.left + x / region_factor) * factor, (box.top + y / region_factor) * factor)
-            )
-        descriptors.append(np.asarray(found, dtype=np.uint8)[order])
+        origin = np.array([box.left, box.top], dtype=np.float64)
+        points.append(
+            ((origin + found.astype(np.float64) / region_factor) * factor).astype(np.float32)
+        )
+        descriptors.append(found_descriptors)
     return points, descriptors
 
 
@@ -257,12 +395,10 @@ def extract_local(
         return None
     work, factor = _resized(gray, WORK_SIDE)
     work_h, work_w = work.shape
-    keypoints, found = _detect(work)
-    if found is None or _distinct_places(keypoints) < MIN_KEYPOINTS:
+    detected = _detect(work)
+    if detected is None:
         return None
-    order = np.argsort([-kp.response for kp in keypoints], kind="stable")
-    points = np.array([keypoints[i].pt for i in order], dtype=np.float32)
-    descriptors: U8 = np.ascontiguousarray(np.asarray(found, dtype=np.uint8)[order])
+    points, descriptors = detected
     thumb, _ = _resized(gray, THUMB_SIDE)
     if regions is None:
         regions = candidate_views(image)
@@ -270,7 +406,7 @@ def extract_local(
     if REGION_KEYPOINTS:
         more_points, more_descriptors = _region_keypoints(gray, regions, factor)
         if more_points:
-            points = np.concatenate([points, np.array(more_points, dtype=np.float32)])
+            points = np.concatenate([points, *more_points])
             descriptors = np.ascontiguousarray(np.concatenate([descriptors, *more_descriptors]))
     scaled = tuple(
         (
