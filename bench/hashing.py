@@ -21,14 +21,16 @@ Methods, interleaved in a shuffled order every round so that noise hits them ali
   (the decode floor); other formats: ``Image.open`` + ``load()`` (a full decode: they have
   no reduced decode);
 * ``seenit``: ``bot.hashing.fingerprint(data)`` (phash64 + phash256 in all 8 orientations
-  + quality + local features), ``seenit global`` (the same without the local features),
-  ``seenit one threshold`` (the same with ORB run at its default FAST threshold only, as
-  before the higher-threshold shortcut of ``bot.local.features``) and ``seenit decode``:
-  ``bot.hashing.decode(data)`` alone, to split its cost.
+  + quality + local features), ``seenit global`` (the same without the local features) and
+  ``seenit decode``: ``bot.hashing.decode(data)`` alone, to split its cost.
 
-Local features: besides their cost (``seenit`` - ``seenit global``, in the same run), the
-pictures of the accuracy part check that the shortcut finds the very keypoints, descriptors
-and words of ORB at its default threshold.
+Local features: what they add, timed on each input's decoded image (the decode is the same
+with or without them, and its noise would swamp the difference on a busy machine):
+``fingerprint_image(img, local=False)``, ``fingerprint_image(img)``, and the latter with
+ORB at its default FAST threshold only (as before the higher-threshold shortcut of
+``bot.local.features``), interleaved in a shuffled order, CPU time. The pictures of the
+accuracy part check that the shortcut finds the very keypoints, descriptors and words of ORB
+at its default threshold.
 
 Accuracy: for ~50 real pictures, the distance in bits between seenit's fingerprint (fast
 path: libjpeg draft scaling / ``Image.reduce``) and ``imagehash.phash`` (hash_size 8 and
@@ -86,7 +88,6 @@ METHODS = (
     "floor@seenit",
     "seenit decode",
     "seenit global",
-    "seenit one threshold",
     "seenit",
 )
 
@@ -315,11 +316,6 @@ def orb_runs(shortcut: bool = True) -> Iterator[list[int]]:
         features.SHORTCUT_THRESHOLDS, features._orb = saved_thresholds, saved_orb
 
 
-def m_seenit_one_threshold(data: bytes) -> object:
-    with orb_runs(shortcut=False):
-        return fingerprint(data)
-
-
 FUNCS: dict[str, Callable[[bytes], object]] = {
     "article": m_article,
     "phash": m_phash,
@@ -327,7 +323,6 @@ FUNCS: dict[str, Callable[[bytes], object]] = {
     "floor@seenit": m_floor_seenit_scale,
     "seenit decode": m_seenit_decode,
     "seenit global": m_seenit_global,
-    "seenit one threshold": m_seenit_one_threshold,
     "seenit": m_seenit,
 }
 
@@ -363,6 +358,37 @@ def measure_speed(
         print(f"\rspeed: round {r + 1}/{rounds}", end="", file=sys.stderr, flush=True)
     print(file=sys.stderr)
     return wall, cpu
+
+
+LOCAL_METHODS = ("global", "whole", "one threshold")
+
+
+def _fingerprint_decoded(method: str, image: Image.Image) -> object:
+    if method == "global":
+        return fingerprint_image(image, local=False)
+    if method == "one threshold":
+        with orb_runs(shortcut=False):
+            return fingerprint_image(image)
+    return fingerprint_image(image)
+
+
+def measure_local(cases: list[Case], rounds: int, inner: int, seed: int) -> Samples:
+    """CPU seconds per fingerprint of each decoded input, without and with local features."""
+    rng = random.Random(seed)
+    images = {c.name: hashing.decode(c.data) for c in cases}
+    cpu: Samples = {c.name: {m: [] for m in LOCAL_METHODS} for c in cases}
+    for image in images.values():
+        for method in LOCAL_METHODS:
+            _fingerprint_decoded(method, image)  # warm-up
+    for r in range(rounds):
+        order = [(name, m) for name in images for m in LOCAL_METHODS]
+        rng.shuffle(order)
+        for name, method in order:
+            call = functools.partial(_fingerprint_decoded, method, images[name])
+            cpu[name][method].append(time_call(call, inner)[1])
+        print(f"\rlocal features: round {r + 1}/{rounds}", end="", file=sys.stderr, flush=True)
+    print(file=sys.stderr)
+    return cpu
 
 
 # --------------------------------------------------------------------------- accuracy
@@ -466,6 +492,8 @@ def main(argv: list[str] | None = None) -> int:
     pictures = real_pictures()
     cases = build_cases(pictures)
     samples, cpu_samples = measure_speed(cases, rounds, sample_seconds, args.seed)
+    local_rounds = 3 * rounds
+    local_samples = measure_local(cases, local_rounds, 3, args.seed)
     accuracy = measure_accuracy(spread(pictures, n_photos))
     elapsed = time.perf_counter() - started
 
@@ -525,16 +553,17 @@ def main(argv: list[str] | None = None) -> int:
                 fmt_ms(cpu["floor"]),
             ]
         )
-        now = cpu["seenit"] - cpu["seenit global"]
-        before = cpu["seenit one threshold"] - cpu["seenit global"]
-        local_cost[c.name] = {"global": cpu["seenit global"], "local": now, "one": before}
+        lm = {m: median(local_samples[c.name][m]) for m in LOCAL_METHODS}
+        now = lm["whole"] - lm["global"]
+        before = lm["one threshold"] - lm["global"]
+        local_cost[c.name] = {**lm, "local": now, "local one threshold": before}
         local_rows.append(
             [
                 c.name,
-                fmt_ms(cpu["seenit global"]),
-                fmt_ms(cpu["seenit"]),
+                fmt_ms(lm["global"]),
+                fmt_ms(lm["whole"]),
                 f"+{fmt_ms(now)}",
-                fmt_ratio(cpu["seenit"] / cpu["seenit global"]),
+                fmt_ratio(lm["whole"] / lm["global"]),
                 f"+{fmt_ms(before)}",
                 fmt_ratio(now / before) if before > 0 else "-",
             ]
@@ -651,8 +680,8 @@ Inputs: {sources}.
   {hashing.DECODE_MIN_SIDE}: 1/4 for 720p, 1/8 for 12 MP)
 * seenit decode = `bot.hashing.decode(data)`; seenit = `bot.hashing.fingerprint(data)`
   (phash64 + phash256, 8 orientations, quality, views, local features); seenit global =
-  the same without the local features (`fingerprint_image(decode(data), local=False)`):
-  their difference in the same run is what the local features cost
+  the same without the local features (`fingerprint_image(decode(data), local=False)`);
+  what the local features cost is measured apart, below
 
 {speed_table}
 
@@ -662,10 +691,12 @@ Spread, and CPU time (`time.process_time`, medians; excludes time spent waiting 
 
 ## What the local features cost
 
-CPU ms per image (medians of the same run): the fingerprint without local features
-(`seenit global`), the whole fingerprint, their difference, and that difference when ORB runs
-at its default FAST threshold only (`seenit one threshold`: local features as computed before
-`bot.local.features` tried higher thresholds on textured pictures).
+CPU ms per fingerprint of each input's decoded image (`fingerprint_image`; the decode, the
+same with or without local features, is left out: on a busy machine its noise swamps the
+difference), medians of {local_rounds} interleaved rounds of 3 calls: without local
+features, the whole fingerprint, their difference, and that difference when ORB runs at its
+default FAST threshold only (local features as computed before `bot.local.features` tried
+higher thresholds on textured pictures).
 
 {local_table}
 
@@ -709,6 +740,7 @@ Refused by `fingerprint` (default `Limits`), left out above: {refused_text}.
         "cpu_median_seconds": cpu_med,
         "targets": target_data,
         "local_cpu_ms": {k: {m: v * 1000 for m, v in d.items()} for k, d in local_cost.items()},
+        "local_cpu_samples_seconds": local_samples,
         "accuracy": accuracy,
         "accuracy_distributions": acc_data,
         "elapsed_seconds": elapsed,
