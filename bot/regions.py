@@ -26,6 +26,15 @@ MARGIN_ROW_BACKGROUND = 0.97
 BAR_MIN, BAR_MAX = 0.06, 0.45
 #: An inner picture covers between these shares of the canvas.
 INNER_MIN, INNER_MAX = 0.12, 0.9
+#: A row holds content when more than this share of it differs from the background.
+BAND_ROW_CONTENT = 0.01
+#: A picture band is at least this many times taller than the next tallest run of content
+#: rows (a line of text)...
+BAND_TALLER = 2.5
+#: ...and the rows outside it are at least this share background (a feed of text).
+BAND_OUTSIDE_BACKGROUND = 0.8
+#: Fewest other runs of content rows (status bar, name, text lines) around a picture band.
+BAND_OTHER_RUNS = 2
 
 
 @dataclass(frozen=True, slots=True)
@@ -47,6 +56,8 @@ def candidate_views(image: Image.Image) -> list[tuple[str, Box]]:
     views: list[tuple[str, Box]] = []
     views.extend(("captioned", box) for box in caption_removed(rgb))
     inner = inner_picture(rgb)
+    if inner is None:
+        inner = picture_band(rgb)
     if inner is not None and all(inner != box for _, box in views):
         views.append(("screenshot of an image", inner))
     return views
@@ -151,3 +162,48 @@ def inner_picture(rgb: npt.NDArray[np.uint8]) -> Box | None:
         return None  # scattered marks (text, icons), not one picture
     # Leave out the outermost pixel: a frame or shadow line is drawn there more often than not.
     return Box(box.left + 1, box.top + 1, box.right - 1, box.bottom - 1)
+
+
+def picture_band(rgb: npt.NDArray[np.uint8]) -> Box | None:
+    """The picture of a phone screenshot: the tallest run of content rows in a feed of text.
+
+    A phone shows the picture at the screen's width, so it reaches the image's sides and no
+    plain canvas surrounds it (:func:`inner_picture` finds nothing); but the rows above and
+    below it are a plain background with short runs of text (name, likes, comments).
+    """
+    height, width = rgb.shape[:2]
+    if height < 32 or width < 32:
+        return None
+    colour = _common_colour(np.concatenate([rgb[:, 0], rgb[:, -1], rgb[-1]]))
+    differs = np.any(np.abs(rgb.astype(np.int16) - colour) > BACKGROUND_TOLERANCE, axis=-1)
+    share = differs.mean(axis=1)
+    content = share > BAND_ROW_CONTENT
+    edges = np.flatnonzero(np.diff(np.concatenate([[0], content.astype(np.int8), [0]])))
+    runs = list(zip(edges[::2].tolist(), edges[1::2].tolist(), strict=True))
+    if len(runs) < BAND_OTHER_RUNS + 1:
+        return None
+    runs.sort(key=lambda run: run[1] - run[0], reverse=True)
+    (top, bottom), (other_top, other_bottom) = runs[0], runs[1]
+    if bottom - top < BAND_TALLER * (other_bottom - other_top):
+        return None
+    outside = np.concatenate([share[:top], share[bottom:]])
+    if len(outside) == 0 or 1.0 - outside.mean() < BAND_OUTSIDE_BACKGROUND:
+        return None
+    cols = np.flatnonzero(differs[top:bottom].any(axis=0))
+    box = Box(int(cols[0]), top, int(cols[-1]) + 1, bottom)
+    area = (box.right - box.left) * (box.bottom - box.top)
+    if not INNER_MIN * height * width <= area <= INNER_MAX * height * width:
+        return None
+    return box
+
+
+def _common_colour(pixels: npt.NDArray[np.uint8]) -> npt.NDArray[np.int16]:
+    """The most common colour of ``pixels`` (n, 3), to a few grey levels.
+
+    Not the median: beside a picture as tall as the plain background, the median of each
+    channel may be a colour of neither.
+    """
+    coarse = (pixels >> 5).astype(np.int16)
+    codes = (coarse[:, 0] << 6) | (coarse[:, 1] << 3) | coarse[:, 2]
+    common = np.bincount(codes, minlength=512).argmax()
+    return np.asarray(np.median(pixels[codes == common], axis=0), dtype=np.int16)
