@@ -588,6 +588,59 @@ def global_near_misses(
     return found[:keep], judged
 
 
+def easy_misses_text(
+    both: BothResult, fps: Sequence[Fingerprint | str], items: Items, rule: Thresholds
+) -> str:
+    """Every easy edit both stages miss, and why each stage let it go."""
+    m = items.n_originals
+    easy = {TRANSFORMS.index(t) for t in EASY_TRANSFORMS}
+    rows = []
+    for k in range(items.n_items - m):
+        i = m + k
+        own = int(items.owner[i])
+        if both.detected[k] or items.blank[own] or int(items.transform[i]) not in easy:
+            continue
+        query, stored = fps[i], fps[own]
+        if not isinstance(query, Fingerprint) or not isinstance(stored, Fingerprint):
+            rows.append([items.labels[i], "unreadable", "", ""])
+            continue
+        verdict = judge(query, stored, rule)
+        gate = f"{query.quality}/{stored.quality}"
+        if verdict.repost:
+            why_global = "matched, set aside as a template"
+        else:
+            why_global = f"{verdict.reason} {verdict.distance} (64-bit {verdict.distance64})"
+        if query.local is None or stored.local is None:
+            why_local = "no local features " + (
+                "(both)"
+                if query.local is None and stored.local is None
+                else "(query)"
+                if query.local is None
+                else "(original)"
+            )
+        else:
+            found = bot.local.verify.examine(query.local, stored.local)
+            if found is None:
+                why_local = "no geometric match"
+            elif found.dense_distance is None:
+                why_local = f"{found.inliers} inliers, overlap too small"
+            elif found.verdict is not None and found.verdict.template:
+                why_local = f"template (dense {found.dense_distance})"
+            else:
+                band = "" if found.band_distance is None else f", band {found.band_distance}"
+                why_local = f"{found.inliers} inliers, dense {found.dense_distance}{band}"
+                if found.verdict is not None:
+                    why_local += " (not among the 20 candidates)"
+        rows.append([items.labels[i], gate, why_global, why_local])
+    if not rows:
+        return "Both stages find every easy edit."
+    return (
+        f"{len(rows)} easy edits missed by both stages (quality: query/original; global: "
+        "why the 256-bit rule said no; local: what verification of the own original gives).\n\n"
+        + _table(["query", "quality", "global stage", "local stage"], rows, "llll")
+    )
+
+
 def global_margins_table(
     fps: Sequence[Fingerprint | str], items: Items, rules: Sequence[tuple[str, Thresholds]]
 ) -> str:
@@ -1168,6 +1221,7 @@ def both_report(
     items: Items,
     masks: Masks,
     global_margin: str = "",
+    easy_misses: str = "",
 ) -> str:
     """The global stage alone vs global + local, per transform, with the local stage's costs."""
     g = _recalls(global_result.detected, masks)
@@ -1225,6 +1279,10 @@ templates.
 | query | flagged as a repost of | stage, distance |
 | :--- | :--- | :--- |
 {chr(10).join(fp_lines) if fp_lines else "| (none) | | |"}
+
+#### Easy edits both stages miss
+
+{easy_misses}
 
 #### Margin: the closest wrong pairs of the global stage
 
@@ -1392,7 +1450,10 @@ def main(argv: Sequence[str] | None = None) -> int:
     t_both = time.monotonic() - t0
     near, judged = global_near_misses(fps, items, normal.rule)
     margin = global_margin_text(near, judged, normal.rule, items)
-    both_text = both_report(normal, both, templates, local_costs(fps, items), items, masks, margin)
+    misses = easy_misses_text(both, fps, items, normal.rule)
+    both_text = both_report(
+        normal, both, templates, local_costs(fps, items), items, masks, margin, misses
+    )
     if args.only == "both":
         if args.presets:
             configs = [(name, rule) for name, rule in PRESETS.items()] + extra
