@@ -138,9 +138,9 @@ class Limits:
 
 def fingerprint(data: bytes, limits: Limits = Limits()) -> Fingerprint:
     """Fingerprint encoded image bytes; raise an :class:`ImageError` subclass if unusable."""
-    image, size = _decode(data, limits)
+    image, size, smooth = _decode(data, limits)
     try:
-        return fingerprint_image(image, size)
+        return fingerprint_image(image, size, smooth=smooth)
     except MemoryError as exc:
         raise ImageTooLarge("not enough memory to hash the image") from exc
 
@@ -199,15 +199,22 @@ def _check_structure(data: bytes) -> None:
 
 
 def fingerprint_image(
-    image: Image.Image, size: tuple[int, int] | None = None, *, local: bool = True
+    image: Image.Image,
+    size: tuple[int, int] | None = None,
+    *,
+    local: bool = True,
+    smooth: Image.Image | None = None,
 ) -> Fingerprint:
     """Fingerprint an already decoded Pillow image (``size``: its size before reduction).
 
     ``local=False`` leaves out the local features (video frames, which are searched by their
-    global hashes only).
+    global hashes only). ``smooth``: the same picture reduced to the same size by a triangle
+    filter rather than a box (see :func:`_reduce`), which the hashes are taken from.
     """
     width, height = size or image.size
-    gray = image.convert("L")
+    if smooth is None or smooth.size != image.size:
+        smooth = image
+    gray = smooth.convert("L")
     h64, h256, pixels256 = _oriented_hashes(gray)
     views = []
     regions = candidate_views(image)
@@ -249,8 +256,9 @@ def decode(data: bytes, limits: Limits = Limits(), min_side: int = DECODE_MIN_SI
 
 def _decode(
     data: bytes, limits: Limits, min_side: int = DECODE_MIN_SIDE
-) -> tuple[Image.Image, tuple[int, int]]:
-    """Decoded image, and its full size (after EXIF orientation) before any reduction."""
+) -> tuple[Image.Image, tuple[int, int], Image.Image]:
+    """Decoded image, its full size (after EXIF orientation) before any reduction, and the
+    same reduced by a triangle filter (the image itself when nothing was reduced)."""
     if not data:
         raise EmptyImage()
     if len(data) > limits.max_bytes:
@@ -272,10 +280,14 @@ def _decode(
                 opened.draft("RGB", _draft_request(width, height, min_side))
             opened.load()
             image = _reduce(opened, min_side)
+            smooth = _reduce(opened, min_side, smooth=True)
             turned = _apply_exif_orientation(image)
             if turned.size != image.size:
                 width, height = height, width
-            return _flatten(turned), (width, height)
+            flat = _flatten(turned)
+            if smooth is image:
+                return flat, (width, height), flat
+            return flat, (width, height), _flatten(_apply_exif_orientation(smooth))
     except ImageError:
         raise
     except UnidentifiedImageError as exc:
@@ -302,7 +314,9 @@ def _draft_request(width: int, height: int, min_side: int) -> tuple[int, int]:
 MAX_WORKING_SIDE = 2048
 
 
-def _reduce(image: Image.Image, min_side: int) -> Image.Image:
+def _reduce(image: Image.Image, min_side: int, *, smooth: bool = False) -> Image.Image:
+    """``image`` reduced by a whole factor (short side >= ``min_side``): a box average, or
+    with ``smooth`` a triangle filter of the same size (what the hashes are taken from)."""
     width, height = image.size
     factor = min(width, height) // min_side
     factor = min(factor, 8) if factor >= 2 else 1
@@ -318,7 +332,20 @@ def _reduce(image: Image.Image, min_side: int) -> Image.Image:
         return image
     if image.mode == "P" or image.mode not in ("RGB", "RGBA", "L", "LA", "I", "F", "I;16"):
         image = image.convert("RGBA")
-    return image.reduce((fx, fy))
+    if not smooth:
+        return image.reduce((fx, fy))
+    size = (-(-width // fx), -(-height // fy))
+    return image.resize(size, Image.Resampling.BILINEAR, reducing_gap=REDUCING_GAP)
+
+
+#: The hashes are taken from a reduction by a triangle filter (Pillow's bilinear resampling,
+#: whose support grows with the factor), after a box average down to no less than this many
+#: times the final size (Pillow's ``reducing_gap``). A box average alone folds thin lines and
+#: fine stripes into a low-frequency moire that depends on the exact factor, so the same
+#: picture reduced by 3 (a PNG) or decoded at half scale (its JPEG copy) hashed 32-48 bits
+#: apart (a chessboard with a thin grid). The local features and the regions keep the box
+#: average, which their keypoint and margin thresholds were set on.
+REDUCING_GAP = 3.0
 
 
 def _apply_exif_orientation(image: Image.Image) -> Image.Image:

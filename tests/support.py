@@ -74,6 +74,19 @@ def striped_wallpaper() -> Image.Image:
     return image
 
 
+def thin_grid_board() -> Image.Image:
+    """A board of two-coloured squares outlined by a thin dark grid, on a white page."""
+    image = Image.new("RGB", (608, 472), "white")
+    draw = ImageDraw.Draw(image)
+    cell = 58
+    for row in range(8):
+        for col in range(8):
+            colour = (200, 196, 100) if (row + col) % 2 == 0 else (120, 165, 110)
+            x, y = 70 + col * cell, 4 + row * cell
+            draw.rectangle((x, y, x + cell, y + cell), fill=colour, outline=(20, 30, 20), width=2)
+    return image
+
+
 def upload(name: str) -> tuple[str, bytes]:
     """A committed photograph as an attachment: (file name, its bytes as committed)."""
     return name, (DATA / name).read_bytes()
