@@ -280,7 +280,9 @@ def _decode(
                 opened.draft("RGB", _draft_request(width, height, min_side))
             opened.load()
             image = _reduce(opened, min_side)
-            smooth = _reduce(opened, min_side, smooth=True)
+            smooth = (
+                _reduce(opened, min_side, smooth=True) if min(image.size) < SMOOTH_BELOW else image
+            )
             turned = _apply_exif_orientation(image)
             if turned.size != image.size:
                 width, height = height, width
@@ -346,6 +348,11 @@ def _reduce(image: Image.Image, min_side: int, *, smooth: bool = False) -> Image
 #: apart (a chessboard with a thin grid). The local features and the regions keep the box
 #: average, which their keypoint and margin thresholds were set on.
 REDUCING_GAP = 3.0
+#: A box average that leaves at least this many pixels on the short side (the factor is capped
+#: at 8: a huge picture) stands for the triangle filter: what it folds lands near its own
+#: sampling rate, far above the 64-pixel grid the hashes are resampled to, and filtering
+#: 50 MP again would cost a tenth more time.
+SMOOTH_BELOW = 512
 
 
 def _apply_exif_orientation(image: Image.Image) -> Image.Image:
