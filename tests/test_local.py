@@ -272,3 +272,17 @@ def test_a_picture_under_many_captions_costs_a_bounded_template_check() -> None:
     assert all(m.verdict.template for m in marked if m.image.id in judged)
     assert {m.image.id for m in marked if not m.verdict.template} == {*blobs} - judged
     assert {m.image.id for m in marked} == {*blobs}
+
+
+def test_a_fit_turned_far_from_a_quarter_turn_is_no_match() -> None:
+    # Reposts are turned by a few degrees or by quarter turns; lines that line up at 30
+    # degrees (a shared watermark, a texture) say nothing about two pictures being one.
+    from bot.local.verify import align
+
+    picture = photo("chelsea.jpg")
+    stored = local_of(picture)
+    tilted = picture.rotate(8, resample=Image.Resampling.BICUBIC, expand=True)
+    found = align(local_of(tilted), stored)
+    assert found is not None and abs(abs(found.rotation) - 8) < 2
+    turned = picture.rotate(30, resample=Image.Resampling.BICUBIC, expand=True)
+    assert align(local_of(turned), stored) is None

@@ -34,7 +34,12 @@ RATIO = 0.85
 MAX_DESCRIPTOR_DISTANCE = 80
 #: Accepted scale between query and stored working frames.
 SCALE_RANGE = (0.2, 5.0)
-#: RANSAC fits tried when the best one has a scale outside :data:`SCALE_RANGE`.
+#: Largest tilt, in degrees, of a fit off the nearest quarter turn. Reposts are turned by a
+#: few degrees (or by quarter turns); a fit at 30 degrees is a watermark or a texture that
+#: happens to line up on two different pictures.
+MAX_TILT = 15.0
+#: RANSAC fits tried when the best one has a scale outside :data:`SCALE_RANGE` or tilts more
+#: than :data:`MAX_TILT`.
 FITS = 3
 #: RANSAC reprojection threshold, as a share of the stored working image's longer side.
 REPROJECTION = 0.012
@@ -251,13 +256,13 @@ def align(query: LocalFeatures, stored: LocalFeatures) -> _Alignment | None:
         matrix, inliers = found
         a, b = float(matrix[0, 0]), float(matrix[1, 0])
         scale = math.hypot(a, b)  # stored units per query unit
-        if SCALE_RANGE[0] <= scale <= SCALE_RANGE[1]:
-            # The stored image is the query rotated back: the query's rotation is the
-            # opposite.
-            rotation = -math.degrees(math.atan2(b, a))
+        # The stored image is the query rotated back: the query's rotation is the opposite.
+        rotation = -math.degrees(math.atan2(b, a))
+        tilt = abs((rotation + 45.0) % 90.0 - 45.0)
+        if SCALE_RANGE[0] <= scale <= SCALE_RANGE[1] and tilt <= MAX_TILT:
             return _Alignment(matrix, int(inliers.sum()), rotation, 1.0 / scale)
-        # A degenerate fit (everything shrunk onto a few stored points) took the most
-        # matches: fit again on the others.
+        # A degenerate fit (everything shrunk onto a few stored points, or turned like no
+        # repost is) took the most matches: fit again on the others.
         src, dst = src[~inliers], dst[~inliers]
         if len(src) < MIN_INLIERS:
             return None
