@@ -102,12 +102,14 @@ def score(
                 {"a": f"{oa} [{ea}]", "b": f"{ob} [{eb}]", "distance": pair["distance"]}
             )
             continue
-        found.add((oa, *sorted((ea, eb))))  # type: ignore[arg-type]
+        first, second = sorted((ea, eb))
+        found.add((oa, first, second))
     counted = [o.name for o in corpus.originals if o.name not in blank]
     present = Counter(v.transform for v in corpus.variants if v.original_name not in blank)
     recall = {}
     for edit in present:
-        hits = sum(1 for o in counted if tuple(sorted((ORIGINAL, edit))) in _edits_of(found, o))
+        first, second = sorted((ORIGINAL, edit))
+        hits = sum(1 for o in counted if (o, first, second) in found)
         recall[edit] = (hits, present[edit])
     within = Counter(o for o, a, b in found if ORIGINAL not in (a, b))
     templates = {
@@ -123,10 +125,6 @@ def score(
         "same_original_edit_pairs": sum(within.values()),
         "blank_pairs": sum(1 for o, *_ in found if o in blank),
     }
-
-
-def _edits_of(found: set[tuple[str, str, str]], original: str) -> set[tuple[str, str]]:
-    return {(a, b) for o, a, b in found if o == original}
 
 
 def _mean(recall: dict[str, tuple[int, int]], edits: tuple[str, ...]) -> float:
