@@ -299,21 +299,28 @@ def m_seenit(data: bytes) -> object:
 
 @contextlib.contextmanager
 def orb_runs(shortcut: bool = True) -> Iterator[list[int]]:
-    """The FAST thresholds ORB runs at in the block; ``shortcut=False``: the default one only."""
-    saved_thresholds, saved_orb = features.SHORTCUT_THRESHOLDS, features._orb
+    """The FAST thresholds ORB runs at in the block (whole pyramid or level by level);
+    ``shortcut=False``: the default one only, ORB on its whole pyramid as OpenCV runs it."""
+    saved_thresholds = features.SHORTCUT_THRESHOLDS
+    saved_orb, saved_level = features._orb, features._orb_level
     used: list[int] = []
 
     def orb(work: Any, keypoints: int, threshold: int) -> Any:
         used.append(threshold)
         return saved_orb(work, keypoints, threshold)
 
+    def orb_level(level: Any, index: int, quota: int, threshold: int) -> Any:
+        used.append(threshold)
+        return saved_level(level, index, quota, threshold)
+
     if not shortcut:
         features.SHORTCUT_THRESHOLDS = ()
-    features._orb = orb
+    features._orb, features._orb_level = orb, orb_level
     try:
         yield used
     finally:
-        features.SHORTCUT_THRESHOLDS, features._orb = saved_thresholds, saved_orb
+        features.SHORTCUT_THRESHOLDS = saved_thresholds
+        features._orb, features._orb_level = saved_orb, saved_level
 
 
 FUNCS: dict[str, Callable[[bytes], object]] = {

@@ -49,15 +49,20 @@ def phone_screenshot(name: str) -> Image.Image:
 
 @pytest.fixture
 def thresholds_used(monkeypatch: pytest.MonkeyPatch) -> Iterator[list[int]]:
-    """FAST thresholds ORB is run at, in order."""
+    """FAST thresholds ORB is run at, in order (on the whole pyramid or one level)."""
     used: list[int] = []
-    run = features._orb
+    run, run_level = features._orb, features._orb_level
 
     def spy(work: U8, keypoints: int, threshold: int) -> tuple[object, U8 | None]:
         used.append(threshold)
         return run(work, keypoints, threshold)
 
+    def spy_level(level: U8, index: int, quota: int, threshold: int) -> features._Found:
+        used.append(threshold)
+        return run_level(level, index, quota, threshold)
+
     monkeypatch.setattr(features, "_orb", spy)
+    monkeypatch.setattr(features, "_orb_level", spy_level)
     yield used
 
 
@@ -87,9 +92,11 @@ def test_the_shortcut_finds_the_default_keypoints(
 ) -> None:
     for image in (photo(name), photo(name).resize((2400, 1800))):
         work = work_image(image)
-        fast = features._strongest_first(*features._orb_default(work, keypoints))
+        fast = features._strongest_first(features._orb_default(work, keypoints))
         thresholds_used.clear()
-        default = features._strongest_first(*features._orb(work, keypoints, FAST_THRESHOLD))
+        default = features._strongest_first(
+            features._found(*features._orb(work, keypoints, FAST_THRESHOLD))
+        )
         assert rows(*fast) == rows(*default)
         assert np.array_equal(fast[0], default[0]) and np.array_equal(fast[1], default[1])
 
@@ -98,6 +105,61 @@ def test_the_shortcut_finds_the_default_keypoints(
 def test_textured_photos_take_the_shortcut(name: str, thresholds_used: list[int]) -> None:
     features._orb_default(work_image(photo(name)), MAX_KEYPOINTS)
     assert thresholds_used and thresholds_used[0] > FAST_THRESHOLD
+
+
+def level_by_level(work: U8, keypoints: int, threshold: int) -> features._Found:
+    levels = features._pyramid(work)
+    quotas = features._level_quotas(keypoints)
+    return features._joined(
+        [
+            features._orb_level(level, index, quota, threshold)
+            for index, (level, quota) in enumerate(zip(levels, quotas, strict=True))
+        ]
+    )
+
+
+@pytest.mark.parametrize("name", PHOTOS)
+@pytest.mark.parametrize("keypoints", [MAX_KEYPOINTS, REGION_KEYPOINTS])
+@pytest.mark.parametrize("threshold", [FAST_THRESHOLD, 40])
+def test_orb_level_by_level_is_orb_on_its_whole_pyramid(
+    name: str, keypoints: int, threshold: int
+) -> None:
+    """Each level given to ORB alone yields, bit for bit and in the same order, what ORB keeps
+    of that level of its own pyramid: points, responses and descriptors."""
+    for image in (photo(name), photo(name).resize((2400, 1800)), phone_screenshot(name)):
+        work = work_image(image)
+        whole = features._found(*features._orb(work, keypoints, threshold))
+        levels = level_by_level(work, keypoints, threshold)
+        assert len(whole.points) > 0
+        assert whole.points.tobytes() == levels.points.tobytes()
+        assert whole.responses.tobytes() == levels.responses.tobytes()
+        assert whole.descriptors.tobytes() == levels.descriptors.tobytes()
+
+
+def test_a_level_short_of_its_share_falls_back_to_the_default_threshold(
+    monkeypatch: pytest.MonkeyPatch, thresholds_used: list[int]
+) -> None:
+    """A level that fills less than its share at the higher threshold: the levels next to it
+    may not hold 2 q corners either, so the whole pyramid is done at the default threshold."""
+    work = work_image(photo("astronaut.jpg"))
+    run_level = features._orb_level  # the fixture's spy
+
+    def starved(level: U8, index: int, quota: int, threshold: int) -> features._Found:
+        found = run_level(level, index, quota, threshold)
+        if index == 3 and threshold != FAST_THRESHOLD:
+            return features._found((), None)  # as if the level had too few corners
+        return found
+
+    monkeypatch.setattr(features, "_orb_level", starved)
+    fast = features._strongest_first(features._orb_default(work, MAX_KEYPOINTS))
+    shortcut = thresholds_used[0]
+    assert shortcut > FAST_THRESHOLD
+    assert thresholds_used == [shortcut] * 4 + [FAST_THRESHOLD]
+    default = features._strongest_first(
+        features._found(*features._orb(work, MAX_KEYPOINTS, FAST_THRESHOLD))
+    )
+    assert fast[0].tobytes() == default[0].tobytes()
+    assert fast[1].tobytes() == default[1].tobytes()
 
 
 def test_smooth_pictures_keep_the_default_threshold(thresholds_used: list[int]) -> None:
@@ -130,7 +192,7 @@ def test_equal_responses_are_ordered_by_position() -> None:
         keypoints = [
             cv2.KeyPoint(spots[i][0], spots[i][1], 31, response=spots[i][2]) for i in order
         ]
-        points, kept = features._strongest_first(keypoints, descriptors[order])
+        points, kept = features._strongest_first(features._found(keypoints, descriptors[order]))
         assert [tuple(p) for p in points.tolist()] == expected
         # Each descriptor stays with its keypoint.
         assert [int(row[0]) // 32 for row in kept] == [3, 2, 1, 0]

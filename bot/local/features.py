@@ -11,7 +11,8 @@ from __future__ import annotations
 import struct
 from collections.abc import Sequence
 from dataclasses import dataclass
-from functools import cache, cached_property
+from functools import cache, cached_property, lru_cache
+from typing import NamedTuple
 
 import cv2
 import numpy as np
@@ -233,15 +234,17 @@ def _level_quotas(keypoints: int) -> tuple[int, ...]:
     return tuple(quotas)
 
 
-def _level_sizes(width: int, height: int) -> list[tuple[int, int]]:
-    """(width, height) of each level of ORB's pyramid, rounded as OpenCV rounds them."""
+@lru_cache(maxsize=1024)
+def _level_sizes(width: int, height: int) -> tuple[tuple[int, int], ...]:
+    """(width, height) of each level of ORB's pyramid, rounded as OpenCV rounds them: times the
+    float inverse of the level's scale (465 / 1.2 rounds to 387, 465 * (1 / 1.2) to 388)."""
     sizes = []
-    for level in range(ORB_LEVELS):
-        scale = np.float32(float(np.float32(ORB_SCALE)) ** level)
+    for scale in _level_scales():
+        inverse = np.float32(1) / np.float32(scale)
         sizes.append(
-            (int(np.rint(np.float32(width) / scale)), int(np.rint(np.float32(height) / scale)))
+            (int(np.rint(np.float32(width) * inverse)), int(np.rint(np.float32(height) * inverse)))
         )
-    return sizes
+    return tuple(sizes)
 
 
 def _pyramid(work: U8) -> list[U8]:
@@ -270,7 +273,70 @@ def _corners(image: U8, threshold: int) -> int:
     return int(np.count_nonzero(inside))
 
 
-def _orb_default(work: U8, keypoints: int) -> tuple[Sequence[cv2.KeyPoint], U8 | None]:
+class _Found(NamedTuple):
+    """Keypoints as ORB returns them, in arrays: points in the working frame, Harris responses
+    and descriptors, in ORB's order (level by level)."""
+
+    points: F32
+    responses: F32
+    descriptors: U8
+
+
+def _found(keypoints: Sequence[cv2.KeyPoint], descriptors: U8 | None, scale: float = 1.0) -> _Found:
+    """ORB's output as arrays, points multiplied by ``scale`` (float32, as ORB does)."""
+    if descriptors is None or not keypoints:
+        return _Found(
+            np.zeros((0, 2), dtype=np.float32),
+            np.zeros(0, dtype=np.float32),
+            np.zeros((0, 32), dtype=np.uint8),
+        )
+    points = np.asarray(cv2.KeyPoint.convert(keypoints), dtype=np.float32)
+    if scale != 1.0:
+        points = points * np.float32(scale)
+    responses = np.array([kp.response for kp in keypoints], dtype=np.float32)
+    return _Found(points, responses, np.asarray(descriptors, dtype=np.uint8))
+
+
+@cache
+def _level_scales() -> tuple[float, ...]:
+    """Factor from each pyramid level's pixels to the working frame's, as ORB computes it
+    (``pow`` in double of the float scale factor, then rounded to float)."""
+    return tuple(
+        float(np.float32(float(np.float32(ORB_SCALE)) ** level)) for level in range(ORB_LEVELS)
+    )
+
+
+def _orb_level(level: U8, index: int, quota: int, threshold: int) -> _Found:
+    """What ORB keeps of one pyramid level (``index``), in working-frame coordinates.
+
+    ORB treats its levels apart (FAST, then the best Harris responses of the level's share,
+    then orientation and descriptor on the blurred level), so one level given to a one-level
+    ORB yields the same keypoints, responses and descriptors as the level of a whole pyramid;
+    only the points are scaled back to the working frame, as ORB scales them.
+    """
+    if quota <= 0:
+        return _found((), None)
+    detector = cv2.ORB.create(
+        nfeatures=quota,
+        scaleFactor=ORB_SCALE,
+        nlevels=1,
+        edgeThreshold=ORB_EDGE,
+        fastThreshold=threshold,
+    )
+    keypoints, descriptors = detector.detectAndCompute(level, None)
+    found = None if descriptors is None else np.asarray(descriptors, dtype=np.uint8)
+    return _found(keypoints, found, _level_scales()[index])
+
+
+def _joined(parts: Sequence[_Found]) -> _Found:
+    return _Found(
+        np.concatenate([part.points for part in parts]),
+        np.concatenate([part.responses for part in parts]),
+        np.ascontiguousarray(np.concatenate([part.descriptors for part in parts])),
+    )
+
+
+def _orb_default(work: U8, keypoints: int) -> _Found:
     """ORB's keypoints at :data:`FAST_THRESHOLD`, found at a higher threshold when that is safe.
 
     On each pyramid level ORB keeps the ``2 q`` corners FAST scores best (``q``: the level's
@@ -281,37 +347,48 @@ def _orb_default(work: U8, keypoints: int) -> tuple[Sequence[cv2.KeyPoint], U8 |
     ``q`` keypoints and descriptors come out; FAST just scores far fewer corners.
 
     Counting corners on every level costs half what it saves, so only the two levels that run
-    out first are counted: the finest (it needs no pyramid) and the coarsest. The others must
-    at least fill their share, or the default threshold is used. A middle level with between
+    out first are counted: the finest and the coarsest. The others must at least fill their
+    share, or the default threshold is used for every level. A middle level with between
     ``q`` and ``2 q`` corners would see a few other keypoints: none did among 426 pictures of
     the detection bench's tuning sets, nor among bench/hashing.py's (its "same keypoints").
+
+    The levels are those of :func:`_pyramid`, which the counts need anyway, each given to ORB
+    on its own (:func:`_orb_level`): ORB does not build the pyramid a second time.
     """
     quotas = _level_quotas(keypoints)
     sizes = _level_sizes(work.shape[1], work.shape[0])
     if not SHORTCUT_THRESHOLDS or min(min(size) for size in sizes) <= 2 * ORB_EDGE:
-        return _orb(work, keypoints, FAST_THRESHOLD)  # a level too small for any corner
+        return _found(*_orb(work, keypoints, FAST_THRESHOLD))  # a level too small for any corner
     # A glance at the coarsest level first: one direct resize keeps more detail than ORB's
     # chain of small steps, so it seldom counts fewer corners, and it costs a tenth of the
-    # pyramid. It only decides whether the exact count is worth making.
+    # pyramid. It only decides whether the exact counts are worth making.
     glance: U8 = np.asarray(cv2.resize(work, sizes[-1], interpolation=cv2.INTER_LINEAR), np.uint8)
     levels: list[U8] | None = None
+    chosen = FAST_THRESHOLD
     for threshold in SHORTCUT_THRESHOLDS:
         if _corners(glance, threshold) < 2 * quotas[-1]:
             continue
         if _corners(work, threshold) < 2 * quotas[0]:
             continue
         levels = levels or _pyramid(work)
-        if _corners(levels[-1], threshold) < 2 * quotas[-1]:
-            continue
-        found, descriptors = _orb(work, keypoints, threshold)
-        per_level = np.bincount([kp.octave for kp in found], minlength=ORB_LEVELS)
-        if per_level.tolist() == list(quotas):
-            return found, descriptors
-        break
-    return _orb(work, keypoints, FAST_THRESHOLD)
+        if _corners(levels[-1], threshold) >= 2 * quotas[-1]:
+            chosen = threshold
+            break
+    if levels is None or chosen == FAST_THRESHOLD:
+        return _found(*_orb(work, keypoints, FAST_THRESHOLD))
+    parts = []
+    for index, (level, quota) in enumerate(zip(levels, quotas, strict=True)):
+        part = _orb_level(level, index, quota, chosen)
+        if len(part.points) != quota:
+            # Fewer corners than the level's share: so few that the levels around it may
+            # hold under 2 q too. (More: ties at the share's last response, kept by ORB.)
+            return _found(*_orb(work, keypoints, FAST_THRESHOLD))
+        parts.append(part)
+    return _joined(parts)
 
 
 def _orb(work: U8, keypoints: int, threshold: int) -> tuple[Sequence[cv2.KeyPoint], U8 | None]:
+    """ORB on ``work`` with its whole pyramid: the reference the level by level run equals."""
     found, descriptors = _detector(keypoints, threshold).detectAndCompute(work, None)
     return found, None if descriptors is None else np.asarray(descriptors, dtype=np.uint8)
 
@@ -321,27 +398,25 @@ def _detect(work: U8) -> tuple[F32, U8] | None:
 
     None when the picture has too few keypoints even then.
     """
-    keypoints, found = _orb_default(work, MAX_KEYPOINTS)
-    points, descriptors = _strongest_first(keypoints, found)
+    points, descriptors = _strongest_first(_orb_default(work, MAX_KEYPOINTS))
+    places = _distinct_places(points)
     for threshold in LOW_TEXTURE_THRESHOLDS:
-        if len(points) and _distinct_places(points) >= TEXTURE_PLACES:
+        if places >= TEXTURE_PLACES:
             break
-        points, descriptors = _strongest_first(*_orb(work, MAX_KEYPOINTS, threshold))
-    if _distinct_places(points) < MIN_KEYPOINTS:
+        points, descriptors = _strongest_first(_found(*_orb(work, MAX_KEYPOINTS, threshold)))
+        places = _distinct_places(points)
+    if places < MIN_KEYPOINTS:
         return None
     return points, descriptors
 
 
-def _strongest_first(keypoints: Sequence[cv2.KeyPoint], found: U8 | None) -> tuple[F32, U8]:
+def _strongest_first(found: _Found) -> tuple[F32, U8]:
     """Points and descriptors sorted by response, strongest first."""
-    if found is None or not keypoints:
-        return np.zeros((0, 2), dtype=np.float32), np.zeros((0, 32), dtype=np.uint8)
-    points = np.asarray(cv2.KeyPoint.convert(keypoints), dtype=np.float32)
-    response = np.array([kp.response for kp in keypoints], dtype=np.float32)
+    points, response, descriptors = found
     # Equal responses (repeated patterns) are put in the order of their position, not in the
     # order ORB happened to sort them in, which depends on how many corners FAST found.
     order = np.lexsort((points[:, 0], points[:, 1], -response))
-    return points[order], np.ascontiguousarray(found[order])
+    return points[order], np.ascontiguousarray(descriptors[order])
 
 
 def _resized(gray: U8, side: int) -> tuple[U8, float]:
@@ -370,7 +445,7 @@ def _region_keypoints(
         if min(crop.shape) < 16:
             continue
         work, region_factor = _resized(crop, WORK_SIDE)
-        found, found_descriptors = _strongest_first(*_orb_default(work, REGION_KEYPOINTS))
+        found, found_descriptors = _strongest_first(_orb_default(work, REGION_KEYPOINTS))
         if not len(found):
             continue
         origin = np.array([box.left, box.top], dtype=np.float64)
