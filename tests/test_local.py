@@ -6,12 +6,13 @@ import io
 from collections.abc import Callable
 from itertools import permutations
 
+import numpy as np
 import pytest
 from PIL import Image, ImageDraw, ImageEnhance, ImageFont
 
 from bot.hashing import decode, fingerprint
 from bot.local import LocalFeatures, LocalIndex, extract_local, judge_local
-from bot.local.features import FeaturesError
+from bot.local.features import FeaturesError, index_words
 from bot.matching import TEMPLATE_CHECKS, Match, Verdict, mark_templates
 from bot.records import ImageRecord
 from tests.conftest import DATA, PHOTOS, encode, photo
@@ -231,6 +232,39 @@ def test_index_finds_the_original_of_each_edit(originals: dict[str, LocalFeature
     assert not index.remove(ids["coffee.jpg"])
     assert ids["coffee.jpg"] not in index.query(originals["coffee.jpg"], top=5)
     assert len(index) == len(PHOTOS) - 1
+
+
+def test_index_words_favour_the_middle_every_crop_keeps(
+    originals: dict[str, LocalFeatures],
+) -> None:
+    """A crop of 60% of each side shares more of its original's index words than it would
+    with the words of the strongest keypoints alone (of the whole picture)."""
+    shared, by_strength = 0, 0
+    for name, features in originals.items():
+        query = np.unique(local_of(crop(photo(name), 0.2, 0.2, 0.2, 0.2)).word_ids)
+        stored = np.frombuffer(features.words, "<u2")
+        shared += len(np.intersect1d(query, stored))
+        by_strength += len(np.intersect1d(query, index_words(features.word_ids)))
+    assert shared > 1.2 * by_strength
+
+
+def test_index_words_take_the_strongest_edge_keypoints_and_then_the_middle() -> None:
+    # 200 keypoints along the edges, strongest first, then 200 in the middle.
+    n = 400
+    edge = np.stack([np.zeros(200), np.linspace(0, 99, 200)], axis=1)
+    middle = np.full((200, 2), 50.0)
+    points = np.concatenate([edge, middle]).astype(np.float32)
+    word_ids = np.arange(n, dtype=np.uint16)
+    kept = index_words(word_ids, points, (100, 100), limit=160)
+    assert len(kept) == 160
+    # An edge keypoint k-th in strength ranks as 9 k, a middle one as k: the first 160 are
+    # the 36 strongest edge keypoints (up to 324) and the middle ones from 201 to 324.
+    assert kept.tolist() == list(range(36)) + list(range(200, 324))
+    # Without places, the strongest keypoints' words, as before.
+    assert index_words(word_ids, limit=160).tolist() == list(range(160))
+    # A word repeated by several keypoints counts once, at its first place.
+    repeated = np.where(word_ids >= 200, word_ids - 200, word_ids).astype(np.uint16)
+    assert index_words(repeated, points, (100, 100), limit=160).tolist() == list(range(160))
 
 
 def test_index_load_matches_adds(originals: dict[str, LocalFeatures]) -> None:

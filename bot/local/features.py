@@ -52,8 +52,12 @@ ORB_EDGE = 31
 #: thousands of corners at :data:`FAST_THRESHOLD`, most of them to be thrown away, and a higher
 #: threshold that keeps the same keypoints (see :func:`_orb_default`) halves ORB's time.
 SHORTCUT_THRESHOLDS: tuple[int, ...] = (40, 25)
-#: Words of the strongest keypoints kept for the index (a few hundred bytes per image).
+#: Words kept for the index (a few hundred bytes per image): those of the strongest
+#: keypoints, the middle of the picture first (see :func:`index_words`).
 INDEX_WORDS = 160
+#: A keypoint's place in the strength order counts 1 + INDEX_CENTRE_WEIGHT * d**2 times
+#: farther down, d its way from the centre to the border (0 at the centre, 1 on the border).
+INDEX_CENTRE_WEIGHT = 8.0
 #: Longer side of the thumbnail used for the dense check: at 128 pixels the picture inside
 #: a phone screenshot is 60 pixels wide, too blurred to tell a repost at the dense check.
 THUMB_SIDE = 192
@@ -118,8 +122,9 @@ class LocalFeatures:
 
     @cached_property
     def words(self) -> bytes:
-        """The index's word list: sorted distinct words of the strongest keypoints (uint16 LE)."""
-        return index_words(self.word_ids).astype("<u2").tobytes()
+        """The index's word list: sorted distinct words, :func:`index_words` (uint16 LE)."""
+        size = (self.width, self.height)
+        return index_words(self.word_ids, self.points, size).astype("<u2").tobytes()
 
     def to_bytes(self) -> bytes:
         """Compact blob for the store (keypoints, descriptors, words, JPEG thumbnail)."""
@@ -187,10 +192,36 @@ class LocalFeatures:
         return (x >= box.left) & (x < box.right) & (y >= box.top) & (y < box.bottom)
 
 
-def index_words(word_ids: U16, limit: int = INDEX_WORDS) -> U16:
-    """Sorted distinct words of the first (strongest) keypoints, at most ``limit`` of them."""
-    _, first = np.unique(word_ids, return_index=True)
-    keep = np.sort(first)[:limit]
+def index_words(
+    word_ids: U16,
+    points: F32 | None = None,
+    size: tuple[int, int] | None = None,
+    limit: int = INDEX_WORDS,
+) -> U16:
+    """Sorted distinct words of the keypoints that come first, at most ``limit`` of them.
+
+    Keypoints come strongest first, and with their ``points`` in a frame of ``size``
+    (width, height) the middle of the picture first: a keypoint ``k``-th in strength order
+    (from 1) at distance ``d`` from the centre ranks as ``k * (1 + INDEX_CENTRE_WEIGHT *
+    d**2)``, ``d`` the larger of its horizontal and vertical offsets from the centre, a
+    share of half the width and half the height (1 at the edges). Every crop keeps the
+    middle of a picture and loses some of its edges: a crop of the middle 60% of each side
+    shares a fifth more of its original's words this way than with the strongest keypoints
+    alone (a median of 20 of 160 words instead of 17, over bench/local_search.py's pictures).
+    Points are rounded as the blob stores them, so reloaded features give the same words.
+    """
+    n = len(word_ids)
+    order = np.arange(n)
+    if points is not None and size is not None and n:
+        width, height = max(size[0], 1), max(size[1], 1)
+        stored = np.round(np.asarray(points, dtype=np.float64) * POINT_SCALE) / POINT_SCALE
+        dx = np.abs(stored[:, 0] / width - 0.5)
+        dy = np.abs(stored[:, 1] / height - 0.5)
+        d = np.minimum(2 * np.maximum(dx, dy), 1.0)
+        rank = (order + 1) * (1 + INDEX_CENTRE_WEIGHT * d * d)
+        order = np.lexsort((order, rank))
+    _, first = np.unique(word_ids[order], return_index=True)
+    keep = order[np.sort(first)[:limit]]
     return np.sort(word_ids[keep]).astype(np.uint16)
 
 
