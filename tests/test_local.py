@@ -320,3 +320,77 @@ def test_a_fit_turned_far_from_a_quarter_turn_is_no_match() -> None:
     assert found is not None and abs(abs(found.rotation) - 8) < 2
     turned = picture.rotate(30, resample=Image.Resampling.BICUBIC, expand=True)
     assert align(local_of(turned), stored) is None
+
+
+def _stamped(image: Image.Image, text: str = "u/sharer") -> Image.Image:
+    """A semi-transparent handle and logo in the bottom-right corner, as reposters add."""
+    base = image.convert("RGBA")
+    layer = Image.new("RGBA", base.size, (0, 0, 0, 0))
+    draw = ImageDraw.Draw(layer)
+    size = max(12, base.height // 16)
+    box = draw.textbbox((0, 0), text, font=font(size))
+    x, y = base.width - (box[2] - box[0]) - size, base.height - (box[3] - box[1]) - size
+    draw.ellipse(
+        (x - size * 1.6, y - size * 0.1, x - size * 0.4, y + size * 1.1), fill=(255, 255, 255, 150)
+    )
+    draw.text(
+        (x, y),
+        text,
+        font=font(size),
+        fill=(255, 255, 255, 170),
+        stroke_width=2,
+        stroke_fill=(0, 0, 0, 120),
+    )
+    return Image.alpha_composite(base, layer).convert("RGB")
+
+
+def _night_sky(top: tuple[int, int, int], bottom: tuple[int, int, int], glow: float) -> Image.Image:
+    """A smooth wallpaper: a vertical gradient, a soft glow and a few hundred stars."""
+    import numpy as np
+
+    w, h = 800, 600
+    t = np.linspace(0.0, 1.0, h)[:, None, None]
+    pixels = np.repeat((1 - t) * np.array(top) + t * np.array(bottom), w, axis=1)
+    yy, xx = np.mgrid[0:h, 0:w]
+    spot = np.exp(-(((xx - w * 0.6) / (w * 0.3)) ** 2 + ((yy - h * 0.4) / (h * 0.3)) ** 2))
+    pixels += glow * spot[..., None]
+    rng = np.random.default_rng(sum(top))
+    for y, x in zip(rng.integers(0, h, 300), rng.integers(0, w, 300), strict=True):
+        pixels[y : y + 2, x : x + 2] += 60
+    return Image.fromarray(np.clip(pixels, 0, 255).astype(np.uint8))
+
+
+def test_a_watermark_shared_by_two_different_pictures_is_no_match() -> None:
+    # Two smooth wallpapers carrying the same handle: the handle lines up, and the dense
+    # hashes of two gradients agree within the threshold. The inliers all sit in the
+    # handle's corner, and the aligned pictures do not correlate: no repost.
+    from bot.local.verify import MAX_DENSE_DISTANCE, MIN_PINNED_AGREEMENT, MIN_SPREAD, examine
+
+    purple = _stamped(_night_sky((120, 40, 90), (30, 20, 110), 0.0))
+    brown = _stamped(_night_sky((60, 40, 20), (20, 15, 10), 90.0))
+    for query, stored in ((brown, purple), (purple, brown)):
+        found = examine(local_of(query), local_of(stored))
+        assert found is not None and found.dense_distance is not None
+        # The dense check alone would have called it a repost.
+        assert found.dense_distance <= MAX_DENSE_DISTANCE
+        assert found.spread < MIN_SPREAD
+        assert found.agreement is not None and found.agreement < MIN_PINNED_AGREEMENT
+        assert found.verdict is None
+    # A crop of the stamped picture itself is still one.
+    cropped = examine(local_of(crop(purple, 0.1, 0.1, 0.0, 0.0)), local_of(purple))
+    assert cropped is not None and cropped.verdict is not None
+
+
+def test_star_fields_that_line_up_by_chance_are_no_match() -> None:
+    # Scattered dots look alike to ORB: ten of them can fit one transform on two different
+    # pictures, over most of the image, and the dense hashes of two gradients agree. The
+    # aligned pictures do not correlate.
+    from bot.local.verify import MAX_DENSE_DISTANCE, MIN_AGREEMENT, MIN_SPREAD, examine
+
+    brown = _stamped(_night_sky((60, 40, 20), (20, 15, 10), 90.0))
+    blue = _stamped(_night_sky((20, 60, 120), (10, 20, 40), 0.0))
+    found = examine(local_of(blue), local_of(brown))
+    assert found is not None and found.dense_distance is not None
+    assert found.dense_distance <= MAX_DENSE_DISTANCE and found.spread >= MIN_SPREAD
+    assert found.agreement is not None and found.agreement < MIN_AGREEMENT
+    assert found.verdict is None

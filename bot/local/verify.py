@@ -71,6 +71,18 @@ TEXT_MARKS = 0.1
 #: are left out of a second, stricter dense check of the middle band.
 LETTERING_SHARE = 0.22
 MAX_BAND_DISTANCE = 24
+#: The aligned pictures (the overlaps, or their middle bands for text drawn over the
+#: picture), reduced to :data:`AGREEMENT_SIDE` pixels, must correlate at least
+#: :data:`MIN_AGREEMENT`: two different pictures whose dense hashes agree (gradients, star
+#: fields, wood grain) do not.
+MIN_AGREEMENT = 0.7
+AGREEMENT_SIDE = 24
+#: A fit whose inliers span less than this share of both images is pinned by one small
+#: patch: a watermark or a logo that two different pictures share lines up as well as a
+#: real repost does. Such a fit must show the same picture more surely:
+#: :data:`MIN_PINNED_AGREEMENT`.
+MIN_SPREAD = 0.15
+MIN_PINNED_AGREEMENT = 0.85
 #: Rotations below this many degrees are not worth mentioning.
 ROTATION_WORDS_MIN = 1.5
 #: The query shows less than this share of the stored picture: "cropped".
@@ -114,6 +126,8 @@ class _Alignment:
     inliers: int
     rotation: float
     scale: float
+    #: Share of the image the inliers span (the larger of the two images' shares).
+    spread: float
 
 
 @dataclass(frozen=True, slots=True)
@@ -134,6 +148,11 @@ class Examination:
     #: Dense distance of the overlap's middle band (text drawn over the top or bottom of a
     #: picture spares it); None when the whole overlap agreed or the band is too small.
     band_distance: int | None = None
+    #: Share of the image the inliers span (see :data:`MIN_SPREAD`).
+    spread: float = 1.0
+    #: Correlation of the aligned pictures (see :data:`MIN_AGREEMENT`); None when the
+    #: overlap is too small to judge.
+    agreement: float | None = None
 
     @property
     def verdict(self) -> LocalVerdict | None:
@@ -144,6 +163,9 @@ class Examination:
         (brighter, turned, re-encoded) is never a template, whatever its dense distance.
         """
         if self.dense_distance is None:
+            return None
+        floor = MIN_PINNED_AGREEMENT if self.spread < MIN_SPREAD else MIN_AGREEMENT
+        if self.agreement is not None and self.agreement < floor:
             return None
         if self.dense_distance <= MAX_DENSE_DISTANCE and not self.different_captions:
             return LocalVerdict(
@@ -191,7 +213,14 @@ def examine(query: LocalFeatures, stored: LocalFeatures) -> Examination | None:
     dense = dense_distance(query, stored, alignment.matrix)
     if dense is None:
         return Examination(
-            alignment.inliers, alignment.rotation, alignment.scale, None, False, None, ""
+            alignment.inliers,
+            alignment.rotation,
+            alignment.scale,
+            None,
+            False,
+            None,
+            "",
+            spread=alignment.spread,
         )
     distance, overlap = dense
     differ = different_captions(query, stored, alignment.matrix)
@@ -210,6 +239,8 @@ def examine(query: LocalFeatures, stored: LocalFeatures) -> Examination | None:
         template_distance=template,
         edit=describe(query, stored, alignment, overlap),
         band_distance=band,
+        spread=alignment.spread,
+        agreement=agreement(query, stored, alignment.matrix, overlap),
     )
 
 
@@ -228,6 +259,25 @@ def band_distance(
     """Dense distance of the overlap without its top and bottom bands."""
     found = dense_distance(query, stored, matrix, _bands(overlap)[1])
     return None if found is None else found[0]
+
+
+def agreement(query: LocalFeatures, stored: LocalFeatures, matrix: F64, overlap: Box) -> float:
+    """How well the aligned pictures correlate: the better of the whole overlap and its
+    middle band, both reduced to :data:`AGREEMENT_SIDE` pixels (-1 to 1; 0 when flat)."""
+    warped, _ = _warp(query, stored, matrix)
+    best = 0.0
+    for box in (overlap, _bands(overlap)[1]):
+        if box.bottom - box.top < 2 or box.right - box.left < 2:
+            continue
+        size = (AGREEMENT_SIDE, AGREEMENT_SIDE)
+        a = stored.thumbnail[box.top : box.bottom, box.left : box.right]
+        b = warped[box.top : box.bottom, box.left : box.right]
+        small_a = cv2.resize(a, size, interpolation=cv2.INTER_AREA).astype(np.float64).ravel()
+        small_b = cv2.resize(b, size, interpolation=cv2.INTER_AREA).astype(np.float64).ravel()
+        if small_a.std() < 1.0 or small_b.std() < 1.0:
+            continue
+        best = max(best, float(np.corrcoef(small_a, small_b)[0, 1]))
+    return best
 
 
 def align(query: LocalFeatures, stored: LocalFeatures) -> _Alignment | None:
@@ -260,13 +310,20 @@ def align(query: LocalFeatures, stored: LocalFeatures) -> _Alignment | None:
         rotation = -math.degrees(math.atan2(b, a))
         tilt = abs((rotation + 45.0) % 90.0 - 45.0)
         if SCALE_RANGE[0] <= scale <= SCALE_RANGE[1] and tilt <= MAX_TILT:
-            return _Alignment(matrix, int(inliers.sum()), rotation, 1.0 / scale)
+            spread = max(_spread(src[inliers], query), _spread(dst[inliers], stored))
+            return _Alignment(matrix, int(inliers.sum()), rotation, 1.0 / scale, spread)
         # A degenerate fit (everything shrunk onto a few stored points, or turned like no
         # repost is) took the most matches: fit again on the others.
         src, dst = src[~inliers], dst[~inliers]
         if len(src) < MIN_INLIERS:
             return None
     return None
+
+
+def _spread(points: F32, features: LocalFeatures) -> float:
+    """Share of the image's working frame covered by the bounding box of ``points``."""
+    low, high = points.min(axis=0), points.max(axis=0)
+    return float((high[0] - low[0]) * (high[1] - low[1]) / (features.width * features.height))
 
 
 def _fit(src: F32, dst: F32, threshold: float) -> tuple[F64, npt.NDArray[np.bool_]] | None:
