@@ -15,7 +15,7 @@ from bot.hashing import (
     hamming64,
     min_oriented_distance,
 )
-from bot.local import LocalFeatures, LocalVerdict, judge_local
+from bot.local import LocalFeatures, LocalVerdict, judge_local, pictures_differ
 from bot.records import DAY_MS, AllowedImage, ImageRecord
 
 HASH256_BITS = HASH256_SIDE * HASH256_SIDE
@@ -248,12 +248,56 @@ def judge_pair(query: Fingerprint, stored: Fingerprint, rule: Thresholds = DEFAU
     verdict = judge(query, stored, rule)
     if verdict.reason == "low quality" or query.local is None or stored.local is None:
         return verdict
+    if verdict.repost and refutable(verdict) and pictures_differ(query.local, stored.local):
+        return replace(verdict, repost=False, reason=REFUTED)
     if verdict.repost and not has_caption(query):
         return verdict
     found = judge_local(query.local, stored.local)
     if verdict.repost:  # only a template can overrule the global stage
         return local_verdict(found) if found is not None and found.template else verdict
     return verdict if found is None else local_verdict(found)
+
+
+#: Why a global match is no repost: the local stage lined the two images up and their
+#: pictures differ. A watermark or a logo stamped on two smooth pictures (gradients, wood
+#: grain) can bring their global hashes together: the stamp is most of what the low
+#: frequencies of such a picture hold.
+REFUTED = "pictures differ"
+
+
+def refutable(verdict: Verdict) -> bool:
+    """Whether the local stage may refute this global match: one on the global hashes, with
+    the query as it is (a mirrored or turned query has keypoints no fit lines up)."""
+    return verdict.repost and verdict.local is None and verdict.orientation == 0
+
+
+def refute(query: LocalFeatures, matches: Sequence[Match], blobs: dict[int, bytes]) -> list[Match]:
+    """``matches`` without the global matches the local stage refutes (see
+    :func:`bot.local.pictures_differ`); CPU-bound, run in a thread. Only the matches of
+    :func:`refute_checked` are judged; the others stay."""
+    refuted = set()
+    for match in refute_checked(matches):
+        blob = blobs.get(match.image.id)
+        if blob is None:
+            continue
+        try:
+            stored = LocalFeatures.from_bytes(blob)
+        except ValueError:
+            continue
+        if pictures_differ(query, stored):
+            refuted.add(match.image.id)
+    return [m for m in matches if m.image.id not in refuted]
+
+
+#: At most this many global matches are judged by :func:`refute`, best first: each costs a
+#: fit (3-5 ms), and a picture posted again and again has many.
+REFUTE_CHECKS = 2
+
+
+def refute_checked(matches: Sequence[Match]) -> list[Match]:
+    """The global matches :func:`refute` judges: the best :data:`REFUTE_CHECKS` of those it
+    may refute."""
+    return _by_closeness([m for m in matches if refutable(m.verdict)])[:REFUTE_CHECKS]
 
 
 def has_caption(query: Fingerprint) -> bool:

@@ -46,6 +46,8 @@ from bot.matching import (
     judge_pair,
     mark_templates,
     query_hashes,
+    refute,
+    refute_checked,
     template_checked,
     thresholds_for,
     verify,
@@ -305,6 +307,13 @@ class SeenService:
             judged = template_checked(matches)
             blobs = await self.store.local_features([m.image.id for m in judged])
             matches = await asyncio.to_thread(mark_templates, query.local, matches, blobs)
+        judged = refute_checked(matches) if query.local is not None else []
+        if judged:
+            # A watermark stamped on two smooth pictures can bring their global hashes
+            # together; the local stage lines them up and may show different pictures.
+            assert query.local is not None
+            blobs = await self.store.local_features([m.image.id for m in judged])
+            matches = await asyncio.to_thread(refute, query.local, matches, blobs)
         reposts = [m for m in matches if not m.verdict.template]
         wanted = THOROUGH_BELOW if thorough else 1
         if local_stage and query.local is not None and len(reposts) < wanted:

@@ -394,3 +394,38 @@ def test_star_fields_that_line_up_by_chance_are_no_match() -> None:
     assert found.dense_distance <= MAX_DENSE_DISTANCE and found.spread >= MIN_SPREAD
     assert found.agreement is not None and found.agreement < MIN_AGREEMENT
     assert found.verdict is None
+
+
+def test_a_global_match_the_local_stage_refutes_is_dropped() -> None:
+    # A watermark stamped on two smooth pictures brought their global hashes together (or
+    # a view of the query matched); the local stage lines the two up on the watermark and
+    # finds different pictures: that match goes. A real screenshot of the stored picture
+    # matched through its view stays, and so does a mirrored match (no fit lines up a
+    # mirrored query's keypoints: the local stage has nothing to say about it).
+    from dataclasses import replace
+
+    from bot.matching import refute
+
+    purple = _stamped(_night_sky((120, 40, 90), (30, 20, 110), 0.0))
+    brown = _stamped(_night_sky((60, 40, 20), (20, 15, 10), 90.0))
+    picture = photo(PHOTOS[0])
+    blobs = {1: local_of(purple).to_bytes(), 2: local_of(picture).to_bytes()}
+    view = "screenshot of an image"
+    whole = _global_match(1, 12)
+    through_view = Match(whole.image, replace(whole.verdict, view=view))
+    mirrored = Match(whole.image, replace(whole.verdict, orientation=4))
+    assert refute(local_of(brown), [whole], blobs) == []
+    assert refute(local_of(brown), [through_view], blobs) == []
+    assert refute(local_of(brown), [mirrored], blobs) == [mirrored]
+    right = _global_match(2, 10)
+    right = Match(right.image, replace(right.verdict, view=view))
+    assert refute(local_of(screenshot(picture)), [right], blobs) == [right]
+
+
+def test_judge_pair_keeps_a_screenshot_matched_through_its_view() -> None:
+    from bot.matching import judge_pair
+
+    picture = photo(PHOTOS[0])
+    stored = fingerprint(encode(picture, quality=90))
+    verdict = judge_pair(fingerprint(encode(screenshot(picture), quality=90)), stored)
+    assert verdict.repost

@@ -27,9 +27,9 @@ import numpy.typing as npt
 
 from bot.hashing import Fingerprint
 from bot.index import HammingIndex
-from bot.local import LocalIndex
+from bot.local import LocalIndex, pictures_differ
 from bot.local.verify import MAX_BAND_DISTANCE, MAX_DENSE_DISTANCE, Examination, examine
-from bot.matching import Thresholds, has_caption, judge, query_hashes
+from bot.matching import Thresholds, Verdict, has_caption, judge, query_hashes, refutable
 
 TOP = 20
 
@@ -67,7 +67,10 @@ class BothResult:
 
 def _would_alert(query: Fingerprint, stored: Fingerprint, rule: Thresholds) -> tuple[bool, str]:
     """Whether the bot would alert for this one pair, and through which stage."""
-    if judge(query, stored, rule).repost:
+    verdict = judge(query, stored, rule)
+    if _refuted(query, stored, verdict):
+        return False, "refuted"
+    if verdict.repost:
         # As the service: only a captioned query's global matches may be templates.
         if has_caption(query) and stored.local is not None:
             found = examine(query.local, stored.local)
@@ -122,7 +125,10 @@ def evaluate_both(
         for hit in index.search(list(query_hashes(query)), rule.radius64):
             j = hit.image_id
             other = stored[j]
-            if j == i or other is None or not judge(query, other, rule).repost:
+            if j == i or other is None:
+                continue
+            found_global = judge(query, other, rule)
+            if not found_global.repost or _refuted(query, other, found_global):
                 continue
             if has_caption(query) and other.local is not None:
                 assert query.local is not None
@@ -131,7 +137,7 @@ def evaluate_both(
                 if verdict is not None and verdict.template:
                     result.templated.append((i, j))
                     continue
-            flagged[j] = f"global {judge(query, other, rule).distance}"
+            flagged[j] = f"global {found_global.distance}"
         # As the service: a query under the quality gate is not searched at all, and stored
         # images under it are not candidates.
         if not flagged and query.local is not None and query.quality >= rule.min_quality:
@@ -186,6 +192,13 @@ def _margin(found: Examination) -> tuple[int, int, int]:
         band = found.band_distance
         margin = min(margin, band - MAX_BAND_DISTANCE)
     return margin, found.dense_distance, band
+
+
+def _refuted(query: Fingerprint, stored: Fingerprint, verdict: Verdict) -> bool:
+    """As the service: a global match that the local stage refutes."""
+    if not refutable(verdict) or query.local is None or stored.local is None:
+        return False
+    return pictures_differ(query.local, stored.local)
 
 
 def _passes_gate(query: Fingerprint, stored: Fingerprint, rule: Thresholds) -> bool:

@@ -34,14 +34,16 @@ The contract with the rest of seenit:
 The intended flow for a new image: the global stage first; when it finds nothing,
 ``index.query(fp.local)`` and ``judge_local`` on each candidate's stored blob, best verdict
 first (most inliers). Global matches may be passed through ``judge_local`` too, to learn
-whether they are a different caption on the same picture (``template``).
+whether they are a different caption on the same picture (``template``), and through
+``pictures_differ(query, stored)``: a fit lining up pictures that do not agree refutes a
+global match (a watermark shared by two smooth pictures).
 
 The vocabulary (``vocabulary.npz``, package data) is trained by ``bench/local_vocabulary.py``.
 """
 
 from bot.local.features import MIN_KEYPOINTS, FeaturesError, LocalFeatures, extract_local
 from bot.local.index import LocalIndex
-from bot.local.verify import LocalVerdict, judge_local
+from bot.local.verify import LocalVerdict, judge_local, pictures_differ
 
 __all__ = [
     "MIN_KEYPOINTS",
@@ -51,4 +53,5 @@ __all__ = [
     "LocalVerdict",
     "extract_local",
     "judge_local",
+    "pictures_differ",
 ]

@@ -155,6 +155,12 @@ class Examination:
     agreement: float | None = None
 
     @property
+    def pictures_differ(self) -> bool:
+        """The fit found lines up two pictures that do not agree (see :data:`MIN_AGREEMENT`):
+        evidence that the images are not one picture, whatever else matched."""
+        return self.agreement is not None and self.agreement < agreement_floor(self.spread)
+
+    @property
     def verdict(self) -> LocalVerdict | None:
         """The decision: a repost, a template, or nothing (None).
 
@@ -164,8 +170,7 @@ class Examination:
         """
         if self.dense_distance is None:
             return None
-        floor = MIN_PINNED_AGREEMENT if self.spread < MIN_SPREAD else MIN_AGREEMENT
-        if self.agreement is not None and self.agreement < floor:
+        if self.pictures_differ:
             return None
         if self.dense_distance <= MAX_DENSE_DISTANCE and not self.different_captions:
             return LocalVerdict(
@@ -203,6 +208,24 @@ def judge_local(query: LocalFeatures, stored: LocalFeatures) -> LocalVerdict | N
     """The local verdict for ``query`` against ``stored``; None when it is not a repost."""
     examination = examine(query, stored)
     return None if examination is None else examination.verdict
+
+
+def pictures_differ(query: LocalFeatures, stored: LocalFeatures) -> bool:
+    """Whether a fit between the two lines up pictures that do not agree (only the fit, the
+    overlap and the agreement: cheaper than :func:`examine`)."""
+    alignment = align(query, stored)
+    if alignment is None:
+        return False
+    dense = dense_distance(query, stored, alignment.matrix)
+    if dense is None:
+        return False
+    found = agreement(query, stored, alignment.matrix, dense[1])
+    return found < agreement_floor(alignment.spread)
+
+
+def agreement_floor(spread: float) -> float:
+    """The least agreement a fit whose inliers span ``spread`` of the image must show."""
+    return MIN_PINNED_AGREEMENT if spread < MIN_SPREAD else MIN_AGREEMENT
 
 
 def examine(query: LocalFeatures, stored: LocalFeatures) -> Examination | None:
