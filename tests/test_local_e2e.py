@@ -60,6 +60,7 @@ async def test_a_cropped_repost_alerts_and_says_it_was_cropped(world: World) -> 
         repost = await world.post(world.memes, world.bob, ("crop.jpg", cropped("chelsea.jpg")))
         alert = await world.fake.wait_for_message(world.memes, timeout=10)
         assert alert["message_reference"]["message_id"] == repost["id"]
+        assert jump(world, world.general, original) in text_of(alert)
         text = text_of(alert)
         assert jump(world, world.general, original) in text
         assert "cropped" in text
@@ -180,3 +181,42 @@ async def test_the_templates_setting_changes_alone(world: World) -> None:
             "normal",
             None,
         )
+
+
+def stamped_stripes(period: float, shade: float) -> Image.Image:
+    """A dark wallpaper of fine vertical stripes with a handle stamped in its corner: the
+    stripes hold no low frequencies, so the stamp is most of what a global hash sees."""
+    import numpy as np
+
+    from tests.test_local import _stamped
+
+    x = np.arange(800)
+    row = 40 + 25 * np.sign(np.sin(x / period))
+    pixels = np.repeat(row[None, :], 600, axis=0) + shade * np.linspace(0, 1, 600)[:, None]
+    picture = Image.fromarray(np.uint8(np.clip(pixels, 0, 255))).convert("RGB")
+    return _stamped(picture)
+
+
+async def test_two_wallpapers_sharing_a_watermark_are_not_reposts(world: World) -> None:
+    from bot.matching import judge, judge_pair
+
+    first, second = stamped_stripes(4.0, 20.0), stamped_stripes(4.4, 0.0)
+    # The global hashes match; the local stage shows two different pictures.
+    stored = fingerprint(encode(first, quality=90))
+    query = fingerprint(encode(second, quality=90))
+    assert judge(query, stored).repost and not judge_pair(query, stored).repost
+    async with seenit_running(world):
+        original = await world.post(
+            world.general, world.alice, ("wood.jpg", encode(first, quality=90))
+        )
+        await world.settled(1)
+        await world.post(world.general, world.bob, ("oak.jpg", encode(second, quality=90)))
+        await no_alert(world, 2)
+        # A smaller copy of the first is still a repost.
+        small = first.resize((600, 450))
+        repost = await world.post(
+            world.memes, world.carol, ("small.jpg", encode(small, quality=85))
+        )
+        alert = await world.fake.wait_for_message(world.memes, timeout=10)
+        assert alert["message_reference"]["message_id"] == repost["id"]
+        assert jump(world, world.general, original) in text_of(alert)
