@@ -66,6 +66,12 @@ def thresholds_used(monkeypatch: pytest.MonkeyPatch) -> Iterator[list[int]]:
     yield used
 
 
+@pytest.fixture
+def exact_shortcut(monkeypatch: pytest.MonkeyPatch) -> None:
+    """The shortcut without the middle levels' higher threshold: the default's keypoints."""
+    monkeypatch.setattr(features, "MIDDLE_THRESHOLD", 0)
+
+
 @pytest.mark.parametrize("keypoints", [MAX_KEYPOINTS, REGION_KEYPOINTS])
 def test_level_quotas_are_what_orb_keeps(keypoints: int) -> None:
     found, _ = features._orb(work_image(photo("astronaut.jpg")), keypoints, FAST_THRESHOLD)
@@ -87,6 +93,7 @@ def test_the_pyramid_is_orbs() -> None:
 
 @pytest.mark.parametrize("name", PHOTOS)
 @pytest.mark.parametrize("keypoints", [MAX_KEYPOINTS, REGION_KEYPOINTS])
+@pytest.mark.usefixtures("exact_shortcut")
 def test_the_shortcut_finds_the_default_keypoints(
     name: str, keypoints: int, thresholds_used: list[int]
 ) -> None:
@@ -136,6 +143,7 @@ def test_orb_level_by_level_is_orb_on_its_whole_pyramid(
         assert whole.descriptors.tobytes() == levels.descriptors.tobytes()
 
 
+@pytest.mark.usefixtures("exact_shortcut")
 def test_a_level_short_of_its_share_falls_back_to_the_default_threshold(
     monkeypatch: pytest.MonkeyPatch, thresholds_used: list[int]
 ) -> None:
@@ -162,6 +170,54 @@ def test_a_level_short_of_its_share_falls_back_to_the_default_threshold(
     assert fast[1].tobytes() == default[1].tobytes()
 
 
+def test_a_middle_level_with_2q_corners_at_the_middle_threshold_keeps_its_keypoints() -> None:
+    """The middle threshold changes nothing on a level holding twice its share of corners."""
+    rng = np.random.default_rng(7)
+    blocks = np.zeros((360, 480), np.uint8)  # a busy picture: every level full of corners
+    for _ in range(400):
+        x, y, w, h, grey = (int(v) for v in rng.integers((0, 0, 4, 4, 0), (480, 360, 30, 30, 256)))
+        cv2.rectangle(blocks, (x, y), (x + w, y + h), grey, -1)
+    works = [blocks] + [work_image(photo(name)) for name in PHOTOS]
+    checked = 0
+    for work in works:
+        levels = features._pyramid(work)
+        quotas = features._level_quotas(MAX_KEYPOINTS)
+        for index in range(1, features.ORB_LEVELS - 1):
+            if features._corners(levels[index], features.MIDDLE_THRESHOLD) < 2 * quotas[index]:
+                continue
+            checked += 1
+            middle = features._strongest_first(
+                features._orb_level(levels[index], index, quotas[index], features.MIDDLE_THRESHOLD)
+            )
+            default = features._strongest_first(
+                features._orb_level(levels[index], index, quotas[index], FAST_THRESHOLD)
+            )
+            assert middle[0].tobytes() == default[0].tobytes()
+            assert middle[1].tobytes() == default[1].tobytes()
+    assert checked >= features.ORB_LEVELS - 2  # every middle level of the blocks, at least
+
+
+@pytest.mark.parametrize("name", TEXTURED)
+def test_the_middle_threshold_keeps_most_default_keypoints(
+    name: str, thresholds_used: list[int]
+) -> None:
+    """Middle levels run at the middle threshold; the finest and coarsest keep the default
+    keypoints, and at least 85% of all keypoints are the default's."""
+    work = work_image(photo(name))
+    fast = features._strongest_first(features._orb_default(work, MAX_KEYPOINTS))
+    # Each middle level is run at the middle threshold first, again at the shortcut's when it
+    # falls short of its share there.
+    shortcut = thresholds_used[0]
+    assert shortcut > FAST_THRESHOLD and thresholds_used[-1] == shortcut
+    assert thresholds_used.count(features.MIDDLE_THRESHOLD) == features.ORB_LEVELS - 2
+    default = features._strongest_first(
+        features._found(*features._orb(work, MAX_KEYPOINTS, FAST_THRESHOLD))
+    )
+    shared = set(rows(*fast)) & set(rows(*default))
+    assert len(fast[0]) == len(default[0]) == MAX_KEYPOINTS
+    assert len(shared) >= 0.85 * MAX_KEYPOINTS
+
+
 def test_smooth_pictures_keep_the_default_threshold(thresholds_used: list[int]) -> None:
     gradient = np.tile(np.linspace(0, 255, 480, dtype=np.uint8), (360, 1))
     cv2.circle(gradient, (240, 180), 60, 30, -1)
@@ -170,15 +226,17 @@ def test_smooth_pictures_keep_the_default_threshold(thresholds_used: list[int]) 
 
 
 @pytest.mark.parametrize("name", TEXTURED)
+@pytest.mark.usefixtures("exact_shortcut")
 def test_local_features_are_the_same_without_the_shortcut(
     name: str, monkeypatch: pytest.MonkeyPatch
 ) -> None:
+    shortcut = features.SHORTCUT_THRESHOLDS
     for image in (photo(name).resize((2400, 1800)), phone_screenshot(name)):
         decoded = decode(encode(image))
         fast = extract_local(decoded)
         monkeypatch.setattr(features, "SHORTCUT_THRESHOLDS", ())
         default = extract_local(decoded)
-        monkeypatch.undo()
+        monkeypatch.setattr(features, "SHORTCUT_THRESHOLDS", shortcut)
         assert isinstance(fast, LocalFeatures) and fast == default
         assert fast.words == default.words
 
