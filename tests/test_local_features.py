@@ -114,6 +114,24 @@ def test_textured_photos_take_the_shortcut(name: str, thresholds_used: list[int]
     assert thresholds_used and thresholds_used[0] > FAST_THRESHOLD
 
 
+def corners_on_the_whole_image(image: U8, threshold: int) -> int:
+    """FAST corners of the whole image that lie outside ORB's border (the plain way)."""
+    height, width = image.shape
+    found = cv2.FastFeatureDetector.create(threshold, True).detect(image)
+    edge = features.ORB_EDGE
+    return sum(edge <= kp.pt[0] < width - edge and edge <= kp.pt[1] < height - edge for kp in found)
+
+
+@pytest.mark.parametrize("name", PHOTOS)
+def test_corners_counted_on_the_inner_part_are_those_of_the_whole_image(name: str) -> None:
+    for image in (photo(name), phone_screenshot(name)):
+        levels = features._pyramid(work_image(image))
+        for level in (levels[0], levels[3], levels[-1]):
+            for threshold in (FAST_THRESHOLD, 25, 40, 60):
+                expected = corners_on_the_whole_image(level, threshold)
+                assert features._corners(level, threshold) == expected
+
+
 def level_by_level(work: U8, keypoints: int, threshold: int) -> features._Found:
     levels = features._pyramid(work)
     quotas = features._level_quotas(keypoints)

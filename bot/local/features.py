@@ -296,17 +296,34 @@ def _pyramid(work: U8) -> list[U8]:
     return levels
 
 
+#: FAST's circle has a radius of 3 pixels and its non-maximum suppression compares a corner with
+#: its 8 neighbours: a crop this much wider than ORB's inner part scores every corner of that
+#: part, and their neighbours, exactly as the whole image does.
+_FAST_MARGIN = 4
+
+
 def _corners(image: U8, threshold: int) -> int:
-    """FAST corners (non-maximum suppressed) of ``image`` outside ORB's border."""
+    """FAST corners (non-maximum suppressed) of ``image`` outside ORB's border.
+
+    FAST runs on the inner part only (with :data:`_FAST_MARGIN`): on a coarse level the border
+    is most of the image, and each corner found there would cost a Python object.
+    """
     height, width = image.shape
     if min(width, height) <= 2 * ORB_EDGE:
         return 0
-    found = _fast(threshold).detect(image)
+    start = ORB_EDGE - _FAST_MARGIN
+    inner = image[start : height - start, start : width - start]
+    found = _fast(threshold).detect(inner)
     if not found:
         return 0
     points = np.asarray(cv2.KeyPoint.convert(found), dtype=np.float32)
     x, y = points[:, 0], points[:, 1]
-    inside = (x >= ORB_EDGE) & (x < width - ORB_EDGE) & (y >= ORB_EDGE) & (y < height - ORB_EDGE)
+    low, high_x, high_y = (
+        _FAST_MARGIN,
+        width - 2 * start - _FAST_MARGIN,
+        height - 2 * start - _FAST_MARGIN,
+    )
+    inside = (x >= low) & (x < high_x) & (y >= low) & (y < high_y)
     return int(np.count_nonzero(inside))
 
 
