@@ -83,6 +83,9 @@ AGREEMENT_SIDE = 24
 #: :data:`MIN_PINNED_AGREEMENT`.
 MIN_SPREAD = 0.15
 MIN_PINNED_AGREEMENT = 0.85
+#: A global match is refuted only by a fit pinned tighter than this (see
+#: :func:`pictures_differ`).
+REFUTE_SPREAD = 0.05
 #: Rotations below this many degrees are not worth mentioning.
 ROTATION_WORDS_MIN = 1.5
 #: The query shows less than this share of the stored picture: "cropped".
@@ -211,10 +214,17 @@ def judge_local(query: LocalFeatures, stored: LocalFeatures) -> LocalVerdict | N
 
 
 def pictures_differ(query: LocalFeatures, stored: LocalFeatures) -> bool:
-    """Whether a fit between the two lines up pictures that do not agree (only the fit, the
-    overlap and the agreement: cheaper than :func:`examine`)."""
+    """Whether a fit pinned on one small patch (its inliers under :data:`REFUTE_SPREAD` of
+    the image: a stamp, a logo) lines up pictures that do not agree.
+
+    Evidence against a global match: a stamp two smooth pictures share explains how their
+    global hashes came together. A fit over most of the image that disagrees is more likely
+    a wrong fit on a repeating texture (a brighter copy of a patterned wallpaper lined up a
+    little off) than a sign of two pictures. Only the fit, the overlap and the agreement are
+    computed: cheaper than :func:`examine`.
+    """
     alignment = align(query, stored)
-    if alignment is None:
+    if alignment is None or alignment.spread >= REFUTE_SPREAD:
         return False
     dense = dense_distance(query, stored, alignment.matrix)
     if dense is None:
