@@ -248,7 +248,7 @@ def judge_pair(query: Fingerprint, stored: Fingerprint, rule: Thresholds = DEFAU
     verdict = judge(query, stored, rule)
     if verdict.reason == "low quality" or query.local is None or stored.local is None:
         return verdict
-    if verdict.repost and refutable(verdict) and pictures_differ(query.local, stored.local):
+    if refutable(verdict) and pictures_differ(query.local, stored.local):
         return replace(verdict, repost=False, reason=REFUTED)
     if verdict.repost and not has_caption(query):
         return verdict
@@ -277,14 +277,8 @@ def refute(query: LocalFeatures, matches: Sequence[Match], blobs: dict[int, byte
     :func:`refute_checked` are judged; the others stay."""
     refuted = set()
     for match in refute_checked(matches):
-        blob = blobs.get(match.image.id)
-        if blob is None:
-            continue
-        try:
-            stored = LocalFeatures.from_bytes(blob)
-        except ValueError:
-            continue
-        if pictures_differ(query, stored):
+        stored = stored_features(blobs.get(match.image.id))
+        if stored is not None and pictures_differ(query, stored):
             refuted.add(match.image.id)
     return [m for m in matches if m.image.id not in refuted]
 
@@ -298,6 +292,17 @@ def refute_checked(matches: Sequence[Match]) -> list[Match]:
     """The global matches :func:`refute` judges: the best :data:`REFUTE_CHECKS` of those it
     may refute."""
     return _by_closeness([m for m in matches if refutable(m.verdict)])[:REFUTE_CHECKS]
+
+
+def stored_features(blob: bytes | None) -> LocalFeatures | None:
+    """A stored image's local features; None when it has none or its blob is damaged (that
+    image stays with the global stage)."""
+    if blob is None:
+        return None
+    try:
+        return LocalFeatures.from_bytes(blob)
+    except ValueError:
+        return None
 
 
 def has_caption(query: Fingerprint) -> bool:
@@ -332,13 +337,8 @@ def mark_templates(
     ordered = _by_closeness(matches)
     marked = []
     for match in ordered[:TEMPLATE_CHECKS]:
-        blob = blobs.get(match.image.id)
-        found = None
-        if blob is not None:
-            try:
-                found = judge_local(query, LocalFeatures.from_bytes(blob))
-            except ValueError:
-                found = None
+        stored = stored_features(blobs.get(match.image.id))
+        found = None if stored is None else judge_local(query, stored)
         marked.append(
             Match(match.image, local_verdict(found))
             if found is not None and found.template
@@ -360,9 +360,8 @@ def verify_local(
     """
     matches = []
     for image, blob in candidates:
-        try:
-            stored = LocalFeatures.from_bytes(blob)
-        except ValueError:  # a damaged blob: that image stays with the global stage
+        stored = stored_features(blob)
+        if stored is None:
             continue
         found = judge_local(query, stored)
         if found is not None:

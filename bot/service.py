@@ -301,6 +301,7 @@ class SeenService:
                 matches = verify_media(query, candidates, clips, rule)
         if isinstance(query, ClipFingerprint):
             return matches  # the local stage compares still images only
+        blobs: dict[int, bytes] = {}
         if matches and has_caption(query):
             # Two captioned images alike on the whole may be one picture with two captions.
             assert query.local is not None
@@ -312,7 +313,9 @@ class SeenService:
             # A watermark stamped on two smooth pictures can bring their global hashes
             # together; the local stage lines them up and may show different pictures.
             assert query.local is not None
-            blobs = await self.store.local_features([m.image.id for m in judged])
+            missing = [m.image.id for m in judged if m.image.id not in blobs]
+            if missing:
+                blobs = {**blobs, **await self.store.local_features(missing)}
             matches = await asyncio.to_thread(refute, query.local, matches, blobs)
         reposts = [m for m in matches if not m.verdict.template]
         wanted = THOROUGH_BELOW if thorough else 1
