@@ -18,6 +18,7 @@ from typing import Self
 
 from bot.config import DEFAULTS
 from bot.hashing import Fingerprint, ImageError, Limits
+from bot.local.features import single_threaded
 from bot.video import fingerprint_media
 
 log = logging.getLogger(__name__)
@@ -26,8 +27,14 @@ log = logging.getLogger(__name__)
 PR_SET_PDEATHSIG = 1
 
 
+def _worker_started() -> None:
+    """Worker start-up: die with the bot, and run OpenCV on the worker's thread only."""
+    _die_with_parent()
+    single_threaded()
+
+
 def _die_with_parent() -> None:
-    """Worker start-up: on Linux, ask the kernel to kill this worker when the bot dies.
+    """On Linux, ask the kernel to kill this worker when the bot dies.
 
     Without it a bot killed with SIGKILL (say, by the out-of-memory killer) leaves its
     workers running.
@@ -106,7 +113,7 @@ class Hasher:
             pool = ProcessPoolExecutor(
                 max_workers=self.workers,
                 mp_context=multiprocessing.get_context("spawn"),
-                initializer=_die_with_parent,
+                initializer=_worker_started,
             )
         loop = asyncio.get_running_loop()
         starts = [loop.run_in_executor(pool, _started) for _ in range(max(1, self.workers))]

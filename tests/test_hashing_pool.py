@@ -53,3 +53,11 @@ async def test_a_hanging_decode_is_refused_and_its_worker_replaced(
         assert not alive(pid), "the stuck worker still runs"
         assert await hasher.fingerprint(COFFEE) == fingerprint(COFFEE)
         assert os.getpid() != pid
+
+
+async def test_workers_run_opencv_on_one_thread() -> None:
+    """A worker is one process per core: OpenCV's own threads would only add CPU time."""
+    async with Hasher(1, job=slow_job) as hasher:
+        reported = await hasher.fingerprint(b"opencv-threads")
+    assert reported.width == 1
+    assert reported.local == fingerprint(CHELSEA).local

@@ -1,4 +1,5 @@
-"""Local features: the faster ORB pass finds exactly the keypoints of the default one."""
+"""Local features: the faster ORB pass finds exactly the keypoints of the default one, and the
+faster word lookup exactly the nearest words."""
 
 from __future__ import annotations
 
@@ -6,6 +7,7 @@ from collections.abc import Iterator
 
 import cv2
 import numpy as np
+import numpy.typing as npt
 import pytest
 from PIL import Image, ImageDraw
 
@@ -19,6 +21,7 @@ from bot.local.features import (
     U8,
     WORK_SIDE,
 )
+from bot.local.vocabulary import vocabulary
 from tests.support import PHOTOS, encode, photo
 
 #: Committed photos textured enough for a higher FAST threshold (checked below).
@@ -272,3 +275,62 @@ def test_equal_responses_are_ordered_by_position() -> None:
         assert [tuple(p) for p in points.tolist()] == expected
         # Each descriptor stays with its keypoint.
         assert [int(row[0]) // 32 for row in kept] == [3, 2, 1, 0]
+
+
+def nearest_rows(rows: U8, centres: U8) -> npt.NDArray[np.intp]:
+    """The first nearest centre of each row by Hamming distance, from the bits themselves."""
+    bits = np.unpackbits(rows, axis=1).astype(np.int32)
+    centre_bits = np.unpackbits(centres, axis=1).astype(np.int32)
+    distances = bits.sum(1)[:, None] + centre_bits.sum(1)[None, :] - 2 * bits @ centre_bits.T
+    return np.argmin(distances, axis=1)
+
+
+def test_words_are_the_nearest_centres_first_of_equals() -> None:
+    """Each descriptor's word: its nearest first-level centre, then the nearest of that
+    centre's leaves, the first of equally near ones at each level."""
+    vocab = vocabulary()
+    rng = np.random.default_rng(11)
+    found = [extract_local(decode(encode(photo(name)))) for name in PHOTOS]
+    descriptors = np.concatenate(
+        [f.descriptors for f in found if f is not None]
+        + [
+            rng.integers(0, 256, (300, 32), dtype=np.uint8),
+            vocab.top[:20],  # at distance 0 of a centre
+            vocab.leaves[5, :20],
+            ~vocab.top[:20],  # at distance 256 of a centre
+        ]
+    )
+    first = nearest_rows(descriptors, vocab.top)
+    second = np.array(
+        [
+            nearest_rows(row[None, :], vocab.leaves[f])[0]
+            for row, f in zip(descriptors, first, strict=True)
+        ]
+    )
+    expected = first * vocab.leaves.shape[1] + second
+    assert np.array_equal(vocab.words(descriptors), expected)
+    # Equally near first-level centres are common enough to check the order of equals.
+    bits = np.unpackbits(descriptors, axis=1).astype(np.int32)
+    centre_bits = np.unpackbits(vocab.top, axis=1).astype(np.int32)
+    distances = bits.sum(1)[:, None] + centre_bits.sum(1)[None, :] - 2 * bits @ centre_bits.T
+    assert ((distances == distances.min(1, keepdims=True)).sum(1) > 1).sum() >= 10
+    assert vocab.words(descriptors[:0]).shape == (0,)
+
+
+def test_one_opencv_thread_finds_the_same_features() -> None:
+    """Hashing workers run OpenCV on one thread: keypoints, descriptors, words and
+    thumbnail are those of OpenCV's default threads."""
+    threads = cv2.getNumThreads()
+    images = [decode(encode(photo(name).resize((2400, 1800)))) for name in PHOTOS]
+    images.append(decode(encode(phone_screenshot("motorcycle.jpg"))))
+    try:
+        cv2.setNumThreads(max(threads, 2))
+        default = [extract_local(image) for image in images]
+        features.single_threaded()
+        assert cv2.getNumThreads() == 1
+        one = [extract_local(image) for image in images]
+    finally:
+        cv2.setNumThreads(threads)
+    assert all(isinstance(f, LocalFeatures) for f in default)
+    assert one == default
+    assert [f.to_bytes() for f in one if f] == [f.to_bytes() for f in default if f]
