@@ -189,3 +189,27 @@ async def test_the_service_merges_the_local_index_off_the_event_loop(
     assert threads and threading.get_ident() not in threads
     assert not local.merge_due()
     find(local, lists, set())
+
+
+def test_an_image_made_only_of_frequent_words_is_still_found() -> None:
+    # Low-texture pictures (a dark wallpaper, a gradient) hold a few common words that
+    # thousands of stored images share: a query of the same words must still find it.
+    rng = np.random.default_rng(13)
+    frequent = rng.choice(SIZE, 100, replace=False)
+    rest = np.setdiff1d(np.arange(SIZE), frequent)
+    index = LocalIndex(SIZE)
+    lists = {}
+    for i in range(3000):
+        words = np.concatenate(
+            [rng.choice(frequent, 20, replace=False), rng.choice(rest, 20, replace=False)]
+        )
+        lists[i] = np.sort(words).astype("<u2").tobytes()
+    plain = np.sort(rng.choice(frequent, 12, replace=False)).astype("<u2").tobytes()
+    lists[5000] = plain
+    index.load(lists.items())
+    # Each word of the plain picture is held by hundreds of images, over ten times the
+    # average word.
+    words = np.frombuffer(plain, "<u2")
+    held = [sum(w in np.frombuffer(v, "<u2") for v in lists.values()) for w in words[:3]]
+    assert min(held) > 10 * 3000 * 40 / SIZE
+    assert index.query(query_of(plain), top=5)[0] == 5000

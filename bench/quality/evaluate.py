@@ -630,7 +630,11 @@ def easy_misses_text(
                 band = "" if found.band_distance is None else f", band {found.band_distance}"
                 why_local = f"{found.inliers} inliers, dense {found.dense_distance}{band}"
                 if found.verdict is not None:
-                    why_local += " (not among the 20 candidates)"
+                    # Say which of the service's gates kept an accepted pair from alerting.
+                    if min(query.quality, stored.quality) < rule.min_quality:
+                        why_local += " (under the quality gate: never searched locally)"
+                    elif not both.retrieved[k]:
+                        why_local += " (not among the 20 candidates)"
         rows.append([items.labels[i], gate, why_global, why_local])
     if not rows:
         return "Both stages find every easy edit."
