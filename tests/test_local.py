@@ -8,7 +8,7 @@ from itertools import permutations
 
 import numpy as np
 import pytest
-from PIL import Image, ImageDraw, ImageEnhance, ImageFont
+from PIL import Image, ImageDraw, ImageEnhance, ImageFilter, ImageFont
 
 from bot.hashing import decode, fingerprint
 from bot.local import LocalFeatures, LocalIndex, extract_local, judge_local
@@ -429,3 +429,36 @@ def test_judge_pair_keeps_a_screenshot_matched_through_its_view() -> None:
     stored = fingerprint(encode(picture, quality=90))
     verdict = judge_pair(fingerprint(encode(screenshot(picture), quality=90)), stored)
     assert verdict.repost
+
+
+def _fine_texture(seed: int) -> Image.Image:
+    """A wallpaper of fine grain over a faint gradient: its DCT hash is mostly grain."""
+    rng = np.random.default_rng(seed)
+    width, height = 1600, 1000
+    grain = Image.fromarray(
+        np.clip(128 + 60 * rng.normal(0, 1, (height, width)), 0, 255).astype(np.uint8)
+    ).filter(ImageFilter.GaussianBlur(1.5))
+    grey = np.asarray(grain).astype(np.float64)
+    grey = (grey - grey.mean()) * 3 + 110 + 20 * np.linspace(-1, 1, width)[None, :]
+    bands = [grey, grey * 0.9 + 10, grey * 0.6]
+    return Image.merge(
+        "RGB", [Image.fromarray(np.clip(b, 0, 255).astype(np.uint8)) for b in bands]
+    )
+
+
+def test_a_crop_of_a_fine_texture_is_matched_by_how_closely_it_agrees() -> None:
+    from bot.local.verify import MAX_BAND_DISTANCE, MAX_DENSE_DISTANCE, examine
+
+    original = local_of(_fine_texture(1))
+    found = examine(local_of(crop(_fine_texture(1), 0.2, 0.2, 0.2, 0.2)), original)
+    assert found is not None and found.dense_distance is not None
+    # The grain moves the dense hash past both of its thresholds...
+    assert found.dense_distance > MAX_DENSE_DISTANCE
+    assert found.band_distance is not None and found.band_distance > MAX_BAND_DISTANCE
+    # ...but the fit spans the picture and the aligned pictures agree: one picture.
+    verdict = found.verdict
+    assert verdict is not None and verdict.repost
+    assert verdict.edit == "cropped"
+    # Another wallpaper made the same way is no match.
+    assert judge_local(local_of(_fine_texture(2)), original) is None
+    assert judge_local(local_of(crop(_fine_texture(2), 0.2, 0.2, 0.2, 0.2)), original) is None

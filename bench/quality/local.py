@@ -28,7 +28,15 @@ import numpy.typing as npt
 from bot.hashing import Fingerprint
 from bot.index import HammingIndex
 from bot.local import LocalIndex, pictures_differ
-from bot.local.verify import MAX_BAND_DISTANCE, MAX_DENSE_DISTANCE, Examination, examine
+from bot.local.verify import (
+    MAX_BAND_DISTANCE,
+    MAX_DENSE_DISTANCE,
+    MAX_TEXTURE_DISTANCE,
+    MIN_SPREAD,
+    TEXTURE_AGREEMENT,
+    Examination,
+    examine,
+)
 from bot.matching import Thresholds, Verdict, has_caption, judge, query_hashes, refutable
 
 TOP = 20
@@ -56,6 +64,9 @@ class BothResult:
     #: global matches the local stage turned into templates: (query, original).
     templated: list[tuple[int, int]]
     blank_queries_alerting: int
+    #: the best agreement of a wrong pair whose fit spreads over the image (the texture
+    #: path, ``bot.local.verify.TEXTURE_AGREEMENT``, needs more).
+    wrong_spread_agreement: float = 0.0
     #: edit words of the local verdicts, per transform.
     edits: dict[str, Counter[str]] = field(default_factory=dict)
     seconds: float = 0.0
@@ -162,6 +173,10 @@ def evaluate_both(
                 verdict = found.verdict
                 if j != own and verdict is None:
                     result.near_misses.append((*_margin(found), i, j, found.inliers))
+                if j != own and found.spread >= MIN_SPREAD and found.agreement is not None:
+                    result.wrong_spread_agreement = max(
+                        result.wrong_spread_agreement, found.agreement
+                    )
                 if verdict is None or verdict.template:
                     continue
                 flagged[j] = f"local {verdict.dense_distance} bits, {verdict.inliers} inliers"
@@ -188,9 +203,14 @@ def _margin(found: Examination) -> tuple[int, int, int]:
         return -1, -1, -1
     margin = found.dense_distance - MAX_DENSE_DISTANCE
     band = -1
+    closest = found.dense_distance
     if found.band_distance is not None:
         band = found.band_distance
         margin = min(margin, band - MAX_BAND_DISTANCE)
+        closest = min(closest, band)
+    agreed = found.agreement is not None and found.agreement >= TEXTURE_AGREEMENT
+    if agreed and found.spread >= MIN_SPREAD:
+        margin = min(margin, closest - MAX_TEXTURE_DISTANCE)
     return margin, found.dense_distance, band
 
 
@@ -258,10 +278,13 @@ def margin_text(
         f"{len(result.near_misses)} wrong pairs passed geometric verification "
         f"({len(result.near_misses) - len(judged)} with an overlap too small to judge). The "
         f"dense check accepts the whole overlap within {MAX_DENSE_DISTANCE} bits, or its "
-        f"middle band within {MAX_BAND_DISTANCE} bits; the *margin* is how far the closer of "
-        f"the two stayed above its threshold. Closest wrong pair: {int(margins.min())} bits "
+        f"middle band within {MAX_BAND_DISTANCE} bits (either within {MAX_TEXTURE_DISTANCE} "
+        f"bits when the fit spreads over {MIN_SPREAD:.0%} of the image and the pictures "
+        f"agree at {TEXTURE_AGREEMENT}); the *margin* is how far the closest stayed above its "
+        f"threshold. Closest wrong pair: {int(margins.min())} bits "
         f"of margin; within 4 bits: {int((margins <= 4).sum())}, 8: "
-        f"{int((margins <= 8).sum())}, 16: {int((margins <= 16).sum())}.",
+        f"{int((margins <= 8).sum())}, 16: {int((margins <= 16).sum())}. Best agreement of "
+        f"a wrong pair spread that far: {result.wrong_spread_agreement:.3f}.",
         "",
         "| margin | dense bits | band bits | inliers | query | wrongly aligned with |",
         "| ---: | ---: | ---: | ---: | :--- | :--- |",

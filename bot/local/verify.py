@@ -83,6 +83,14 @@ AGREEMENT_SIDE = 24
 #: :data:`MIN_PINNED_AGREEMENT`.
 MIN_SPREAD = 0.15
 MIN_PINNED_AGREEMENT = 0.85
+#: A fit spread over the image (at least :data:`MIN_SPREAD`) whose aligned pictures agree
+#: this closely is one picture even when its dense hash moved more than
+#: :data:`MAX_DENSE_DISTANCE`: fine textures (a chessboard, grass, noise added to a photo)
+#: move a DCT hash more than they move the picture. The closer of the whole overlap and its
+#: middle band must still stay within :data:`MAX_TEXTURE_DISTANCE`. On the tuning sets,
+#: wrong pairs spread that far agree at 0.67 at most and sit 104 bits or more apart.
+TEXTURE_AGREEMENT = 0.95
+MAX_TEXTURE_DISTANCE = 48
 #: A global match is refuted only by a fit pinned tighter than this (see
 #: :func:`pictures_differ`).
 REFUTE_SPREAD = 0.05
@@ -164,6 +172,21 @@ class Examination:
         return self.agreement is not None and self.agreement < agreement_floor(self.spread)
 
     @property
+    def same_texture(self) -> bool:
+        """A fit over much of the image lining up pictures that agree closely, though their
+        dense hashes differ (see :data:`TEXTURE_AGREEMENT`)."""
+        if self.dense_distance is None or self.agreement is None:
+            return False
+        closest = self.dense_distance
+        if self.band_distance is not None:
+            closest = min(closest, self.band_distance)
+        return (
+            self.spread >= MIN_SPREAD
+            and self.agreement >= TEXTURE_AGREEMENT
+            and closest <= MAX_TEXTURE_DISTANCE
+        )
+
+    @property
     def verdict(self) -> LocalVerdict | None:
         """The decision: a repost, a template, or nothing (None).
 
@@ -190,6 +213,10 @@ class Examination:
                 self.rotation,
                 self.scale,
                 "text added over the picture",
+            )
+        if not self.different_captions and self.same_texture:
+            return LocalVerdict(
+                self.inliers, self.dense_distance, self.rotation, self.scale, self.edit
             )
         if (
             self.different_captions
