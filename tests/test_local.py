@@ -441,9 +441,7 @@ def _fine_texture(seed: int) -> Image.Image:
     grey = np.asarray(grain).astype(np.float64)
     grey = (grey - grey.mean()) * 3 + 110 + 20 * np.linspace(-1, 1, width)[None, :]
     bands = [grey, grey * 0.9 + 10, grey * 0.6]
-    return Image.merge(
-        "RGB", [Image.fromarray(np.clip(b, 0, 255).astype(np.uint8)) for b in bands]
-    )
+    return Image.merge("RGB", [Image.fromarray(np.clip(b, 0, 255).astype(np.uint8)) for b in bands])
 
 
 def test_a_crop_of_a_fine_texture_is_matched_by_how_closely_it_agrees() -> None:
