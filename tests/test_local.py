@@ -460,35 +460,3 @@ def test_a_crop_of_a_fine_texture_is_matched_by_how_closely_it_agrees() -> None:
     # Another wallpaper made the same way is no match.
     assert judge_local(local_of(_fine_texture(2)), original) is None
     assert judge_local(local_of(crop(_fine_texture(2), 0.2, 0.2, 0.2, 0.2)), original) is None
-
-
-def _smooth_with_detail(detail: Image.Image) -> Image.Image:
-    """A smooth wallpaper (gradients and a glow) with one small detailed picture on it."""
-    width, height = 1200, 800
-    xx, yy = np.meshgrid(np.linspace(0, 1, width), np.linspace(0, 1, height))
-    pixels = np.stack([60 + 120 * xx, 40 + 100 * yy, 150 - 80 * xx * yy], -1)
-    pixels += 50 * np.exp(-(((xx - 0.4) / 0.35) ** 2 + ((yy - 0.6) / 0.3) ** 2))[..., None]
-    image = Image.fromarray(np.clip(pixels, 0, 255).astype(np.uint8))
-    detail = detail.convert("RGB")
-    detail.thumbnail((180, 180))
-    image.paste(detail, (744, 144))
-    return image
-
-
-def test_a_noisy_copy_pinned_on_its_one_detail_is_matched_by_how_closely_it_agrees() -> None:
-    # All the keypoints of a smooth picture sit in its one detail (2% of the image); noise
-    # added to the whole picture moves the dense hash past its thresholds, but the aligned
-    # pictures agree almost perfectly: one picture.
-    from bot.local.verify import MAX_BAND_DISTANCE, MAX_DENSE_DISTANCE, MIN_SPREAD, examine
-
-    original = _smooth_with_detail(photo(PHOTOS[1]))
-    pixels = np.asarray(original).astype(np.float64)
-    grain = np.random.default_rng(1).normal(0, 35, pixels.shape[:2])[..., None]
-    noisy = Image.fromarray(np.clip(pixels + grain, 0, 255).astype(np.uint8))
-    found = examine(local_of(noisy), local_of(original))
-    assert found is not None and found.dense_distance is not None
-    assert found.dense_distance > MAX_DENSE_DISTANCE
-    assert found.band_distance is not None and found.band_distance > MAX_BAND_DISTANCE
-    assert found.spread < MIN_SPREAD
-    verdict = found.verdict
-    assert verdict is not None and verdict.repost and not verdict.template

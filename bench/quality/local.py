@@ -32,8 +32,8 @@ from bot.local.verify import (
     MAX_BAND_DISTANCE,
     MAX_DENSE_DISTANCE,
     MAX_TEXTURE_DISTANCE,
+    MIN_SPREAD,
     TEXTURE_AGREEMENT,
-    TEXTURE_SPREAD,
     Examination,
     examine,
 )
@@ -173,7 +173,7 @@ def evaluate_both(
                 verdict = found.verdict
                 if j != own and verdict is None:
                     result.near_misses.append((*_margin(found), i, j, found.inliers))
-                if j != own and found.spread >= TEXTURE_SPREAD and found.agreement is not None:
+                if j != own and found.spread >= MIN_SPREAD and found.agreement is not None:
                     result.wrong_spread_agreement = max(
                         result.wrong_spread_agreement, found.agreement
                     )
@@ -209,7 +209,7 @@ def _margin(found: Examination) -> tuple[int, int, int]:
         margin = min(margin, band - MAX_BAND_DISTANCE)
         closest = min(closest, band)
     agreed = found.agreement is not None and found.agreement >= TEXTURE_AGREEMENT
-    if agreed and found.spread >= TEXTURE_SPREAD:
+    if agreed and found.spread >= MIN_SPREAD:
         margin = min(margin, closest - MAX_TEXTURE_DISTANCE)
     return margin, found.dense_distance, band
 
@@ -279,7 +279,7 @@ def margin_text(
         f"({len(result.near_misses) - len(judged)} with an overlap too small to judge). The "
         f"dense check accepts the whole overlap within {MAX_DENSE_DISTANCE} bits, or its "
         f"middle band within {MAX_BAND_DISTANCE} bits (either within {MAX_TEXTURE_DISTANCE} "
-        f"bits when the fit spreads over {TEXTURE_SPREAD:.0%} of the image and the pictures "
+        f"bits when the fit spreads over {MIN_SPREAD:.0%} of the image and the pictures "
         f"agree at {TEXTURE_AGREEMENT}); the *margin* is how far the closest stayed above its "
         f"threshold. Closest wrong pair: {int(margins.min())} bits "
         f"of margin; within 4 bits: {int((margins <= 4).sum())}, 8: "

@@ -83,18 +83,14 @@ AGREEMENT_SIDE = 24
 #: :data:`MIN_PINNED_AGREEMENT`.
 MIN_SPREAD = 0.15
 MIN_PINNED_AGREEMENT = 0.85
-#: A fit spread over more than :data:`TEXTURE_SPREAD` of the image whose aligned pictures
-#: agree this closely is one picture even when its dense hash moved more than
+#: A fit spread over the image (at least :data:`MIN_SPREAD`) whose aligned pictures agree
+#: this closely is one picture even when its dense hash moved more than
 #: :data:`MAX_DENSE_DISTANCE`: fine textures (a chessboard, grass, noise added to a photo)
-#: move a DCT hash more than they move the picture, and so do the corners a turn by 8-10
-#: degrees brings into a smooth picture whose few keypoints sit in one place. The closer of
-#: the whole overlap and its middle band must still stay within :data:`MAX_TEXTURE_DISTANCE`.
-#: On the tuning sets (three disjoint sets, 152 originals), no wrong pair spread over 1%
-#: agrees at 0.95 (the closest: 0.944, at 66 bits); the five watermark-pinned false pairs
-#: that :data:`MIN_AGREEMENT` was made for agreed at 0.73 at most.
+#: move a DCT hash more than they move the picture. The closer of the whole overlap and its
+#: middle band must still stay within :data:`MAX_TEXTURE_DISTANCE`. On the tuning sets,
+#: wrong pairs spread that far agree at 0.67 at most and sit 104 bits or more apart.
 TEXTURE_AGREEMENT = 0.95
 MAX_TEXTURE_DISTANCE = 48
-TEXTURE_SPREAD = 0.01
 #: A global match is refuted only by a fit pinned tighter than this (see
 #: :func:`pictures_differ`).
 REFUTE_SPREAD = 0.05
@@ -177,7 +173,7 @@ class Examination:
 
     @property
     def same_texture(self) -> bool:
-        """A fit not pinned on one spot lining up pictures that agree closely, though their
+        """A fit over much of the image lining up pictures that agree closely, though their
         dense hashes differ (see :data:`TEXTURE_AGREEMENT`)."""
         if self.dense_distance is None or self.agreement is None:
             return False
@@ -185,7 +181,7 @@ class Examination:
         if self.band_distance is not None:
             closest = min(closest, self.band_distance)
         return (
-            self.spread >= TEXTURE_SPREAD
+            self.spread >= MIN_SPREAD
             and self.agreement >= TEXTURE_AGREEMENT
             and closest <= MAX_TEXTURE_DISTANCE
         )
