@@ -155,7 +155,13 @@ def judge(query: Fingerprint, stored: Hashes, rule: Thresholds = DEFAULT) -> Ver
     not decide (:func:`bot.hashing.decisive`; fingerprints score those 0 already, images
     stored before that kept their score).
     """
-    best = _compare(query.phash64_orientations, query.phash256_orientations, stored, rule, "")
+    best = _compare(
+        query.phash64_orientations,
+        query.phash256_orientations,
+        stored,
+        _for_detail(rule, query.quality, stored.quality),
+        "",
+    )
     if stored.quality < rule.min_quality or not decisive(stored.phash256):
         return replace(best, repost=False, reason="low quality")
     if best.repost and query.quality >= rule.min_quality and decisive(query.phash256):
@@ -167,13 +173,35 @@ def judge(query: Fingerprint, stored: Hashes, rule: Thresholds = DEFAULT) -> Ver
         ):
             continue
         verdict = _compare(
-            view.phash64_orientations, view.phash256_orientations, stored, view_rule, view.name
+            view.phash64_orientations,
+            view.phash256_orientations,
+            stored,
+            _for_detail(view_rule, view.quality, stored.quality),
+            view.name,
         )
         if verdict.repost:
             return verdict
     if query.quality < rule.min_quality or not decisive(query.phash256):
         return replace(best, repost=False, reason="low quality")
     return best
+
+
+#: A pair in which either picture carries this little detail (a smooth gradient, fog, a dark
+#: wallpaper) must also agree within :data:`LOW_DETAIL_RADIUS64` bits of the 64-bit hash. The
+#: few low frequencies such a picture has are easily matched by another smooth picture with
+#: something in the same place: two quadrants of one dark gradient wallpaper, each carrying
+#: a watermark in its corner, came 24 bits apart on the 256-bit hash, 10 on the 64-bit one.
+#: True matches of low-detail pictures sit within 8 bits of the 64-bit hash on the quality
+#: bench's tuning sets (195 of them) and within 4 in both `bench.dupes` folders.
+LOW_DETAIL_QUALITY = 40
+LOW_DETAIL_RADIUS64 = 8
+
+
+def _for_detail(rule: Thresholds, quality: int, other: int) -> Thresholds:
+    """``rule`` for two pictures of these quality scores (see :data:`LOW_DETAIL_QUALITY`)."""
+    if min(quality, other) >= LOW_DETAIL_QUALITY or rule.radius64 <= LOW_DETAIL_RADIUS64:
+        return rule
+    return replace(rule, radius64=LOW_DETAIL_RADIUS64)
 
 
 #: Short words for a view's match, as the local stage words its edits.
