@@ -460,3 +460,41 @@ def test_a_crop_of_a_fine_texture_is_matched_by_how_closely_it_agrees() -> None:
     # Another wallpaper made the same way is no match.
     assert judge_local(local_of(_fine_texture(2)), original) is None
     assert judge_local(local_of(crop(_fine_texture(2), 0.2, 0.2, 0.2, 0.2)), original) is None
+
+
+def _land(size: int) -> Image.Image:
+    """A smooth picture: white sky over a beige plain."""
+    rows = np.clip((np.linspace(0, 1, size) - 0.35) / 0.1, 0, 1)[:, None, None]
+    pixels = np.array([255.0, 255, 255]) * (1 - rows) + np.array([200.0, 190, 160]) * rows
+    return Image.fromarray(np.repeat(pixels, size, axis=1).astype(np.uint8))
+
+
+@pytest.mark.parametrize(
+    ("sizes", "names"),
+    [
+        ((256, 512), ("stellarium-landscapes--jupiter-jupiter-256", "synthetic-blank--solid-00")),
+        ((512, 512), ("a", "b")),
+    ],
+)
+def test_chat_screenshots_of_two_smooth_pictures_are_no_pair(
+    sizes: tuple[int, int], names: tuple[str, str]
+) -> None:
+    # Two chat windows line up on the glyphs of their messages, over a third of the image,
+    # and two smooth pictures in the same dark frame correlate at 0.96-0.97 while their
+    # dense hashes differ by 40-48 bits: the frame, not the pictures, agrees.
+    from bench.quality.corpus import apply_transform
+    from bot.local.verify import TEXTURE_AGREEMENT, examine
+    from bot.matching import judge_pair
+
+    land, _ = apply_transform(_land(sizes[0]), "canvas_chat", names[0])
+    blank, _ = apply_transform(Image.new("RGB", (sizes[1],) * 2, "white"), "canvas_chat", names[1])
+    ours, theirs = fingerprint(land), fingerprint(blank)
+    assert ours.local is not None and theirs.local is not None
+    agreed = [
+        found
+        for found in (examine(ours.local, theirs.local), examine(theirs.local, ours.local))
+        if found is not None and found.agreement is not None
+    ]
+    assert any(found.agreement >= TEXTURE_AGREEMENT and found.framed for found in agreed)  # type: ignore[operator]
+    assert not judge_pair(ours, theirs).repost
+    assert not judge_pair(theirs, ours).repost

@@ -88,7 +88,10 @@ MIN_PINNED_AGREEMENT = 0.85
 #: :data:`MAX_DENSE_DISTANCE`: fine textures (a chessboard, grass, noise added to a photo)
 #: move a DCT hash more than they move the picture. The closer of the whole overlap and its
 #: middle band must still stay within :data:`MAX_TEXTURE_DISTANCE`. On the tuning sets,
-#: wrong pairs spread that far agree at 0.67 at most and sit 104 bits or more apart.
+#: wrong pairs spread that far agree at 0.67 at most and sit 104 bits or more apart. Only
+#: for bare pictures: when either image frames its picture (a caption bar, a chat window),
+#: the frame decides the correlation. Two chat screenshots of different smooth pictures,
+#: lined up on the glyphs of their messages, agree at 0.96-0.97 within 38-48 bits.
 TEXTURE_AGREEMENT = 0.95
 MAX_TEXTURE_DISTANCE = 48
 #: A global match is refuted only by a fit pinned tighter than this (see
@@ -164,6 +167,9 @@ class Examination:
     #: Correlation of the aligned pictures (see :data:`MIN_AGREEMENT`); None when the
     #: overlap is too small to judge.
     agreement: float | None = None
+    #: Either image shows its picture in a frame of its own (a caption bar, a screenshot's
+    #: window: see :data:`bot.local.features.REGION_NAMES`).
+    framed: bool = False
 
     @property
     def pictures_differ(self) -> bool:
@@ -173,7 +179,7 @@ class Examination:
 
     @property
     def same_texture(self) -> bool:
-        """A fit over much of the image lining up pictures that agree closely, though their
+        """A fit over much of two bare pictures lining them up to agree closely, though their
         dense hashes differ (see :data:`TEXTURE_AGREEMENT`)."""
         if self.dense_distance is None or self.agreement is None:
             return False
@@ -181,7 +187,8 @@ class Examination:
         if self.band_distance is not None:
             closest = min(closest, self.band_distance)
         return (
-            self.spread >= MIN_SPREAD
+            not self.framed
+            and self.spread >= MIN_SPREAD
             and self.agreement >= TEXTURE_AGREEMENT
             and closest <= MAX_TEXTURE_DISTANCE
         )
@@ -301,6 +308,7 @@ def examine(query: LocalFeatures, stored: LocalFeatures) -> Examination | None:
         band_distance=band,
         spread=alignment.spread,
         agreement=agreement(query, stored, alignment.matrix, overlap),
+        framed=bool(query.regions or stored.regions),
     )
 
 
