@@ -64,8 +64,9 @@ class BothResult:
     #: global matches the local stage turned into templates: (query, original).
     templated: list[tuple[int, int]]
     blank_queries_alerting: int
-    #: the best agreement of a wrong pair whose fit spreads over the image (the texture
-    #: path, ``bot.local.verify.TEXTURE_AGREEMENT``, needs more).
+    #: the best agreement of a wrong pair the texture path judges (a fit spread over two
+    #: bare pictures: ``Examination.texture_agreement``); the path needs
+    #: ``bot.local.verify.TEXTURE_AGREEMENT``.
     wrong_spread_agreement: float = 0.0
     #: edit words of the local verdicts, per transform.
     edits: dict[str, Counter[str]] = field(default_factory=dict)
@@ -173,10 +174,9 @@ def evaluate_both(
                 verdict = found.verdict
                 if j != own and verdict is None:
                     result.near_misses.append((*_margin(found), i, j, found.inliers))
-                if j != own and found.spread >= MIN_SPREAD and found.agreement is not None:
-                    result.wrong_spread_agreement = max(
-                        result.wrong_spread_agreement, found.agreement
-                    )
+                texture = found.texture_agreement
+                if j != own and texture is not None:
+                    result.wrong_spread_agreement = max(result.wrong_spread_agreement, texture)
                 if verdict is None or verdict.template:
                     continue
                 flagged[j] = f"local {verdict.dense_distance} bits, {verdict.inliers} inliers"
@@ -203,13 +203,12 @@ def _margin(found: Examination) -> tuple[int, int, int]:
         return -1, -1, -1
     margin = found.dense_distance - MAX_DENSE_DISTANCE
     band = -1
-    closest = found.dense_distance
     if found.band_distance is not None:
         band = found.band_distance
         margin = min(margin, band - MAX_BAND_DISTANCE)
-        closest = min(closest, band)
-    agreed = found.agreement is not None and found.agreement >= TEXTURE_AGREEMENT
-    if agreed and found.spread >= MIN_SPREAD:
+    texture = found.texture_agreement
+    closest = found.closest_distance
+    if texture is not None and texture >= TEXTURE_AGREEMENT and closest is not None:
         margin = min(margin, closest - MAX_TEXTURE_DISTANCE)
     return margin, found.dense_distance, band
 
@@ -279,7 +278,7 @@ def margin_text(
         f"({len(result.near_misses) - len(judged)} with an overlap too small to judge). The "
         f"dense check accepts the whole overlap within {MAX_DENSE_DISTANCE} bits, or its "
         f"middle band within {MAX_BAND_DISTANCE} bits (either within {MAX_TEXTURE_DISTANCE} "
-        f"bits when the fit spreads over {MIN_SPREAD:.0%} of the image and the pictures "
+        f"bits when the fit spreads over {MIN_SPREAD:.0%} of two bare pictures and they "
         f"agree at {TEXTURE_AGREEMENT}); the *margin* is how far the closest stayed above its "
         f"threshold. Closest wrong pair: {int(margins.min())} bits "
         f"of margin; within 4 bits: {int((margins <= 4).sum())}, 8: "

@@ -178,18 +178,30 @@ class Examination:
         return self.agreement is not None and self.agreement < agreement_floor(self.spread)
 
     @property
+    def closest_distance(self) -> int | None:
+        """The closer of the whole overlap's and its middle band's dense distances."""
+        if self.dense_distance is None or self.band_distance is None:
+            return self.dense_distance
+        return min(self.dense_distance, self.band_distance)
+
+    @property
+    def texture_agreement(self) -> float | None:
+        """The agreement the texture path judges (see :data:`TEXTURE_AGREEMENT`): that of a
+        fit over much of two bare pictures; None for any other fit."""
+        if self.framed or self.spread < MIN_SPREAD or self.dense_distance is None:
+            return None
+        return self.agreement
+
+    @property
     def same_texture(self) -> bool:
         """A fit over much of two bare pictures lining them up to agree closely, though their
         dense hashes differ (see :data:`TEXTURE_AGREEMENT`)."""
-        if self.dense_distance is None or self.agreement is None:
-            return False
-        closest = self.dense_distance
-        if self.band_distance is not None:
-            closest = min(closest, self.band_distance)
+        agreed = self.texture_agreement
+        closest = self.closest_distance
         return (
-            not self.framed
-            and self.spread >= MIN_SPREAD
-            and self.agreement >= TEXTURE_AGREEMENT
+            agreed is not None
+            and closest is not None
+            and agreed >= TEXTURE_AGREEMENT
             and closest <= MAX_TEXTURE_DISTANCE
         )
 
