@@ -13,6 +13,7 @@ from PIL import Image, ImageDraw, ImageEnhance, ImageFilter, ImageFont
 from bot.hashing import decode, fingerprint
 from bot.local import LocalFeatures, LocalIndex, extract_local, judge_local
 from bot.local.features import FeaturesError, index_words
+from bot.local.verify import MAX_DENSE_DISTANCE
 from bot.matching import TEMPLATE_CHECKS, Match, Verdict, mark_templates
 from bot.records import ImageRecord
 from tests.conftest import DATA, PHOTOS, encode, photo
@@ -498,3 +499,27 @@ def test_chat_screenshots_of_two_smooth_pictures_are_no_pair(
     assert any(found.agreement >= TEXTURE_AGREEMENT and found.framed for found in agreed)  # type: ignore[operator]
     assert not judge_pair(ours, theirs).repost
     assert not judge_pair(theirs, ours).repost
+
+
+@pytest.mark.parametrize("width", [400, 900])
+def test_one_caption_over_two_pictures_is_no_pair(width: int) -> None:
+    # The same words line up over a night sky and over a flat block: every inlier sits in
+    # the two caption bars, and the aligned overlaps (mostly caption) agree within the
+    # dense limit. The pictures under the bars decide.
+    from bot.local.verify import examine
+    from bot.matching import judge_pair
+
+    text = "NOBODY: ABSOLUTELY NOBODY:"
+    sky = caption(_night_sky((20, 30, 80), (80, 60, 120), 40.0), text)
+    block = caption(Image.new("RGB", (width, width * 6 // 5), (120, 60, 150)), text)
+    ours, theirs = fingerprint(encode(sky)), fingerprint(encode(block))
+    assert ours.local is not None and theirs.local is not None
+    found = examine(ours.local, theirs.local)
+    assert found is not None and found.on_captions
+    assert found.dense_distance is not None and found.dense_distance <= MAX_DENSE_DISTANCE
+    assert not judge_pair(ours, theirs).repost
+    assert not judge_pair(theirs, ours).repost
+    # The same meme posted again, smaller, is a repost.
+    again = fingerprint(encode(sky.resize((sky.width * 3 // 4, sky.height * 3 // 4))))
+    assert judge_pair(again, ours).repost
+    assert judge_pair(ours, again).repost

@@ -68,6 +68,10 @@ INDEX_CENTRE_WEIGHT = 8.0
 #: a phone screenshot is 60 pixels wide, too blurred to tell a repost at the dense check.
 THUMB_SIDE = 192
 THUMB_JPEG_QUALITY = 80
+#: Longer side of the colour thumbnail (RGB, stored raw): all seenit keeps of an image's
+#: colours. Its hashes and the dense check are grey; the colour tells apart near-blank
+#: pictures that carry the same caption or stamp (see :mod:`bot.local.tone`).
+COLOUR_SIDE = 16
 #: Fixed-point factor of stored keypoint coordinates.
 POINT_SCALE = 16
 
@@ -75,8 +79,11 @@ POINT_SCALE = 16
 #: names them; their position in this tuple is their code in the blob.
 REGION_NAMES = ("captioned", "screenshot of an image")
 
-MAGIC = b"SLF1"
+#: Blob magic: SLF2 adds the colour thumbnail to SLF1 (which is still read, without colour).
+MAGIC = b"SLF2"
+MAGIC_V1 = b"SLF1"
 _HEADER = struct.Struct("<4sHHHBBBI")
+_COLOUR = struct.Struct("<BB")
 _REGION = struct.Struct("<BHHHH")
 
 F32 = npt.NDArray[np.float32]
@@ -108,6 +115,9 @@ class LocalFeatures:
     #: Grayscale thumbnail, longer side :data:`THUMB_SIDE`.
     thumbnail: U8
     regions: tuple[tuple[str, Box], ...] = ()
+    #: (h, w, 3) uint8 RGB thumbnail, longer side :data:`COLOUR_SIDE`; None in blobs written
+    #: before seenit kept colour.
+    colour: U8 | None = None
 
     def __len__(self) -> int:
         return len(self.points)
@@ -121,6 +131,11 @@ class LocalFeatures:
             and np.array_equal(self.descriptors, other.descriptors)
             and np.array_equal(self.word_ids, other.word_ids)
             and np.array_equal(self.thumbnail, other.thumbnail)
+            and (
+                np.array_equal(self.colour, other.colour)
+                if self.colour is not None and other.colour is not None
+                else self.colour is other.colour
+            )
         )
 
     def __hash__(self) -> int:
@@ -133,7 +148,8 @@ class LocalFeatures:
         return index_words(self.word_ids, self.points, size).astype("<u2").tobytes()
 
     def to_bytes(self) -> bytes:
-        """Compact blob for the store (keypoints, descriptors, words, JPEG thumbnail)."""
+        """Compact blob for the store (keypoints, descriptors, words, JPEG thumbnail, colour
+        thumbnail)."""
         ok, jpeg = cv2.imencode(
             ".jpg", self.thumbnail, [cv2.IMWRITE_JPEG_QUALITY, THUMB_JPEG_QUALITY]
         )
@@ -156,14 +172,16 @@ class LocalFeatures:
         )
         points = np.round(self.points * POINT_SCALE).astype("<u2").tobytes()
         words = self.word_ids.astype("<u2").tobytes()
-        return header + regions + points + self.descriptors.tobytes() + words + thumb
+        colour = self.colour if self.colour is not None else np.zeros((0, 0, 3), np.uint8)
+        tail = _COLOUR.pack(colour.shape[1], colour.shape[0]) + colour.tobytes()
+        return header + regions + points + self.descriptors.tobytes() + words + thumb + tail
 
     @classmethod
     def from_bytes(cls, blob: bytes) -> LocalFeatures:
         """Read a blob written by :meth:`to_bytes`; raise :class:`FeaturesError` if malformed."""
         try:
             magic, width, height, n, tw, th, n_regions, thumb_len = _HEADER.unpack_from(blob)
-            if magic != MAGIC:
+            if magic not in (MAGIC, MAGIC_V1):
                 raise FeaturesError("not a local-features blob")
             at = _HEADER.size
             regions = []
@@ -178,10 +196,20 @@ class LocalFeatures:
             word_ids = np.frombuffer(blob, "<u2", n, at)
             at += 2 * n
             thumb = cv2.imdecode(np.frombuffer(blob, np.uint8, thumb_len, at), cv2.IMREAD_GRAYSCALE)
+            at += thumb_len
+            colour: U8 | None = None
+            if magic == MAGIC:
+                cw, ch = _COLOUR.unpack_from(blob, at)
+                at += _COLOUR.size
+                if cw and ch:
+                    colour = np.frombuffer(blob, np.uint8, cw * ch * 3, at).reshape(ch, cw, 3)
+                    at += cw * ch * 3
         except (struct.error, ValueError, IndexError, cv2.error) as exc:
             raise FeaturesError(f"malformed local-features blob: {exc}") from exc
-        if thumb is None or thumb.shape != (th, tw) or at + thumb_len != len(blob):
+        if thumb is None or thumb.shape != (th, tw):
             raise FeaturesError("malformed local-features blob: thumbnail")
+        if at != len(blob):
+            raise FeaturesError("malformed local-features blob: length")
         return cls(
             width=width,
             height=height,
@@ -190,6 +218,7 @@ class LocalFeatures:
             word_ids=word_ids.astype(np.uint16),
             thumbnail=np.asarray(thumb, dtype=np.uint8),
             regions=tuple(regions),
+            colour=None if colour is None else colour.copy(),
         )
 
     def region_mask(self, box: Box) -> npt.NDArray[np.bool_]:
@@ -578,4 +607,13 @@ def extract_local(
         word_ids=vocabulary().words(descriptors),
         thumbnail=np.ascontiguousarray(thumb, dtype=np.uint8),
         regions=scaled,
+        colour=colour_thumbnail(image),
     )
+
+
+def colour_thumbnail(image: Image.Image) -> U8:
+    """The (h, w, 3) RGB thumbnail of ``image``, longer side :data:`COLOUR_SIDE`."""
+    rgb = image.convert("RGB")
+    scale = COLOUR_SIDE / max(rgb.size)
+    size = (max(1, round(rgb.width * scale)), max(1, round(rgb.height * scale)))
+    return np.ascontiguousarray(rgb.resize(size, Image.Resampling.BOX), dtype=np.uint8)

@@ -24,6 +24,7 @@ import numpy.typing as npt
 import scipy.fftpack
 
 from bot.local.features import LocalFeatures
+from bot.local.tone import picture_box, tones_differ
 from bot.regions import Box
 
 #: Fewest RANSAC inliers for a geometric match.
@@ -94,6 +95,11 @@ MIN_PINNED_AGREEMENT = 0.85
 #: lined up on the glyphs of their messages, agree at 0.96-0.97 within 38-48 bits.
 TEXTURE_AGREEMENT = 0.95
 MAX_TEXTURE_DISTANCE = 48
+#: A fit whose inliers lie this much in the caption bars of both images lines up two captions
+#: and says nothing of the pictures under them: the same words over a photo of the sea and
+#: over a flat block line up as well as a repost does. Such a fit needs the pictures
+#: themselves (without their bars) within :data:`MAX_DENSE_DISTANCE` when they can be compared.
+ON_CAPTIONS = 0.8
 #: A global match is refuted only by a fit pinned tighter than this (see
 #: :func:`pictures_differ`).
 REFUTE_SPREAD = 0.05
@@ -142,6 +148,8 @@ class _Alignment:
     scale: float
     #: Share of the image the inliers span (the larger of the two images' shares).
     spread: float
+    #: The inliers lie in the caption bars of both images (see :data:`ON_CAPTIONS`).
+    on_captions: bool = False
 
 
 @dataclass(frozen=True, slots=True)
@@ -170,6 +178,10 @@ class Examination:
     #: Either image shows its picture in a frame of its own (a caption bar, a screenshot's
     #: window: see :data:`bot.local.features.REGION_NAMES`).
     framed: bool = False
+    #: The fit lines up the two caption bars only (see :data:`ON_CAPTIONS`).
+    on_captions: bool = False
+    #: Both pictures are blank and of different colours (see :mod:`bot.local.tone`).
+    tones_differ: bool = False
 
     @property
     def pictures_differ(self) -> bool:
@@ -215,8 +227,14 @@ class Examination:
         """
         if self.dense_distance is None:
             return None
-        if self.pictures_differ:
+        if self.pictures_differ or self.tones_differ:
             return None
+        if self.on_captions and not self.different_captions and self.template_distance is not None:
+            if self.template_distance > MAX_DENSE_DISTANCE:
+                return None
+            return LocalVerdict(
+                self.inliers, self.template_distance, self.rotation, self.scale, self.edit
+            )
         if self.dense_distance <= MAX_DENSE_DISTANCE and not self.different_captions:
             return LocalVerdict(
                 self.inliers, self.dense_distance, self.rotation, self.scale, self.edit
@@ -268,7 +286,13 @@ def pictures_differ(query: LocalFeatures, stored: LocalFeatures) -> bool:
     a wrong fit on a repeating texture (a brighter copy of a patterned wallpaper lined up a
     little off) than a sign of two pictures. Only the fit, the overlap and the agreement are
     computed: cheaper than :func:`examine`.
+
+    Two blank pictures of different colours differ whatever lines them up (see
+    :func:`bot.local.tone.tones_differ`): a caption or a stamp they share is all their grey
+    hashes see.
     """
+    if tones_differ(query, stored):
+        return True
     alignment = align(query, stored)
     if alignment is None or alignment.spread >= REFUTE_SPREAD:
         return False
@@ -305,7 +329,7 @@ def examine(query: LocalFeatures, stored: LocalFeatures) -> Examination | None:
     differ = different_captions(query, stored, alignment.matrix)
     template = None
     band = None
-    if differ:
+    if differ or alignment.on_captions:
         template = template_distance(query, stored, alignment.matrix)
     elif distance > MAX_DENSE_DISTANCE:
         band = band_distance(query, stored, alignment.matrix, overlap)
@@ -321,6 +345,8 @@ def examine(query: LocalFeatures, stored: LocalFeatures) -> Examination | None:
         spread=alignment.spread,
         agreement=agreement(query, stored, alignment.matrix, overlap),
         framed=bool(query.regions or stored.regions),
+        on_captions=alignment.on_captions,
+        tones_differ=tones_differ(query, stored),
     )
 
 
@@ -391,7 +417,10 @@ def align(query: LocalFeatures, stored: LocalFeatures) -> _Alignment | None:
         tilt = abs((rotation + 45.0) % 90.0 - 45.0)
         if SCALE_RANGE[0] <= scale <= SCALE_RANGE[1] and tilt <= MAX_TILT:
             spread = max(_spread(src[inliers], query), _spread(dst[inliers], stored))
-            return _Alignment(matrix, int(inliers.sum()), rotation, 1.0 / scale, spread)
+            on_captions = _in_captions(src[inliers], query) and _in_captions(dst[inliers], stored)
+            return _Alignment(
+                matrix, int(inliers.sum()), rotation, 1.0 / scale, spread, on_captions
+            )
         # A degenerate fit (everything shrunk onto a few stored points, or turned like no
         # repost is) took the most matches: fit again on the others.
         src, dst = src[~inliers], dst[~inliers]
@@ -404,6 +433,17 @@ def _spread(points: F32, features: LocalFeatures) -> float:
     """Share of the image's working frame covered by the bounding box of ``points``."""
     low, high = points.min(axis=0), points.max(axis=0)
     return float((high[0] - low[0]) * (high[1] - low[1]) / (features.width * features.height))
+
+
+def _in_captions(points: F32, features: LocalFeatures) -> bool:
+    """Whether :data:`ON_CAPTIONS` of ``points`` lie in the image's caption bars (False for
+    an image without any)."""
+    if _picture_box(features) is None:
+        return False
+    box = picture_box(features)
+    x, y = points[:, 0], points[:, 1]
+    inside = (x >= box.left) & (x < box.right) & (y >= box.top) & (y < box.bottom)
+    return float(np.mean(~inside)) >= ON_CAPTIONS
 
 
 def _fit(src: F32, dst: F32, threshold: float) -> tuple[F64, npt.NDArray[np.bool_]] | None:

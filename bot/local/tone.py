@@ -1,0 +1,141 @@
+"""The colour of near-blank pictures: what tells two of them apart under the same caption.
+
+A flat block of colour has no keypoints and no hash of its own worth the name: under a caption
+bar or a stamp, the caption or the stamp is all that seenit's grey hashes and keypoints see.
+The same caption over a purple block and over a maroon one, or "THIS IS FINE" over a black
+block and over a blue one, are then one image to them, though nobody would call one a repost
+of the other. When both pictures (outside their caption bars) are blank, their colours must
+agree too.
+
+The colours are compared in ways the usual edits keep: brightness, contrast and saturation
+changes scale the colour-opponent channels (R - G, (R + G) / 2 - B) of every pixel by one
+positive factor, so they keep the hue; grey levels move by a bounded factor. A grey copy has
+no hue left, so the hue is only compared when both pictures have one.
+"""
+
+from __future__ import annotations
+
+import math
+
+import numpy as np
+import numpy.typing as npt
+
+from bot.local.features import LocalFeatures
+from bot.regions import Box
+
+#: Neighbouring thumbnail pixels further apart than this many grey levels make an edge.
+EDGE_STEP = 12
+#: A picture is blank when under this share of its thumbnail pixels sit on an edge (a stamp
+#: or a few words over a flat block stay under it, a photo does not)...
+BLANK_EDGES = 0.04
+#: ...and the middle 80% of its grey levels span at most this many: smooth wallpapers and
+#: skies have few edges too, but their colour moves with every crop.
+BLANK_RANGE = 12
+#: Two blank pictures differ when their grey levels (plus :data:`DARK_FLOOR`, so that near-black
+#: ones do not turn noise into ratios) are further apart than this factor: brightness x1.3 is
+#: within it...
+MAX_GREY_FACTOR = 1.5
+DARK_FLOOR = 32.0
+#: ...or when both have a hue (a colour-opponent magnitude of at least :data:`MIN_CHROMA`
+#: levels) and their hues are more than :data:`MAX_HUE_DEGREES` apart.
+MIN_CHROMA = 16.0
+MAX_HUE_DEGREES = 25.0
+
+U8 = npt.NDArray[np.uint8]
+F64 = npt.NDArray[np.float64]
+
+
+def picture_box(features: LocalFeatures) -> Box:
+    """The picture of an image without its caption bars (working frame): what every caption
+    removal of it keeps; all of it when it has none."""
+    box = Box(0, 0, features.width, features.height)
+    for name, removed in features.regions:
+        if name == "captioned":
+            box = Box(
+                max(box.left, removed.left),
+                max(box.top, removed.top),
+                min(box.right, removed.right),
+                min(box.bottom, removed.bottom),
+            )
+    return box
+
+
+def framed(features: LocalFeatures) -> bool:
+    """Whether the picture sits in a screenshot: an inner picture inside the caption-removed
+    part (the inner picture a caption bar's text passes for lies outside it)."""
+    picture = picture_box(features)
+    for name, inner in features.regions:
+        if name == "screenshot of an image" and (
+            inner.left >= picture.left
+            and inner.top >= picture.top
+            and inner.right <= picture.right
+            and inner.bottom <= picture.bottom
+        ):
+            return True
+    return False
+
+
+def _scaled(box: Box, features: LocalFeatures, shape: tuple[int, ...]) -> Box:
+    """``box`` (working frame) in a thumbnail of ``shape``, shrunk to whole pixels."""
+    fy, fx = shape[0] / features.height, shape[1] / features.width
+    top, bottom = math.ceil(box.top * fy), int(box.bottom * fy)
+    left, right = math.ceil(box.left * fx), int(box.right * fx)
+    if bottom <= top or right <= left:  # a thin picture: the nearest pixel row or column
+        top, bottom = min(int(box.top * fy), shape[0] - 1), max(int(box.top * fy) + 1, bottom)
+        left, right = min(int(box.left * fx), shape[1] - 1), max(int(box.left * fx) + 1, right)
+    return Box(left, top, right, bottom)
+
+
+def blank_picture(features: LocalFeatures) -> bool:
+    """Whether the picture (outside any caption bar) is a flat block or a smooth gradient,
+    give or take a stamp or a few words (see :data:`BLANK_EDGES`, :data:`BLANK_RANGE`)."""
+    box = _scaled(picture_box(features), features, features.thumbnail.shape)
+    grey = features.thumbnail[box.top : box.bottom, box.left : box.right].astype(np.int16)
+    if grey.shape[0] < 2 or grey.shape[1] < 2:
+        return False
+    edges = np.zeros(grey.shape, dtype=np.bool_)
+    edges[:, 1:] |= np.abs(np.diff(grey, axis=1)) > EDGE_STEP
+    edges[1:, :] |= np.abs(np.diff(grey, axis=0)) > EDGE_STEP
+    if float(edges.mean()) >= BLANK_EDGES:
+        return False
+    low, high = np.percentile(grey, (10, 90))
+    return float(high - low) <= BLANK_RANGE
+
+
+def picture_colour(features: LocalFeatures) -> F64 | None:
+    """Median RGB of the picture outside any caption bar; None without a colour thumbnail."""
+    if features.colour is None:
+        return None
+    box = _scaled(picture_box(features), features, features.colour.shape)
+    cells = features.colour[box.top : box.bottom, box.left : box.right].reshape(-1, 3)
+    return np.median(cells.astype(np.float64), axis=0)
+
+
+def colours_differ(a: F64, b: F64) -> bool:
+    """Whether two flat colours (RGB) are beyond what a brightness, contrast or saturation
+    change (or a grey copy) makes of one colour."""
+    grey_a, grey_b = (float(c @ (0.299, 0.587, 0.114)) + DARK_FLOOR for c in (a, b))
+    if max(grey_a, grey_b) > MAX_GREY_FACTOR * min(grey_a, grey_b):
+        return True
+    hue_a, hue_b = _opponent(a), _opponent(b)
+    if min(abs(hue_a), abs(hue_b)) < MIN_CHROMA:
+        return False
+    turn = abs(math.degrees(np.angle(hue_a / hue_b)))
+    return turn > MAX_HUE_DEGREES
+
+
+def _opponent(rgb: F64) -> complex:
+    r, g, b = (float(v) for v in rgb)
+    return complex(r - g, (r + g) / 2 - b)
+
+
+def tones_differ(query: LocalFeatures, stored: LocalFeatures) -> bool:
+    """Whether two images whose pictures are both blank show blocks of different colours:
+    whatever caption or stamp they share, they are two images. Not judged when either is a
+    screenshot: what its window leaves of the picture is too uncertain to read a colour from."""
+    colour_q, colour_s = picture_colour(query), picture_colour(stored)
+    if colour_q is None or colour_s is None or framed(query) or framed(stored):
+        return False
+    if not (blank_picture(query) and blank_picture(stored)):
+        return False
+    return colours_differ(colour_q, colour_s)

@@ -1,0 +1,112 @@
+"""Near-blank pictures under one caption or stamp: told apart by their colours."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+from PIL import Image, ImageEnhance
+
+from bot.hashing import fingerprint
+from bot.local.features import MAGIC_V1, LocalFeatures
+from bot.local.tone import blank_picture, colours_differ, picture_colour, tones_differ
+from bot.matching import judge, judge_pair
+from tests.conftest import encode, photo
+from tests.test_local import _stamped, caption, local_of
+
+PURPLE = (178, 103, 194)
+MAROON = (152, 47, 84)
+NEAR_BLACK = (30, 31, 34)
+BLUE = (30, 90, 200)
+
+#: The easy edits of a colour a repost may carry, as Pillow makes them.
+EDITS = {
+    "brighter": lambda im: ImageEnhance.Brightness(im).enhance(1.3),
+    "darker": lambda im: ImageEnhance.Brightness(im).enhance(0.75),
+    "more contrast": lambda im: ImageEnhance.Contrast(im).enhance(1.3),
+    "less contrast": lambda im: ImageEnhance.Contrast(im).enhance(0.7),
+    "more saturated": lambda im: ImageEnhance.Color(im).enhance(1.5),
+    "less saturated": lambda im: ImageEnhance.Color(im).enhance(0.5),
+    "grey": lambda im: im.convert("L").convert("RGB"),
+}
+
+
+def _block(colour: tuple[int, int, int], size: tuple[int, int] = (576, 1024)) -> Image.Image:
+    return Image.new("RGB", size, colour)
+
+
+COLOURS = [PURPLE, MAROON, BLUE, NEAR_BLACK, (240, 240, 235), (90, 160, 70)]
+
+
+@pytest.mark.parametrize("colour", COLOURS)
+@pytest.mark.parametrize("edit", sorted(EDITS))
+def test_an_edited_colour_is_the_same_colour(colour: tuple[int, int, int], edit: str) -> None:
+    # The edit applied to a block with a white caption bar, as a repost of a meme would be.
+    picture = caption(_block(colour, (64, 64)), "")
+    edited = EDITS[edit](picture)
+    ours = np.array(picture.getpixel((32, 60)), dtype=np.float64)
+    theirs = np.array(edited.getpixel((32, 60)), dtype=np.float64)
+    assert not colours_differ(ours, theirs)
+    assert not colours_differ(theirs, ours)
+
+
+@pytest.mark.parametrize(
+    ("ours", "theirs"), [(PURPLE, MAROON), (NEAR_BLACK, BLUE), (BLUE, (40, 160, 90))]
+)
+def test_two_colours_differ(ours: tuple[int, int, int], theirs: tuple[int, int, int]) -> None:
+    a, b = np.array(ours, dtype=np.float64), np.array(theirs, dtype=np.float64)
+    assert colours_differ(a, b)
+    assert colours_differ(b, a)
+
+
+@pytest.mark.parametrize(("ours", "theirs"), [(PURPLE, MAROON), (NEAR_BLACK, BLUE)])
+def test_one_caption_over_blocks_of_two_colours_is_no_pair(
+    ours: tuple[int, int, int], theirs: tuple[int, int, int]
+) -> None:
+    text = "NOBODY: ABSOLUTELY NOBODY:"
+    first = fingerprint(encode(caption(_block(ours), text)))
+    second = fingerprint(encode(caption(_block(theirs), text)))
+    assert first.local is not None and second.local is not None
+    assert blank_picture(first.local) and blank_picture(second.local)
+    # seenit's grey hashes alone take them for one image: the caption is all they see.
+    assert judge(first, second).repost and judge(second, first).repost
+    assert not judge_pair(first, second).repost
+    assert not judge_pair(second, first).repost
+
+
+def test_the_same_captioned_block_posted_again_is_a_repost() -> None:
+    meme = caption(_block(PURPLE), "NOBODY: ABSOLUTELY NOBODY:")
+    again = meme.resize((meme.width * 2 // 3, meme.height * 2 // 3))
+    first, second = fingerprint(encode(meme)), fingerprint(encode(again, quality=70))
+    assert judge_pair(second, first).repost
+    assert judge_pair(first, second).repost
+
+
+def test_one_stamp_on_blocks_of_two_colours_is_no_pair() -> None:
+    first = fingerprint(encode(_stamped(_block(PURPLE), "seenit.example")))
+    second = fingerprint(encode(_stamped(_block(MAROON), "seenit.example")))
+    assert first.local is not None and second.local is not None
+    assert tones_differ(first.local, second.local)
+    assert not judge_pair(first, second).repost
+    assert not judge_pair(second, first).repost
+
+
+def test_a_photo_is_not_blank() -> None:
+    features = local_of(caption(photo("coffee.jpg"), "WHEN THE CODE WORKS"))
+    assert not blank_picture(features)
+    colour = picture_colour(features)
+    assert colour is not None and colour.shape == (3,)
+
+
+def test_blobs_written_before_colour_are_read_without_it() -> None:
+    features = local_of(caption(_block(PURPLE), "NOBODY: ABSOLUTELY NOBODY:"))
+    blob = features.to_bytes()
+    again = LocalFeatures.from_bytes(blob)
+    assert features.colour is not None and again.colour is not None
+    assert (again.colour == features.colour).all()
+    # An SLF1 blob: the same layout without the colour thumbnail at its end.
+    colour_bytes = 2 + again.colour.size
+    old = LocalFeatures.from_bytes(MAGIC_V1 + blob[4:-colour_bytes])
+    assert old.colour is None
+    assert (old.descriptors == features.descriptors).all()
+    assert picture_colour(old) is None
+    assert not tones_differ(old, features)
