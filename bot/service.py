@@ -32,6 +32,7 @@ from bot.hashing_pool import Hasher
 from bot.index import HammingIndex, build_main
 from bot.local import LocalIndex
 from bot.local import index as local_index
+from bot.local.features import MAGIC_V1
 from bot.matching import (
     LOCAL_CANDIDATES,
     Match,
@@ -462,11 +463,14 @@ class SeenService:
         self, post: PostContext, slot: int, fp: Fingerprint, local: LocalIndex
     ) -> bool:
         """Give an image stored before local features existed its features (a scan read it
-        again); False when it had them already."""
+        again), or the current format of them (colour came later); False when it had them
+        already."""
         assert fp.local is not None
         words = fp.local.words
         added = await self.store.add_local_features(
-            post.guild_id, [(post.message_id, slot, fp.local.to_bytes(), words)]
+            post.guild_id,
+            [(post.message_id, slot, fp.local.to_bytes(), words)],
+            stale=MAGIC_V1,
         )
         for image_id in added:
             local.add(image_id, words)

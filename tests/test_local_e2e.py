@@ -161,6 +161,60 @@ async def test_a_scan_gives_older_images_local_features(world: World) -> None:
         assert jump(world, world.general, old) in text and "cropped" in text
 
 
+def _captioned_block(colour: tuple[int, int, int]) -> bytes:
+    """One caption over a flat block of ``colour``: the block has nothing else to tell."""
+    out = Image.new("RGB", (576, 1250), "white")
+    out.paste(Image.new("RGB", (576, 1024), colour), (0, 226))
+    font = ImageFont.load_default(size=40)
+    ImageDraw.Draw(out).text((20, 90), "NOBODY: ABSOLUTELY NOBODY:", fill="black", font=font)
+    return encode(out)
+
+
+async def test_a_scan_gives_older_features_their_colour(world: World) -> None:
+    # Features stored before seenit kept colour: the same caption over a maroon block is
+    # one image to the grey hashes. A scan reads the image again and stores its colour.
+    from bot.local.features import MAGIC_V1
+
+    purple = ("purple.png", _captioned_block((178, 103, 194)))
+    old = await world.post(world.general, world.alice, purple)
+    fp = fingerprint(purple[1])
+    assert fp.local is not None and fp.local.colour is not None
+    colourless = MAGIC_V1 + fp.local.to_bytes()[4 : -(2 + fp.local.colour.size)]
+    async with open_store(world.db_url) as store:
+        record = NewImage(
+            world.guild.id,
+            world.general.id,
+            int(old["id"]),
+            world.alice.user.id,
+            0,
+            1_700_000_000_000,
+            fp.phash64,
+            fp.phash256,
+            fp.quality,
+            colourless,
+            fp.local.words,
+        )
+        await store.add_images([record])
+    async with seenit_running(world):
+        await world.post(world.memes, world.bob, ("maroon.png", _captioned_block((152, 47, 84))))
+        first = await world.fake.wait_for_message(world.memes, timeout=10)
+        assert jump(world, world.general, old) in text_of(first)
+        await world.fake.slash_command(
+            world.guild, world.staff, world.mod, "repost scan", {"channel": world.general}
+        )
+        await world.fake.wait_for_message(
+            world.staff, lambda m: m["content"].startswith("Scanned"), timeout=20
+        )
+        async with open_store(world.db_url) as store:
+            ids, _ = await store.load_local_words(world.guild.id)
+            blobs = await store.local_features(ids)
+        assert len(blobs) == 2 and all(blob[:4] != MAGIC_V1 for blob in blobs.values())
+        await world.post(world.memes, world.carol, ("blue.png", _captioned_block((30, 90, 200))))
+        await world.settled(3)
+        await asyncio.sleep(0.3)
+        assert len(world.fake.bot_messages_in(world.memes)) == 1
+
+
 async def test_the_templates_setting_changes_alone(world: World) -> None:
     async with seenit_running(world):
         text = await admin(world, "repost settings")

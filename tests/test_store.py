@@ -278,6 +278,20 @@ async def test_images_stored_without_local_features_get_them_once(store_url: str
         assert blobs == {old.id: data, has.id: local_of(2)[0]}
 
 
+async def test_features_of_an_older_format_are_replaced_when_read_again(store_url: str) -> None:
+    async with open_store(store_url) as store:
+        old, current = await store.add_images([image(1), image(2)])
+        await store.add_local_features(1, [(1, 0, b"SLF1" + b"o" * 500, b"w" * 40)])
+        await store.add_local_features(1, [(2, 0, b"SLF2" + b"c" * 500, b"v" * 40)])
+        newer = b"SLF2" + b"n" * 600
+        # Already indexed: no image is new to the index, but the old-format blob is replaced.
+        again = [(1, 0, newer, b"w" * 40), (2, 0, newer, b"v" * 40)]
+        assert await store.add_local_features(1, again, stale=b"SLF1") == []
+        blobs = await store.local_features([old.id, current.id])
+        assert blobs == {old.id: newer, current.id: b"SLF2" + b"c" * 500}
+        assert await store.load_local_words(1) == ([old.id, current.id], [b"w" * 40, b"v" * 40])
+
+
 async def test_local_features_go_with_their_images(store_url: str) -> None:
     async with open_store(store_url) as store:
         stored = await store.add_images(

@@ -212,12 +212,17 @@ class Store(Protocol):
         ...
 
     async def add_local_features(
-        self, guild_id: int, features: Sequence[tuple[int, int, bytes, bytes]]
+        self,
+        guild_id: int,
+        features: Sequence[tuple[int, int, bytes, bytes]],
+        stale: bytes = b"",
     ) -> list[int]:
         """Store (message id, slot, features, words) for stored images lacking them.
 
         Returns the ids of the images that got features; images that already had them, or
-        that are not (or no longer) stored in this guild, are left alone.
+        that are not (or no longer) stored in this guild, are left alone, except that
+        features stored in an older format (their blob starts with ``stale``, when given)
+        are replaced (their words stay: a newer format adds to the blob, not to the words).
         """
         ...
 

@@ -52,6 +52,9 @@ INSERT_LOCAL_FEATURES = (
     "INSERT INTO local_features (image_id, data) VALUES ($1, $2)"
     " ON CONFLICT (image_id) DO UPDATE SET data = excluded.data"
 )
+UPGRADE_LOCAL_FEATURES = (
+    "UPDATE local_features SET data = $2 WHERE image_id = $1 AND substr(data, 1, $3) = $4"
+)
 SET_META = (
     "INSERT INTO meta (key, value) VALUES ($1, $2)"
     " ON CONFLICT (key) DO UPDATE SET value = excluded.value"
@@ -193,7 +196,10 @@ class SQLStore:
         return {int(r[0]): bytes(r[1]) for r in rows}
 
     async def add_local_features(
-        self, guild_id: int, features: Sequence[tuple[int, int, bytes, bytes]]
+        self,
+        guild_id: int,
+        features: Sequence[tuple[int, int, bytes, bytes]],
+        stale: bytes = b"",
     ) -> list[int]:
         if not features:
             return []
@@ -209,10 +215,14 @@ class SQLStore:
                     message_id,
                     slot,
                 )
-                if image_id is not None and await self._insert_local(
-                    conn, guild_id, int(image_id), data, words
-                ):
+                if image_id is None:
+                    continue
+                if await self._insert_local(conn, guild_id, int(image_id), data, words):
                     added.add(int(image_id))
+                elif stale:
+                    await conn.execute(
+                        UPGRADE_LOCAL_FEATURES, int(image_id), data, len(stale), stale
+                    )
             if tried:
                 earlier = await conn.fetch(
                     "SELECT image_id FROM local_words WHERE image_id = ANY($1::bigint[])", tried
