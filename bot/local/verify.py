@@ -24,7 +24,7 @@ import numpy.typing as npt
 import scipy.fftpack
 
 from bot.local.features import LocalFeatures
-from bot.local.tone import picture_box, tones_differ
+from bot.local.tone import blank_picture, picture_box, tones_differ
 from bot.regions import Box
 
 #: Fewest RANSAC inliers for a geometric match.
@@ -97,8 +97,11 @@ TEXTURE_AGREEMENT = 0.95
 MAX_TEXTURE_DISTANCE = 48
 #: A fit whose inliers lie this much in the caption bars of both images lines up two captions
 #: and says nothing of the pictures under them: the same words over a photo of the sea and
-#: over a flat block line up as well as a repost does. Such a fit needs the pictures
-#: themselves (without their bars) within :data:`MAX_DENSE_DISTANCE` when they can be compared.
+#: over a flat block line up as well as a repost does. When either picture is blank (see
+#: :func:`bot.local.tone.blank_picture`), such a fit needs the pictures themselves (without
+#: their bars) within :data:`MAX_DENSE_DISTANCE` when they can be compared. Not for every
+#: fit on two bars: a plain band of a wallpaper passes for a bar, and a fit pinned on the
+#: logo in it lines a turned copy up too loosely to compare the stripes above.
 ON_CAPTIONS = 0.8
 #: A global match is refuted only by a fit pinned tighter than this (see
 #: :func:`pictures_differ`).
@@ -178,7 +181,8 @@ class Examination:
     #: Either image shows its picture in a frame of its own (a caption bar, a screenshot's
     #: window: see :data:`bot.local.features.REGION_NAMES`).
     framed: bool = False
-    #: The fit lines up the two caption bars only (see :data:`ON_CAPTIONS`).
+    #: The fit lines up the two caption bars only, and either picture is blank (see
+    #: :data:`ON_CAPTIONS`).
     on_captions: bool = False
     #: Both pictures are blank and of different colours (see :mod:`bot.local.tone`).
     tones_differ: bool = False
@@ -345,7 +349,7 @@ def examine(query: LocalFeatures, stored: LocalFeatures) -> Examination | None:
         spread=alignment.spread,
         agreement=agreement(query, stored, alignment.matrix, overlap),
         framed=bool(query.regions or stored.regions),
-        on_captions=alignment.on_captions,
+        on_captions=alignment.on_captions and (blank_picture(query) or blank_picture(stored)),
         tones_differ=tones_differ(query, stored),
     )
 
