@@ -133,9 +133,10 @@ def tones_differ(query: LocalFeatures, stored: LocalFeatures) -> bool:
     """Whether two images whose pictures are both blank show blocks of different colours:
     whatever caption or stamp they share, they are two images. Not judged when either is a
     screenshot: what its window leaves of the picture is too uncertain to read a colour from."""
+    # Cheapest first: most pictures are not blank.
+    if query.colour is None or stored.colour is None:
+        return False
+    if not (blank_picture(query) and blank_picture(stored)) or framed(query) or framed(stored):
+        return False
     colour_q, colour_s = picture_colour(query), picture_colour(stored)
-    if colour_q is None or colour_s is None or framed(query) or framed(stored):
-        return False
-    if not (blank_picture(query) and blank_picture(stored)):
-        return False
-    return colours_differ(colour_q, colour_s)
+    return colour_q is not None and colour_s is not None and colours_differ(colour_q, colour_s)
