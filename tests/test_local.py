@@ -523,3 +523,21 @@ def test_one_caption_over_two_pictures_is_no_pair(width: int) -> None:
     again = fingerprint(encode(sky.resize((sky.width * 3 // 4, sky.height * 3 // 4))))
     assert judge_pair(again, ours).repost
     assert judge_pair(ours, again).repost
+
+
+def test_text_over_a_faded_picture_leaves_it_keypoints() -> None:
+    # White outlined words over the top and bottom of a faded photo outscore every corner of
+    # the photo: without keypoints of its own for the middle band, the query has none there.
+    from bench.quality.corpus import apply_transform
+    from bot.local.features import MIDDLE_BAND
+    from bot.matching import judge_pair
+
+    faded = ImageEnhance.Contrast(photo("chelsea.jpg").convert("RGB")).enhance(0.15)
+    data, _ = apply_transform(faded, "caption_overlay", "chelsea.jpg")
+    ours, theirs = fingerprint(data), fingerprint(encode(faded))
+    assert ours.local is not None
+    y = ours.local.points[:, 1] / ours.local.height
+    assert np.count_nonzero((y > MIDDLE_BAND[0]) & (y < MIDDLE_BAND[1])) >= 40
+    verdict = judge_pair(ours, theirs)
+    assert verdict.repost and verdict.local is not None
+    assert judge_pair(theirs, ours).repost

@@ -41,6 +41,14 @@ MIN_KEYPOINTS = 10
 REGION_DETAIL_SHARE = 0.7
 #: Keypoints found in such a region, on top of :data:`MAX_KEYPOINTS`.
 REGION_KEYPOINTS = 200
+#: Text drawn over the top and bottom of a picture (the classic meme layout) can take every
+#: keypoint: its letters outscore the corners of a smooth picture (a sea under white
+#: outlined words kept 1 of its 362 keypoints in the middle). When the middle band
+#: (:data:`MIDDLE_BAND`, a share of the height) holds under :data:`MIDDLE_SHARE` of the
+#: keypoints, it gets up to :data:`MIDDLE_KEYPOINTS` of its own, found as for a whole image.
+MIDDLE_BAND = (0.22, 0.78)
+MIDDLE_SHARE = 0.1
+MIDDLE_KEYPOINTS = 200
 #: Keypoints closer than this (working pixels) count as one place for :data:`MIN_KEYPOINTS`.
 PLACE = 8
 #: ORB's image pyramid, as OpenCV's defaults build it: levels, the scale from one to the next,
@@ -497,21 +505,39 @@ def _orb(work: U8, keypoints: int, threshold: int) -> tuple[Sequence[cv2.KeyPoin
     return found, None if descriptors is None else np.asarray(descriptors, dtype=np.uint8)
 
 
-def _detect(work: U8) -> tuple[F32, U8] | None:
+def _detect(work: U8, keypoints: int = MAX_KEYPOINTS) -> tuple[F32, U8] | None:
     """ORB keypoints (strongest first) and descriptors; a lower FAST threshold for smooth pictures.
 
     None when the picture has too few keypoints even then.
     """
-    points, descriptors = _strongest_first(_orb_default(work, MAX_KEYPOINTS))
+    points, descriptors = _strongest_first(_orb_default(work, keypoints))
     places = _distinct_places(points)
     for threshold in LOW_TEXTURE_THRESHOLDS:
         if places >= TEXTURE_PLACES:
             break
-        points, descriptors = _strongest_first(_found(*_orb(work, MAX_KEYPOINTS, threshold)))
+        points, descriptors = _strongest_first(_found(*_orb(work, keypoints, threshold)))
         places = _distinct_places(points)
     if places < MIN_KEYPOINTS:
         return None
     return points, descriptors
+
+
+def _middle_keypoints(work: U8, points: F32) -> tuple[F32, U8] | None:
+    """Keypoints of the middle band when the image's own left it nearly bare (see
+    :data:`MIDDLE_BAND`), in working-frame coordinates; None when not needed or none found."""
+    height = work.shape[0]
+    top, bottom = round(height * MIDDLE_BAND[0]), round(height * MIDDLE_BAND[1])
+    inside = (points[:, 1] >= top) & (points[:, 1] < bottom)
+    if np.count_nonzero(inside) >= MIDDLE_SHARE * len(points):
+        return None
+    band = np.ascontiguousarray(work[top:bottom])
+    if min(band.shape) <= 2 * ORB_EDGE:
+        return None
+    found = _detect(band, MIDDLE_KEYPOINTS)
+    if found is None:
+        return None
+    band_points, band_descriptors = found
+    return (band_points + np.array([0, top], dtype=np.float32)).astype(np.float32), band_descriptors
 
 
 def _strongest_first(found: _Found) -> tuple[F32, U8]:
@@ -578,6 +604,10 @@ def extract_local(
     if detected is None:
         return None
     points, descriptors = detected
+    middle = _middle_keypoints(work, points)
+    if middle is not None:
+        points = np.concatenate([points, middle[0]])
+        descriptors = np.ascontiguousarray(np.concatenate([descriptors, middle[1]]))
     thumb, _ = _resized(gray, THUMB_SIDE)
     if regions is None:
         regions = candidate_views(image)
