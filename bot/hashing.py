@@ -31,7 +31,8 @@ import scipy.fftpack
 from PIL import Image, ImageFile, ImageOps, UnidentifiedImageError
 
 from bot.config import DEFAULTS
-from bot.local.features import LocalFeatures, extract_local
+from bot.local.features import LocalFeatures, colour_thumbnail, extract_local
+from bot.local.tone import pack_colour
 from bot.regions import candidate_views
 
 # Pillow's own bomb check would warn or raise on its own schedule; seenit checks the
@@ -118,6 +119,8 @@ class Fingerprint:
     views: tuple[View, ...] = ()
     #: Keypoints for the local stage (crops, rotations, captions); None for low-texture images.
     local: LocalFeatures | None = None
+    #: A 16-pixel colour thumbnail (:func:`bot.local.tone.pack_colour`): the hashes are grey.
+    colour: bytes | None = None
 
     @property
     def hex64(self) -> str:
@@ -221,6 +224,8 @@ def fingerprint_image(
     for name, box in regions:
         v64, v256, v_pixels = _oriented_hashes(box.crop(gray))
         views.append(View(name, v64, v256, hash_quality(v256[0], v_pixels)))
+    local_features = extract_local(image, regions) if local else None
+    colour = local_features.colour if local_features is not None else None
     return Fingerprint(
         phash64=h64[0],
         phash256=h256[0],
@@ -230,7 +235,8 @@ def fingerprint_image(
         phash64_orientations=h64,
         phash256_orientations=h256,
         views=tuple(views),
-        local=extract_local(image, regions) if local else None,
+        local=local_features,
+        colour=pack_colour(colour if colour is not None else colour_thumbnail(image)),
     )
 
 

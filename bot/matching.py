@@ -16,6 +16,7 @@ from bot.hashing import (
     min_oriented_distance,
 )
 from bot.local import LocalFeatures, LocalVerdict, judge_local, pictures_differ
+from bot.local.tone import blocks_differ
 from bot.records import DAY_MS, AllowedImage, ImageRecord
 
 HASH256_BITS = HASH256_SIDE * HASH256_SIDE
@@ -80,6 +81,9 @@ class Hashes(Protocol):
 
     @property
     def quality(self) -> int: ...
+
+    @property
+    def colour(self) -> bytes | None: ...
 
 
 @dataclass(frozen=True, slots=True)
@@ -153,7 +157,9 @@ def judge(query: Fingerprint, stored: Hashes, rule: Thresholds = DEFAULT) -> Ver
     too, under a stricter threshold since each view is one more chance of a false match.
     Images (and views) below the rule's quality never match, nor do hashes their pictures do
     not decide (:func:`bot.hashing.decisive`; fingerprints score those 0 already, images
-    stored before that kept their score).
+    stored before that kept their score). Two low-detail images that are each one flat colour
+    give or take a stamp match only when their colours agree (:func:`bot.local.tone.
+    blocks_differ`): the stamp is all their grey hashes see.
     """
     best = _compare(
         query.phash64_orientations,
@@ -165,6 +171,10 @@ def judge(query: Fingerprint, stored: Hashes, rule: Thresholds = DEFAULT) -> Ver
     if stored.quality < rule.min_quality or not decisive(stored.phash256):
         return replace(best, repost=False, reason="low quality")
     if best.repost and query.quality >= rule.min_quality and decisive(query.phash256):
+        if min(query.quality, stored.quality) < LOW_DETAIL_QUALITY and blocks_differ(
+            query.colour, stored.colour
+        ):
+            return replace(best, repost=False, reason=REFUTED)
         return best
     view_rule = Thresholds(rule.radius64, rule.max256 - VIEW_MARGIN, rule.min_quality)
     for view in query.views:

@@ -29,6 +29,8 @@ class NewImage:
     local_data: bytes | None = None
     #: The same features' visual words, loaded into the guild's in-memory local index.
     local_words: bytes | None = None
+    #: The image's colour thumbnail (:func:`bot.local.tone.pack_colour`).
+    colour: bytes | None = None
 
 
 @dataclass(frozen=True, slots=True)
@@ -45,6 +47,8 @@ class ImageRecord:
     phash64: int
     phash256: bytes
     quality: int
+    #: The image's colour thumbnail; None for images stored before seenit kept it.
+    colour: bytes | None = None
 
     @property
     def jump_url(self) -> str:

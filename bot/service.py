@@ -508,6 +508,7 @@ class SeenService:
             quality=fp.quality,
             local_data=local.to_bytes() if local is not None else None,
             local_words=local.words if local is not None else None,
+            colour=fp.colour,
         )
 
     # deletions

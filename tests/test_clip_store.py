@@ -109,14 +109,20 @@ async def test_a_database_of_schema_3_gains_the_clips_table(store_url: str) -> N
         (kept,) = await store.add_images([new_image(1)])
     if store_url.startswith("sqlite:"):
         conn = sqlite3.connect(sqlite_path(store_url))
-        conn.executescript("DROP TABLE clips; UPDATE schema_version SET version = 3;")
+        conn.executescript(
+            "DROP TABLE clips; ALTER TABLE images DROP COLUMN colour;"
+            " UPDATE schema_version SET version = 3;"
+        )
         conn.close()
     else:
         pg = await asyncpg.connect(store_url)
-        await pg.execute("DROP TABLE clips; UPDATE schema_version SET version = 3")
+        await pg.execute(
+            "DROP TABLE clips; ALTER TABLE images DROP COLUMN colour;"
+            " UPDATE schema_version SET version = 3"
+        )
         await pg.close()
     async with open_store(store_url) as store:
-        assert await store.schema_version() == SCHEMA_VERSION == 4
+        assert await store.schema_version() == SCHEMA_VERSION == 5
         assert await store.get_images([kept.id]) == [kept]
         clip_row = StoredClip(kept.id, "video", "webm", 2_000, 64, 48, frames(2))
         assert await store.add_clip(GUILD, clip_row)

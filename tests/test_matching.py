@@ -94,6 +94,7 @@ class Stored:
     phash64: int = STORED64
     phash256: bytes = STORED256
     quality: int = 50
+    colour: bytes | None = None
 
 
 # name, query, stored image (or its quality), rule,

@@ -6,6 +6,7 @@ tests/pgserver.py); the few SQLite-only ones use ``db_url`` instead of ``store_u
 
 from __future__ import annotations
 
+import dataclasses
 import sqlite3
 from pathlib import Path
 
@@ -278,6 +279,19 @@ async def test_images_stored_without_local_features_get_them_once(store_url: str
         assert blobs == {old.id: data, has.id: local_of(2)[0]}
 
 
+async def test_colour_is_kept_beside_the_hashes(store_url: str) -> None:
+    colour = bytes((2, 1)) + bytes(range(6))
+    async with open_store(store_url) as store:
+        with_colour, without = await store.add_images(
+            [dataclasses.replace(image(1), colour=colour), image(2)]
+        )
+        assert (with_colour.colour, without.colour) == (colour, None)
+        assert [r.colour for r in await store.get_images([with_colour.id, without.id])] == [
+            colour,
+            None,
+        ]
+
+
 async def test_features_of_an_older_format_are_replaced_when_read_again(store_url: str) -> None:
     async with open_store(store_url) as store:
         old, current = await store.add_images([image(1), image(2)])
@@ -320,11 +334,17 @@ async def test_a_database_of_the_previous_schema_gains_local_features(store_url:
     # Undo the migrations from 2 on by hand: the tables as a seenit of schema 2 left them.
     if store_url.startswith("sqlite:"):
         conn = sqlite3.connect(sqlite_path(store_url))
-        conn.executescript("DROP TABLE local_words; DROP TABLE local_features; DROP TABLE clips;")
+        conn.executescript(
+            "DROP TABLE local_words; DROP TABLE local_features; DROP TABLE clips;"
+            " ALTER TABLE images DROP COLUMN colour;"
+        )
         conn.close()
     else:
         pg = await asyncpg.connect(store_url)
-        await pg.execute("DROP TABLE local_words; DROP TABLE local_features; DROP TABLE clips")
+        await pg.execute(
+            "DROP TABLE local_words; DROP TABLE local_features; DROP TABLE clips;"
+            " ALTER TABLE images DROP COLUMN colour"
+        )
         await pg.close()
     await set_schema_version(store_url, 2)
     async with open_store(store_url) as store:
@@ -370,7 +390,9 @@ async def test_every_older_schema_migrates_forward_keeping_the_data(
         (kept,) = await store.get_images([1])
         assert (kept.message_id, kept.phash64, kept.phash256) == (1, (1 << 64) - 5, b"\0\xff")
         assert await store.add_local_features(1, [(1, 0, b"f", b"w")]) == [kept.id]
-        (added,) = await store.add_images([image(2)])
+        assert kept.colour is None
+        (added,) = await store.add_images([dataclasses.replace(image(2), colour=b"\x01\x01abc")])
+        assert added.colour == b"\x01\x01abc"
     async with open_store(store_url) as store:
         assert await store.count_images(1) == 2
         assert await store.local_features([kept.id, added.id]) == {kept.id: b"f"}

@@ -2,14 +2,16 @@
 
 from __future__ import annotations
 
+import dataclasses
+
 import numpy as np
 import pytest
 from PIL import Image, ImageEnhance
 
-from bot.hashing import fingerprint
+from bot.hashing import Fingerprint, fingerprint
 from bot.local.features import MAGIC_V1, LocalFeatures
 from bot.local.tone import blank_picture, colours_differ, picture_colour, tones_differ
-from bot.matching import judge, judge_pair
+from bot.matching import LOW_DETAIL_QUALITY, judge, judge_pair
 from tests.conftest import encode, photo
 from tests.test_local import _stamped, caption, local_of
 
@@ -50,7 +52,8 @@ def test_an_edited_colour_is_the_same_colour(colour: tuple[int, int, int], edit:
 
 
 @pytest.mark.parametrize(
-    ("ours", "theirs"), [(PURPLE, MAROON), (NEAR_BLACK, BLUE), (BLUE, (40, 160, 90))]
+    ("ours", "theirs"),
+    [(PURPLE, MAROON), (NEAR_BLACK, BLUE), (BLUE, (40, 160, 90)), ((35, 35, 85), (50, 51, 56))],
 )
 def test_two_colours_differ(ours: tuple[int, int, int], theirs: tuple[int, int, int]) -> None:
     a, b = np.array(ours, dtype=np.float64), np.array(theirs, dtype=np.float64)
@@ -110,3 +113,25 @@ def test_blobs_written_before_colour_are_read_without_it() -> None:
     assert (old.descriptors == features.descriptors).all()
     assert picture_colour(old) is None
     assert not tones_differ(old, features)
+
+
+@pytest.mark.parametrize("theirs", [(48, 157, 154), (30, 90, 200), (150, 60, 60)])
+def test_one_stamp_on_blocks_of_two_colours_is_no_match_on_the_hashes(
+    theirs: tuple[int, int, int],
+) -> None:
+    # Near-blank blocks carrying the corpus's watermark: what their grey hashes see is the
+    # stamp. Their colour is kept beside the hashes, for images with no local features too.
+    from bench.quality.corpus import apply_transform
+
+    def stamped(colour: tuple[int, int, int]) -> Fingerprint:
+        return fingerprint(apply_transform(_block(colour, (640, 640)), "watermark", "x")[0])
+
+    ours, other = stamped((50, 51, 56)), stamped(theirs)
+    assert min(ours.quality, other.quality) < LOW_DETAIL_QUALITY
+    assert judge(dataclasses.replace(ours, colour=None), other).repost
+    assert not judge(ours, other).repost
+    assert not judge(other, ours).repost
+    # The same stamped block, brighter, is the same image.
+    brighter = ImageEnhance.Brightness(_block((50, 51, 56), (640, 640))).enhance(1.25)
+    again = fingerprint(apply_transform(brighter, "watermark", "x")[0])
+    assert judge(again, ours).repost

@@ -40,6 +40,11 @@ DARK_FLOOR = 32.0
 #: levels) and their hues are more than :data:`MAX_HUE_DEGREES` apart.
 MIN_CHROMA = 16.0
 MAX_HUE_DEGREES = 25.0
+#: A grey copy keeps no hue (under :data:`GREY_CHROMA` levels); a less saturated one keeps a
+#: share of it, and one colour seen dimmer, paler and less saturated at once keeps more than
+#: 1 / :data:`MAX_CHROMA_FACTOR` of it: a dark blue and a grey with a hint of blue differ.
+GREY_CHROMA = 3.0
+MAX_CHROMA_FACTOR = 4.0
 
 U8 = npt.NDArray[np.uint8]
 F64 = npt.NDArray[np.float64]
@@ -111,6 +116,40 @@ def picture_colour(features: LocalFeatures) -> F64 | None:
     return np.median(cells.astype(np.float64), axis=0)
 
 
+def pack_colour(colour: U8) -> bytes:
+    """The colour thumbnail as stored beside the hashes: width, height, then RGB rows."""
+    return bytes((colour.shape[1], colour.shape[0])) + colour.tobytes()
+
+
+def unpack_colour(blob: bytes | None) -> U8 | None:
+    """The thumbnail :func:`pack_colour` stored; None for no (or a damaged) blob."""
+    if blob is None or len(blob) < 2 or len(blob) != 2 + 3 * blob[0] * blob[1] or not blob[0]:
+        return None
+    return np.frombuffer(blob, np.uint8, offset=2).reshape(blob[1], blob[0], 3)
+
+
+def flat_colour(colour: U8) -> F64 | None:
+    """The median RGB of a whole colour thumbnail when it is one flat colour give or take a
+    stamp (the middle 80% of its grey levels within :data:`BLANK_RANGE`); None otherwise."""
+    cells = colour.reshape(-1, 3).astype(np.float64)
+    grey = cells @ (0.299, 0.587, 0.114)
+    low, high = np.percentile(grey, (10, 90))
+    if high - low > BLANK_RANGE:
+        return None
+    return np.median(cells, axis=0)
+
+
+def blocks_differ(query: bytes | None, stored: bytes | None) -> bool:
+    """Whether two whole images, each one flat colour give or take a stamp, are blocks of
+    different colours (see :func:`colours_differ`). For near-blank images with too few
+    keypoints for local features: their colour is stored beside their hashes."""
+    ours, theirs = unpack_colour(query), unpack_colour(stored)
+    if ours is None or theirs is None:
+        return False
+    colour_q, colour_s = flat_colour(ours), flat_colour(theirs)
+    return colour_q is not None and colour_s is not None and colours_differ(colour_q, colour_s)
+
+
 def colours_differ(a: F64, b: F64) -> bool:
     """Whether two flat colours (RGB) are beyond what a brightness, contrast or saturation
     change (or a grey copy) makes of one colour."""
@@ -118,7 +157,10 @@ def colours_differ(a: F64, b: F64) -> bool:
     if max(grey_a, grey_b) > MAX_GREY_FACTOR * min(grey_a, grey_b):
         return True
     hue_a, hue_b = _opponent(a), _opponent(b)
-    if min(abs(hue_a), abs(hue_b)) < MIN_CHROMA:
+    weak, strong = sorted((abs(hue_a), abs(hue_b)))
+    if strong >= MIN_CHROMA and weak > GREY_CHROMA and strong > MAX_CHROMA_FACTOR * weak:
+        return True  # faded far more than a saturation change does, yet not grey
+    if weak < MIN_CHROMA:
         return False
     turn = abs(math.degrees(np.angle(hue_a / hue_b)))
     return turn > MAX_HUE_DEGREES

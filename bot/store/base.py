@@ -25,7 +25,8 @@ from bot.records import (
 
 #: The images columns in the order :func:`image_from_row` reads them, for every engine.
 IMAGE_COLUMNS = (
-    "id, guild_id, channel_id, message_id, author_id, slot, posted_at, phash64, phash256, quality"
+    "id, guild_id, channel_id, message_id, author_id, slot, posted_at, phash64, phash256, quality,"
+    " colour"
 )
 
 
@@ -42,6 +43,7 @@ def image_from_row(row: Sequence[Any]) -> ImageRecord:
         phash64=to_unsigned(row[7]),
         phash256=bytes(row[8]),
         quality=row[9],
+        colour=None if row[10] is None else bytes(row[10]),
     )
 
 

@@ -57,9 +57,9 @@ MIGRATIONS = migrations(POSTGRES)
 #: A batch of images in one statement, one array a column.
 INSERT_IMAGES = f"""
     INSERT INTO images (guild_id, channel_id, message_id, author_id, slot, posted_at,
-                        phash64, phash256, quality)
+                        phash64, phash256, quality, colour)
     SELECT * FROM unnest($1::bigint[], $2::bigint[], $3::bigint[], $4::bigint[], $5::int[],
-                         $6::bigint[], $7::bigint[], $8::bytea[], $9::int[])
+                         $6::bigint[], $7::bigint[], $8::bytea[], $9::int[], $10::bytea[])
     ON CONFLICT (guild_id, message_id, slot) DO NOTHING
     RETURNING {IMAGE_COLUMNS}
 """
@@ -289,6 +289,7 @@ class PostgresStore(SQLStore):
             [to_signed(i.phash64) for i in batch],
             [i.phash256 for i in batch],
             [i.quality for i in batch],
+            [i.colour for i in batch],
         )
         # Ids an earlier attempt inserted: they exist now if, and only if, it committed.
         tried: list[int] = []

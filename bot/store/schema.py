@@ -17,7 +17,7 @@ from bot.store.base import StoreError
 log = logging.getLogger(__name__)
 
 #: The schema version this code writes; each engine migrates forward to it at start.
-SCHEMA_VERSION = 4
+SCHEMA_VERSION = 5
 
 
 @dataclass(frozen=True)
@@ -148,6 +148,11 @@ MIGRATIONS: tuple[str, ...] = (
         frames {bytes} NOT NULL
     );
     CREATE INDEX clips_guild ON clips (guild_id, image_id)
+    """,
+    # The colour of each image (a 16-pixel thumbnail, at most 770 bytes; NULL for images
+    # stored before it): grey hashes cannot tell two blocks of colour under one stamp apart.
+    """
+    ALTER TABLE images ADD COLUMN colour {bytes}
     """,
 )
 

@@ -37,7 +37,7 @@ LOAD_SLICE = 65_536
 
 INSERT_IMAGE = (
     "INSERT INTO images (guild_id, channel_id, message_id, author_id, slot, posted_at, phash64,"
-    " phash256, quality) VALUES (?,?,?,?,?,?,?,?,?)"
+    " phash256, quality, colour) VALUES (?,?,?,?,?,?,?,?,?,?)"
     " ON CONFLICT (guild_id, message_id, slot) DO NOTHING"
 )
 
@@ -190,6 +190,7 @@ class SQLiteStore(SQLStore):
                     to_signed(img.phash64),
                     img.phash256,
                     img.quality,
+                    img.colour,
                 )
                 # The cursor tells the new id: no RETURNING row to fetch.
                 async with conn.db.execute(INSERT_IMAGE, row) as cur:
