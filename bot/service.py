@@ -403,8 +403,8 @@ class SeenService:
                     indexes.local.add(record.id, fp.local.words)
                     self._merge_local_if_due(indexes.local)
                 self._merge_if_due(indexes.hamming)
-            elif fp.local is not None and not isinstance(fp, ClipFingerprint):
-                refreshed = await self._refresh_local(post, slot, fp, indexes.local)
+            else:
+                refreshed = await self._refresh_stored(post, slot, fp, indexes.local)
             if record is None or exempt or is_allowlisted(fp, allowed, rule):
                 # A replayed event (already stored) never alerts twice.
                 alert: list[Match] = []
@@ -458,6 +458,18 @@ class SeenService:
         self._drop(post.guild_id, deleted)
         outcomes = await self.ingest(post, unmatched) if unmatched else []
         return len(deleted), outcomes
+
+    async def _refresh_stored(
+        self, post: PostContext, slot: int, fp: Fingerprint, local: LocalIndex
+    ) -> bool:
+        """What a scan reading a stored image again gives it, if it was stored by an older
+        seenit: its colour, its local features; whether it got either."""
+        coloured = fp.colour is not None and await self.store.add_colour(
+            post.guild_id, post.message_id, slot, fp.colour
+        )
+        if fp.local is None or isinstance(fp, ClipFingerprint):
+            return coloured
+        return await self._refresh_local(post, slot, fp, local) or coloured
 
     async def _refresh_local(
         self, post: PostContext, slot: int, fp: Fingerprint, local: LocalIndex

@@ -209,6 +209,9 @@ async def test_a_scan_gives_older_features_their_colour(world: World) -> None:
             ids, _ = await store.load_local_words(world.guild.id)
             blobs = await store.local_features(ids)
         assert len(blobs) == 2 and all(blob[:4] != MAGIC_V1 for blob in blobs.values())
+        async with open_store(world.db_url) as store:
+            (stored,) = await store.images_in_message(world.guild.id, int(old["id"]))
+        assert stored.colour == fp.colour
         await world.post(world.memes, world.carol, ("blue.png", _captioned_block((30, 90, 200))))
         await world.settled(3)
         await asyncio.sleep(0.3)

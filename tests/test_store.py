@@ -292,6 +292,22 @@ async def test_colour_is_kept_beside_the_hashes(store_url: str) -> None:
         ]
 
 
+async def test_images_stored_without_colour_get_it_once(store_url: str) -> None:
+    async with open_store(store_url) as store:
+        old, has = await store.add_images(
+            [image(1), dataclasses.replace(image(2), colour=b"\x01\x01abc")]
+        )
+        assert await store.add_colour(1, 1, 0, b"\x01\x01xyz")
+        assert not await store.add_colour(1, 1, 0, b"\x01\x01new")  # has one now
+        assert not await store.add_colour(1, 2, 0, b"\x01\x01new")  # had one
+        assert not await store.add_colour(2, 1, 0, b"\x01\x01new")  # another guild's
+        assert not await store.add_colour(1, 1, 1, b"\x01\x01new")  # not stored
+        assert [r.colour for r in await store.get_images([old.id, has.id])] == [
+            b"\x01\x01xyz",
+            b"\x01\x01abc",
+        ]
+
+
 async def test_features_of_an_older_format_are_replaced_when_read_again(store_url: str) -> None:
     async with open_store(store_url) as store:
         old, current = await store.add_images([image(1), image(2)])

@@ -228,6 +228,11 @@ class Store(Protocol):
         """
         ...
 
+    async def add_colour(self, guild_id: int, message_id: int, slot: int, colour: bytes) -> bool:
+        """Give a stored image stored before seenit kept colour its colour thumbnail; False
+        when it had one already or is not stored."""
+        ...
+
     # clips: one images row (a representative frame) plus the sampled frames' hashes
     async def add_clip(self, guild_id: int, clip: StoredClip) -> bool:
         """Store the frames of a clip whose image row is stored in the guild; False if not."""

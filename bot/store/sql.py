@@ -233,6 +233,22 @@ class SQLStore:
 
         return await self._run("add_local_features", work, Mode.WRITE)
 
+    async def add_colour(self, guild_id: int, message_id: int, slot: int, colour: bytes) -> bool:
+        # Only a NULL colour is set: running it again changes nothing, so a retry is safe,
+        # and its id tells whether this call did it.
+        async def work(conn: Connection) -> bool:
+            changed = await conn.fetchval(
+                "UPDATE images SET colour = $4 WHERE guild_id = $1 AND message_id = $2"
+                " AND slot = $3 AND colour IS NULL RETURNING id",
+                guild_id,
+                message_id,
+                slot,
+                colour,
+            )
+            return changed is not None
+
+        return await self._run("add_colour", work, Mode.WRITE)
+
     # clips
 
     async def add_clip(self, guild_id: int, clip: StoredClip) -> bool:
