@@ -8,7 +8,7 @@ from typing import Any
 import pytest
 from PIL import Image, ImageDraw, ImageFont
 
-from bot.hashing import fingerprint
+from bot.hashing import Fingerprint, fingerprint
 from bot.records import NewImage
 from bot.store import open_store
 from tests.botworld import World, admin, jump, seenit_running, text_of
@@ -125,26 +125,36 @@ async def test_meme_templates_alert_only_when_the_server_asks(world: World) -> N
         assert "same template" in text_of(alert)
 
 
+async def stored_by_an_older_seenit(
+    world: World,
+    message: dict[str, Any],
+    fp: Fingerprint,
+    local_data: bytes | None = None,
+    local_words: bytes | None = None,
+) -> None:
+    """Store alice's image in #general as an earlier seenit did: hashes, no colour, and the
+    local features given (none by default)."""
+    async with open_store(world.db_url) as store:
+        record = NewImage(
+            world.guild.id,
+            world.general.id,
+            int(message["id"]),
+            world.alice.user.id,
+            0,
+            1_700_000_000_000,
+            fp.phash64,
+            fp.phash256,
+            fp.quality,
+            local_data,
+            local_words,
+        )
+        await store.add_images([record])
+
+
 async def test_a_scan_gives_older_images_local_features(world: World) -> None:
     # An image indexed by an earlier seenit, with no local features: a crop of it is missed.
     old = await world.post(world.general, world.alice, CHELSEA)
-    fp = fingerprint(CHELSEA[1])
-    async with open_store(world.db_url) as store:
-        await store.add_images(
-            [
-                NewImage(
-                    world.guild.id,
-                    world.general.id,
-                    int(old["id"]),
-                    world.alice.user.id,
-                    0,
-                    1_700_000_000_000,
-                    fp.phash64,
-                    fp.phash256,
-                    fp.quality,
-                )
-            ]
-        )
+    await stored_by_an_older_seenit(world, old, fingerprint(CHELSEA[1]))
     async with seenit_running(world):
         await world.post(world.memes, world.bob, ("crop.jpg", cropped("chelsea.jpg")))
         await no_alert(world, 2)
@@ -180,21 +190,7 @@ async def test_a_scan_gives_older_features_their_colour(world: World) -> None:
     fp = fingerprint(purple[1])
     assert fp.local is not None and fp.local.colour is not None
     colourless = MAGIC_V1 + fp.local.to_bytes()[4 : -(2 + fp.local.colour.size)]
-    async with open_store(world.db_url) as store:
-        record = NewImage(
-            world.guild.id,
-            world.general.id,
-            int(old["id"]),
-            world.alice.user.id,
-            0,
-            1_700_000_000_000,
-            fp.phash64,
-            fp.phash256,
-            fp.quality,
-            colourless,
-            fp.local.words,
-        )
-        await store.add_images([record])
+    await stored_by_an_older_seenit(world, old, fp, colourless, fp.local.words)
     async with seenit_running(world):
         await world.post(world.memes, world.bob, ("maroon.png", _captioned_block((152, 47, 84))))
         first = await world.fake.wait_for_message(world.memes, timeout=10)
