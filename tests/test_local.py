@@ -541,3 +541,20 @@ def test_text_over_a_faded_picture_leaves_it_keypoints() -> None:
     verdict = judge_pair(ours, theirs)
     assert verdict.repost and verdict.local is not None
     assert judge_pair(theirs, ours).repost
+
+
+def test_a_watermark_on_a_code_screenshot_is_a_repost() -> None:
+    # A code editor's plain bands pass for caption bars, and the fit's inliers lie in them;
+    # neither picture is blank, so the verdict is the usual one: the stamp moves the whole
+    # overlap's hash (44 bits) and the middle band's check decides.
+    import random
+
+    from bench.quality.corpus import _code_editor, _fit_max_side, _seed, apply_transform
+    from bot.matching import judge_pair
+
+    name = "synthetic-graphic--code-11"
+    editor = _fit_max_side(_code_editor(random.Random(_seed(name))).convert("RGB"))
+    original = fingerprint(encode(editor))
+    stamped = fingerprint(apply_transform(editor, "watermark", name)[0])
+    verdict = judge_pair(stamped, original)
+    assert verdict.repost and verdict.local is not None

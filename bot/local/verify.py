@@ -331,11 +331,12 @@ def examine(query: LocalFeatures, stored: LocalFeatures) -> Examination | None:
         )
     distance, overlap = dense
     differ = different_captions(query, stored, alignment.matrix)
+    on_captions = alignment.on_captions and (blank_picture(query) or blank_picture(stored))
     template = None
     band = None
-    if differ or alignment.on_captions:
+    if differ or on_captions:
         template = template_distance(query, stored, alignment.matrix)
-    elif distance > MAX_DENSE_DISTANCE:
+    if not differ and distance > MAX_DENSE_DISTANCE:
         band = band_distance(query, stored, alignment.matrix, overlap)
     return Examination(
         inliers=alignment.inliers,
@@ -349,7 +350,7 @@ def examine(query: LocalFeatures, stored: LocalFeatures) -> Examination | None:
         spread=alignment.spread,
         agreement=agreement(query, stored, alignment.matrix, overlap),
         framed=bool(query.regions or stored.regions),
-        on_captions=alignment.on_captions and (blank_picture(query) or blank_picture(stored)),
+        on_captions=on_captions,
         tones_differ=tones_differ(query, stored),
     )
 
