@@ -224,8 +224,7 @@ def fingerprint_image(
     for name, box in regions:
         v64, v256, v_pixels = _oriented_hashes(box.crop(gray))
         views.append(View(name, v64, v256, hash_quality(v256[0], v_pixels)))
-    local_features = extract_local(image, regions) if local else None
-    colour = local_features.colour if local_features is not None else None
+    colour = colour_thumbnail(image)
     return Fingerprint(
         phash64=h64[0],
         phash256=h256[0],
@@ -235,8 +234,8 @@ def fingerprint_image(
         phash64_orientations=h64,
         phash256_orientations=h256,
         views=tuple(views),
-        local=local_features,
-        colour=pack_colour(colour if colour is not None else colour_thumbnail(image)),
+        local=extract_local(image, regions, colour) if local else None,
+        colour=pack_colour(colour),
     )
 
 

@@ -587,12 +587,14 @@ def _region_keypoints(
 
 
 def extract_local(
-    image: Image.Image, regions: list[tuple[str, Box]] | None = None
+    image: Image.Image,
+    regions: list[tuple[str, Box]] | None = None,
+    colour: U8 | None = None,
 ) -> LocalFeatures | None:
     """Local features of a decoded image; None when it has too little texture.
 
-    ``regions`` are :func:`bot.regions.candidate_views` of ``image`` when the caller has them
-    already (they are computed otherwise).
+    ``regions`` are :func:`bot.regions.candidate_views` of ``image`` and ``colour`` its
+    :func:`colour_thumbnail` when the caller has them already (they are computed otherwise).
     """
     gray = np.asarray(image.convert("L"))
     height, width = gray.shape
@@ -637,7 +639,7 @@ def extract_local(
         word_ids=vocabulary().words(descriptors),
         thumbnail=np.ascontiguousarray(thumb, dtype=np.uint8),
         regions=scaled,
-        colour=colour_thumbnail(image),
+        colour=colour_thumbnail(image) if colour is None else colour,
     )
 
 

@@ -46,6 +46,9 @@ MAX_HUE_DEGREES = 25.0
 GREY_CHROMA = 3.0
 MAX_CHROMA_FACTOR = 4.0
 
+#: Grey level of an RGB colour, as Pillow converts to "L".
+LUMA = (0.299, 0.587, 0.114)
+
 U8 = npt.NDArray[np.uint8]
 F64 = npt.NDArray[np.float64]
 
@@ -132,7 +135,7 @@ def flat_colour(colour: U8) -> F64 | None:
     """The median RGB of a whole colour thumbnail when it is one flat colour give or take a
     stamp (the middle 80% of its grey levels within :data:`BLANK_RANGE`); None otherwise."""
     cells = colour.reshape(-1, 3).astype(np.float64)
-    grey = cells @ (0.299, 0.587, 0.114)
+    grey = cells @ LUMA
     low, high = np.percentile(grey, (10, 90))
     if high - low > BLANK_RANGE:
         return None
@@ -153,7 +156,7 @@ def blocks_differ(query: bytes | None, stored: bytes | None) -> bool:
 def colours_differ(a: F64, b: F64) -> bool:
     """Whether two flat colours (RGB) are beyond what a brightness, contrast or saturation
     change (or a grey copy) makes of one colour."""
-    grey_a, grey_b = (float(c @ (0.299, 0.587, 0.114)) + DARK_FLOOR for c in (a, b))
+    grey_a, grey_b = (float(c @ LUMA) + DARK_FLOOR for c in (a, b))
     if max(grey_a, grey_b) > MAX_GREY_FACTOR * min(grey_a, grey_b):
         return True
     hue_a, hue_b = _opponent(a), _opponent(b)
