@@ -386,15 +386,30 @@ def test_star_fields_that_line_up_by_chance_are_no_match() -> None:
     # Scattered dots look alike to ORB: ten of them can fit one transform on two different
     # pictures, over most of the image, and the dense hashes of two gradients agree. The
     # aligned pictures do not correlate.
-    from bot.local.verify import MAX_DENSE_DISTANCE, MIN_AGREEMENT, MIN_SPREAD, examine
+    from bot.local.verify import (
+        MAX_DENSE_DISTANCE,
+        MIN_AGREEMENT,
+        MIN_SPREAD,
+        _examine_fit,
+        alignments,
+        examine,
+    )
 
     brown = _stamped(_night_sky((60, 40, 20), (20, 15, 10), 90.0))
     blue = _stamped(_night_sky((20, 60, 120), (10, 20, 40), 0.0))
-    found = examine(local_of(blue), local_of(brown))
-    assert found is not None and found.dense_distance is not None
-    assert found.dense_distance <= MAX_DENSE_DISTANCE and found.spread >= MIN_SPREAD
-    assert found.agreement is not None and found.agreement < MIN_AGREEMENT
-    assert found.verdict is None
+    query, stored = local_of(blue), local_of(brown)
+    fits = [_examine_fit(query, stored, fit, False) for fit in alignments(query, stored)]
+    spread = [
+        found
+        for found in fits
+        if found.dense_distance is not None
+        and found.dense_distance <= MAX_DENSE_DISTANCE
+        and found.spread >= MIN_SPREAD
+    ]
+    assert spread
+    assert all(f.agreement is not None and f.agreement < MIN_AGREEMENT for f in spread)
+    assert examine(query, stored) is not None
+    assert judge_local(query, stored) is None
 
 
 def test_a_global_match_the_local_stage_refutes_is_dropped() -> None:
@@ -558,3 +573,65 @@ def test_a_watermark_on_a_code_screenshot_is_a_repost() -> None:
     stamped = fingerprint(apply_transform(editor, "watermark", name)[0])
     verdict = judge_pair(stamped, original)
     assert verdict.repost and verdict.local is not None
+
+
+def _similarity(scale: float, degrees: float, shift: tuple[float, float]) -> np.ndarray:
+    turn = np.radians(degrees)
+    a, b = scale * np.cos(turn), scale * np.sin(turn)
+    return np.array([[a, -b, shift[0]], [b, a, shift[1]]])
+
+
+def _mapped(points: np.ndarray, matrix: np.ndarray) -> np.ndarray:
+    return np.asarray(points @ matrix[:, :2].T + matrix[:, 2], dtype=np.float32)
+
+
+def test_a_cluster_of_repeated_keypoints_does_not_hide_the_fit() -> None:
+    # 40 query keypoints all matched onto one stored spot (one corner repeated across the
+    # pyramid levels) outnumber the 25 true matches; such a fit shrinks the query to a point
+    # and is no repost: the true fit must still be found, the first.
+    from bot.local.verify import REPROJECTION, _fits
+
+    rng = np.random.default_rng(7)
+    true = _similarity(0.6, 0.0, (96.0, 54.0))
+    src_true = rng.uniform(0, 480, (25, 2)).astype(np.float32)
+    dst_true = _mapped(src_true, true) + rng.normal(0, 0.5, (25, 2)).astype(np.float32)
+    src_cluster = rng.uniform(0, 480, (40, 2)).astype(np.float32)
+    dst_cluster = np.float32([150, 117]) + rng.normal(0, 1, (40, 2)).astype(np.float32)
+    src = np.concatenate([src_cluster, src_true])
+    dst = np.concatenate([dst_cluster, dst_true])
+    matrix, inliers = next(_fits(src, dst, REPROJECTION * 480))
+    assert np.abs(matrix - true).max() < 0.5
+    assert inliers[40:].all() and not inliers[:40].any()
+
+
+def test_fits_after_the_first_put_the_matches_elsewhere() -> None:
+    # A repeating picture: 30 matches line up a shifted copy of the pattern, 20 the real
+    # place. Both are offered, the larger first, and never the same place twice.
+    from bot.local.verify import ALIGNMENTS, REPROJECTION, _fits
+
+    rng = np.random.default_rng(5)
+    shifted = _similarity(0.78, 0.0, (70.0, 40.0))
+    real = _similarity(0.6, 0.0, (96.0, 72.0))
+    src = rng.uniform(0, 480, (50, 2)).astype(np.float32)
+    dst = np.concatenate([_mapped(src[:30], shifted), _mapped(src[30:], real)])
+    found = [matrix for matrix, _ in _fits(src, dst, REPROJECTION * 480)]
+    assert 2 <= len(found) <= ALIGNMENTS
+    assert np.abs(found[0] - shifted).max() < 0.5
+    assert np.abs(found[1] - real).max() < 0.5
+
+
+def test_a_centre_crop_of_a_code_screenshot_is_a_repost() -> None:
+    # Lines of code repeat the same glyphs: the keypoints of one word match another word's,
+    # and a fit on them shrinks the whole crop onto a spot of the editor.
+    import random
+
+    from bench.quality.corpus import _code_editor, _fit_max_side, _seed, apply_transform
+    from bot.matching import judge_pair
+
+    name = "synthetic-graphic--code-01"
+    editor = _fit_max_side(_code_editor(random.Random(_seed(name))).convert("RGB"))
+    original = fingerprint(encode(editor))
+    cropped = fingerprint(apply_transform(editor, "crop_center_20", name)[0])
+    verdict = judge_pair(cropped, original)
+    assert verdict.repost and verdict.local is not None
+    assert "cropped" in verdict.local.edit

@@ -199,18 +199,10 @@ def evaluate_both(
 
 def _margin(found: Examination) -> tuple[int, int, int]:
     """(margin, dense, band) of a pair the local stage turned down; see ``near_misses``."""
-    if found.dense_distance is None:
+    if found.margin is None or found.dense_distance is None:
         return -1, -1, -1
-    margin = found.dense_distance - MAX_DENSE_DISTANCE
-    band = -1
-    if found.band_distance is not None:
-        band = found.band_distance
-        margin = min(margin, band - MAX_BAND_DISTANCE)
-    texture = found.texture_agreement
-    closest = found.closest_distance
-    if texture is not None and texture >= TEXTURE_AGREEMENT and closest is not None:
-        margin = min(margin, closest - MAX_TEXTURE_DISTANCE)
-    return margin, found.dense_distance, band
+    band = -1 if found.band_distance is None else found.band_distance
+    return found.margin, found.dense_distance, band
 
 
 def _refuted(query: Fingerprint, stored: Fingerprint, verdict: Verdict) -> bool:

@@ -16,6 +16,7 @@
 from __future__ import annotations
 
 import math
+from collections.abc import Iterator
 from dataclasses import dataclass
 
 import cv2
@@ -39,9 +40,28 @@ SCALE_RANGE = (0.2, 5.0)
 #: few degrees (or by quarter turns); a fit at 30 degrees is a watermark or a texture that
 #: happens to line up on two different pictures.
 MAX_TILT = 15.0
-#: RANSAC fits tried when the best one has a scale outside :data:`SCALE_RANGE` or tilts more
-#: than :data:`MAX_TILT`.
+#: Fits turned too far (see :data:`MAX_TILT`) whose matches are set aside before the others.
 FITS = 3
+#: Fits, each putting the matches somewhere else, examined in turn while the earlier ones
+#: do not show the same picture (see :func:`_fits`).
+ALIGNMENTS = 4
+#: The last refit of a fit is made on the matches within this share of the threshold, and
+#: kept when it keeps this share of the inliers.
+TIGHT = 0.5
+KEEP = 0.9
+#: A fit turned by less than this many degrees is examined upright too (see
+#: :func:`alignments`).
+UPRIGHT = 2.0
+#: Two fits whose places for the matched region are this share of the threshold apart (on
+#: average) are one fit.
+SAME_PLACE = 0.5
+#: Two matches closer than this many working-frame pixels (one keypoint at two pyramid
+#: levels) make no model.
+MIN_SAMPLE_SPAN = 3.0
+#: Random pairs of matches a RANSAC fit draws its models from (see :func:`_fit`).
+SAMPLES = 400
+#: Least-squares refits of a RANSAC model on its growing inliers (see :func:`_refined`).
+REFITS = 4
 #: RANSAC reprojection threshold, as a share of the stored working image's longer side.
 REPROJECTION = 0.012
 #: Largest 256-bit DCT-hash distance of the aligned overlaps.
@@ -201,6 +221,21 @@ class Examination:
         return min(self.dense_distance, self.band_distance)
 
     @property
+    def margin(self) -> int | None:
+        """How many bits the closest of the dense checks stayed above its limit (negative or
+        zero: within it); None when the overlap is too small to judge."""
+        if self.dense_distance is None:
+            return None
+        margin = self.dense_distance - MAX_DENSE_DISTANCE
+        if self.band_distance is not None:
+            margin = min(margin, self.band_distance - MAX_BAND_DISTANCE)
+        texture = self.texture_agreement
+        closest = self.closest_distance
+        if texture is not None and texture >= TEXTURE_AGREEMENT and closest is not None:
+            margin = min(margin, closest - MAX_TEXTURE_DISTANCE)
+        return margin
+
+    @property
     def texture_agreement(self) -> float | None:
         """The agreement the texture path judges (see :data:`TEXTURE_AGREEMENT`): that of a
         fit over much of two bare pictures; None for any other fit."""
@@ -313,10 +348,35 @@ def agreement_floor(spread: float) -> float:
 
 
 def examine(query: LocalFeatures, stored: LocalFeatures) -> Examination | None:
-    """Geometric verification, then the dense and caption checks; None without a geometric match."""
-    alignment = align(query, stored)
-    if alignment is None:
-        return None
+    """Geometric verification, then the dense and caption checks; None without a geometric match.
+
+    The fits of :func:`alignments` are examined in turn until one gives a verdict; when none
+    does, the examination that came closest to one (see :attr:`Examination.margin`).
+    """
+    toned = tones_differ(query, stored)
+    closest: Examination | None = None
+    for alignment in alignments(query, stored):
+        found = _examine_fit(query, stored, alignment, toned)
+        if found.verdict is not None:
+            return found
+        if closest is None or _nearer(found, closest):
+            closest = found
+        if toned:
+            break
+    return closest
+
+
+def _nearer(a: Examination, b: Examination) -> bool:
+    """Whether ``a`` came closer to a verdict than ``b``."""
+    if a.margin is None:
+        return False
+    return b.margin is None or a.margin < b.margin
+
+
+def _examine_fit(
+    query: LocalFeatures, stored: LocalFeatures, alignment: _Alignment, toned: bool
+) -> Examination:
+    """The dense and caption checks of one fit (``toned``: :func:`tones_differ` of the pair)."""
     dense = dense_distance(query, stored, alignment.matrix)
     if dense is None:
         return Examination(
@@ -351,7 +411,7 @@ def examine(query: LocalFeatures, stored: LocalFeatures) -> Examination | None:
         agreement=agreement(query, stored, alignment.matrix, overlap),
         framed=bool(query.regions or stored.regions),
         on_captions=on_captions,
-        tones_differ=tones_differ(query, stored),
+        tones_differ=toned,
     )
 
 
@@ -393,45 +453,72 @@ def agreement(query: LocalFeatures, stored: LocalFeatures, matrix: F64, overlap:
 
 def align(query: LocalFeatures, stored: LocalFeatures) -> _Alignment | None:
     """Fit a similarity transform query -> stored on matched keypoints; None if none holds."""
+    return next(alignments(query, stored), None)
+
+
+def alignments(query: LocalFeatures, stored: LocalFeatures) -> Iterator[_Alignment]:
+    """Similarity fits query -> stored, the best first (see :func:`_fits`)."""
     if len(query) < MIN_INLIERS or len(stored) < MIN_INLIERS:
-        return None
-    matcher = cv2.BFMatcher(cv2.NORM_HAMMING)
-    pairs = matcher.knnMatch(query.descriptors, stored.descriptors, k=2)
-    src_points, dst_points = [], []
-    for pair in pairs:
-        if len(pair) < 2:
-            continue
-        best, second = pair
-        if best.distance <= MAX_DESCRIPTOR_DISTANCE and best.distance < RATIO * second.distance:
-            src_points.append(query.points[best.queryIdx])
-            dst_points.append(stored.points[best.trainIdx])
-    if len(src_points) < MIN_INLIERS:
-        return None
-    src = np.array(src_points, dtype=np.float32)
-    dst = np.array(dst_points, dtype=np.float32)
+        return
+    # The two nearest stored descriptors of each query descriptor, as arrays: knnMatch's
+    # DMatch objects cost more to read in Python than the matching itself.
+    distances, nearest = cv2.batchDistance(
+        query.descriptors, stored.descriptors, cv2.CV_32S, normType=cv2.NORM_HAMMING, K=2
+    )
+    best, second = distances[:, 0], distances[:, 1]
+    kept = (best <= MAX_DESCRIPTOR_DISTANCE) & (best < RATIO * second)
+    src = np.ascontiguousarray(query.points[kept], dtype=np.float32)
+    dst = np.ascontiguousarray(stored.points[nearest[kept, 0]], dtype=np.float32)
     threshold = REPROJECTION * max(stored.width, stored.height)
-    for _ in range(FITS):
-        found = _fit(src, dst, threshold)
+    for matrix, inliers in _fits(src, dst, threshold):
+        found = _alignment(query, stored, src, dst, matrix, inliers)
         if found is None:
-            return None
-        matrix, inliers = found
-        a, b = float(matrix[0, 0]), float(matrix[1, 0])
-        scale = math.hypot(a, b)  # stored units per query unit
-        # The stored image is the query rotated back: the query's rotation is the opposite.
-        rotation = -math.degrees(math.atan2(b, a))
-        tilt = abs((rotation + 45.0) % 90.0 - 45.0)
-        if SCALE_RANGE[0] <= scale <= SCALE_RANGE[1] and tilt <= MAX_TILT:
-            spread = max(_spread(src[inliers], query), _spread(dst[inliers], stored))
-            on_captions = _in_captions(src[inliers], query) and _in_captions(dst[inliers], stored)
-            return _Alignment(
-                matrix, int(inliers.sum()), rotation, 1.0 / scale, spread, on_captions
-            )
-        # A degenerate fit (everything shrunk onto a few stored points, or turned like no
-        # repost is) took the most matches: fit again on the others.
-        src, dst = src[~inliers], dst[~inliers]
-        if len(src) < MIN_INLIERS:
-            return None
-    return None
+            continue
+        yield found
+        if 0.0 < abs(found.rotation) < UPRIGHT:
+            # Few inliers on one side of a smooth picture leave the turn loose: a crop turned
+            # by a degree misses the dense check by a few bits. Most crops are not turned.
+            upright = _upright(src[inliers], dst[inliers])
+            if upright is not None:
+                kept = _errors(src, dst, upright) < threshold
+                if np.count_nonzero(kept) >= MIN_INLIERS:
+                    straight = _alignment(query, stored, src, dst, upright, kept)
+                    if straight is not None:
+                        yield straight
+
+
+def _alignment(
+    query: LocalFeatures,
+    stored: LocalFeatures,
+    src: F32,
+    dst: F32,
+    matrix: F64,
+    inliers: npt.NDArray[np.bool_],
+) -> _Alignment | None:
+    """The fit ``matrix`` described; None when its scale or turn is no repost's."""
+    a, b = float(matrix[0, 0]), float(matrix[1, 0])
+    scale = math.hypot(a, b)  # stored units per query unit
+    # The stored image is the query rotated back: the query's rotation is the opposite.
+    rotation = -math.degrees(math.atan2(b, a))
+    tilt = abs((rotation + 45.0) % 90.0 - 45.0)
+    if not (SCALE_RANGE[0] <= scale <= SCALE_RANGE[1] and tilt <= MAX_TILT):
+        return None
+    spread = max(_spread(src[inliers], query), _spread(dst[inliers], stored))
+    on_captions = _in_captions(src[inliers], query) and _in_captions(dst[inliers], stored)
+    return _Alignment(matrix, int(inliers.sum()), rotation, 1.0 / scale, spread, on_captions)
+
+
+def _upright(src: F32, dst: F32) -> F64 | None:
+    """The scale and shift mapping ``src`` onto ``dst`` best without turning them."""
+    x = np.concatenate([src[:, 0], src[:, 1]]).astype(np.float64)
+    ones, zeros = np.ones(len(src)), np.zeros(len(src))
+    system = np.stack([x, np.concatenate([ones, zeros]), np.concatenate([zeros, ones])], axis=1)
+    target = np.concatenate([dst[:, 0], dst[:, 1]]).astype(np.float64)
+    solution, _, rank, _ = np.linalg.lstsq(system, target, rcond=None)
+    if rank < 3 or solution[0] <= 0:
+        return None
+    scale, tx, ty = solution
+    return np.array([[scale, 0.0, tx], [0.0, scale, ty]], dtype=np.float64)
 
 
 def _spread(points: F32, features: LocalFeatures) -> float:
@@ -451,22 +538,164 @@ def _in_captions(points: F32, features: LocalFeatures) -> bool:
     return float(np.mean(~inside)) >= ON_CAPTIONS
 
 
-def _fit(src: F32, dst: F32, threshold: float) -> tuple[F64, npt.NDArray[np.bool_]] | None:
-    """RANSAC similarity fit: the matrix and which matches are inliers; None if too few."""
-    matrix, mask = cv2.estimateAffinePartial2D(
-        src,
-        dst,
-        method=cv2.RANSAC,
-        ransacReprojThreshold=threshold,
-        maxIters=2000,
-        confidence=0.995,
+def _fits(src: F32, dst: F32, threshold: float) -> Iterator[tuple[F64, npt.NDArray[np.bool_]]]:
+    """RANSAC similarity fits within :data:`SCALE_RANGE` and :data:`MAX_TILT`, best first:
+    each a matrix and which matches are its inliers; at most :data:`ALIGNMENTS`.
+
+    Models come from :data:`SAMPLES` random pairs of matches (seeded: the same pair always
+    gets the same fits) and only those a repost can have are scored. Left unconstrained, the
+    best consensus is often a degenerate fit: a cluster of keypoints repeated across
+    pyramid levels pulls every query point onto one stored spot. On a repeating picture (a
+    chart, a chessboard, code) a shifted copy of the pattern can line up more matches than
+    the real place of a crop: the next fits are the best models that put the matches
+    elsewhere.
+    """
+    n = len(src)
+    if n < MIN_INLIERS:
+        return
+    # OpenCV's RANSAC fit, any scale and turn: when even it finds too few inliers (most
+    # pairs of different pictures), no constrained fit can have more. Its model competes
+    # with the sampled ones.
+    opencv, mask = cv2.estimateAffinePartial2D(
+        src, dst, method=cv2.RANSAC, ransacReprojThreshold=threshold, maxIters=2000
     )
-    if matrix is None or mask is None:
+    if opencv is None or mask is None or np.count_nonzero(mask) < MIN_INLIERS:
+        return
+    rng = np.random.default_rng(n)
+    first, second = rng.integers(0, n, SAMPLES), rng.integers(0, n, SAMPLES)
+    zs = src[:, 0].astype(np.float64) + 1j * src[:, 1].astype(np.float64)
+    zd = dst[:, 0].astype(np.float64) + 1j * dst[:, 1].astype(np.float64)
+    span_s, span_d = zs[second] - zs[first], zd[second] - zd[first]
+    # One keypoint found at two pyramid levels gives no direction and no scale.
+    usable = (np.abs(span_s) > MIN_SAMPLE_SPAN) & (np.abs(span_d) > MIN_SAMPLE_SPAN)
+    ratio = span_d[usable] / span_s[usable]  # scale and rotation, as one complex number
+    shift = zd[first][usable] - ratio * zs[first][usable]
+    ratio = np.append(ratio, opencv[0, 0] + 1j * opencv[1, 0])
+    shift = np.append(shift, opencv[0, 2] + 1j * opencv[1, 2])
+    turn = np.degrees(np.angle(ratio))
+    tilt = np.abs((turn + 45.0) % 90.0 - 45.0)
+    scale = np.abs(ratio)
+    sized = (scale >= SCALE_RANGE[0]) & (scale <= SCALE_RANGE[1])
+    ratio, shift, tilted = ratio[sized], shift[sized], tilt[sized] > MAX_TILT
+    predicted = ratio[:, None] * zs[None, :] + shift[:, None]
+    errors = np.abs(predicted - zd[None, :])
+    # MSAC: a match costs its squared error, at most the threshold's. Counting inliers alone
+    # ties a fit of many exact matches with a tilted one that keeps as many in the threshold.
+    costs = (np.minimum(errors, threshold) ** 2).sum(axis=1)
+    # A picture turned like no repost is (a shared watermark at 30 degrees) has its matches
+    # taken by that turn: they count for no other fit.
+    for _ in range(FITS):
+        if len(costs) == 0 or not tilted[np.argmin(costs)]:
+            break
+        taken = errors[int(np.argmin(costs))] < threshold
+        errors[:, taken] = threshold
+        costs = (np.minimum(errors, threshold) ** 2).sum(axis=1)
+    ratio, shift, predicted = ratio[~tilted], shift[~tilted], predicted[~tilted]
+    errors, costs = errors[~tilted], costs[~tilted]
+    found: list[F64] = []
+    counts = np.count_nonzero(errors < threshold, axis=1)
+    for attempt in range(2 * ALIGNMENTS):
+        if len(costs) == 0 or len(found) == ALIGNMENTS:
+            return
+        # The second fit is the one with most inliers: MSAC can prefer a tight cluster of
+        # matches to more of them spread over the picture.
+        if attempt == 1:
+            best = int(np.argmax(np.where(costs == np.inf, -1, counts)))
+        else:
+            best = int(np.argmin(costs))
+        if costs[best] == np.inf or np.count_nonzero(errors[best] < threshold) < MIN_INLIERS:
+            return
+        matrix, inliers = _refined(src, dst, _matrix(ratio[best], shift[best]), threshold)
+        # Every model that puts the matched region where this fit or its sample does is one
+        # place: judged on the corners and the centre of the query points' bounding box.
+        low, high = src.min(axis=0), src.max(axis=0)
+        marks = np.array([low, high, [low[0], high[1]], [high[0], low[1]], (low + high) / 2])
+        at = marks[:, 0] + 1j * marks[:, 1]
+        models = ratio[:, None] * at[None, :] + shift[:, None]
+        place = at * (matrix[0, 0] + 1j * matrix[1, 0]) + matrix[0, 2] + 1j * matrix[1, 2]
+        same = np.abs(models - place[None, :]).mean(axis=1) < threshold * SAME_PLACE
+        same |= np.abs(models - models[best][None, :]).mean(axis=1) < threshold * SAME_PLACE
+        costs = np.where(same, np.inf, costs)
+        if any(_same_place(src, matrix, other, threshold * SAME_PLACE) for other in found):
+            continue
+        found.append(matrix)
+        yield matrix, inliers
+
+
+def _matrix(ratio: complex, shift: complex) -> F64:
+    """The 2x3 matrix of the similarity z -> ratio z + shift."""
+    return np.array(
+        [[ratio.real, -ratio.imag, shift.real], [ratio.imag, ratio.real, shift.imag]],
+        dtype=np.float64,
+    )
+
+
+def _same_place(src: F32, a: F64, b: F64, threshold: float) -> bool:
+    """Whether two fits put the query's matched points within ``threshold`` of each other."""
+    moved = (src @ a[:, :2].T + a[:, 2]) - (src @ b[:, :2].T + b[:, 2])
+    return bool(np.median(np.hypot(moved[:, 0], moved[:, 1])) < threshold)
+
+
+def _refined(
+    src: F32, dst: F32, matrix: F64, threshold: float
+) -> tuple[F64, npt.NDArray[np.bool_]]:
+    """Least-squares refits on the inliers while they lower the MSAC cost (see :func:`_fits`).
+
+    RANSAC keeps the model of its best two-point sample: a few degrees off when those two
+    points lie close together, and the matches farther away fall outside the threshold
+    (a crop of a screenshot lined up on two letters of one word).
+    """
+    errors = _errors(src, dst, matrix)
+    cost = _cost(errors, threshold)
+    for _ in range(REFITS):
+        close = errors < threshold
+        if int(close.sum()) < MIN_INLIERS:
+            break
+        fitted = _least_squares(src[close], dst[close])
+        if fitted is None:
+            break
+        fitted_errors = _errors(src, dst, fitted)
+        fitted_cost = _cost(fitted_errors, threshold)
+        if fitted_cost >= cost:
+            break
+        matrix, errors, cost = fitted, fitted_errors, fitted_cost
+    # Last, the closest matches alone: those near the threshold pull a fit of many exact
+    # ones off by a fraction of a degree, which moves the dense hash of lines of text.
+    close = errors < threshold * TIGHT
+    if int(close.sum()) >= MIN_INLIERS:
+        fitted = _least_squares(src[close], dst[close])
+        if fitted is not None:
+            fitted_errors = _errors(src, dst, fitted)
+            kept = np.count_nonzero(fitted_errors < threshold)
+            if kept >= KEEP * np.count_nonzero(errors < threshold):
+                matrix, errors = fitted, fitted_errors
+    return matrix, errors < threshold
+
+
+def _errors(src: F32, dst: F32, matrix: F64) -> F64:
+    """Distance of each match's stored point from where ``matrix`` takes its query point."""
+    return np.asarray(np.hypot(*(src @ matrix[:, :2].T + matrix[:, 2] - dst).T), dtype=np.float64)
+
+
+def _cost(errors: F64, threshold: float) -> float:
+    """MSAC cost: squared errors, each at most the threshold's square."""
+    return float((np.minimum(errors, threshold) ** 2).sum())
+
+
+def _least_squares(src: F32, dst: F32) -> F64 | None:
+    """The similarity transform mapping ``src`` onto ``dst`` best in the least-squares sense."""
+    x, y = src[:, 0].astype(np.float64), src[:, 1].astype(np.float64)
+    ones, zeros = np.ones_like(x), np.zeros_like(x)
+    # x' = a x - b y + tx ; y' = b x + a y + ty
+    system = np.concatenate(
+        [np.stack([x, -y, ones, zeros], axis=1), np.stack([y, x, zeros, ones], axis=1)]
+    )
+    target = np.concatenate([dst[:, 0], dst[:, 1]]).astype(np.float64)
+    solution, _, rank, _ = np.linalg.lstsq(system, target, rcond=None)
+    if rank < 4:
         return None
-    inliers = np.asarray(mask, dtype=np.bool_).ravel()
-    if int(inliers.sum()) < MIN_INLIERS:
-        return None
-    return np.asarray(matrix, dtype=np.float64), inliers
+    a, b, tx, ty = solution
+    return np.array([[a, -b, tx], [b, a, ty]], dtype=np.float64)
 
 
 def _thumb_matrix(query: LocalFeatures, stored: LocalFeatures, matrix: F64) -> F64:
