@@ -126,6 +126,10 @@ ON_CAPTIONS = 0.8
 #: A global match is refuted only by a fit pinned tighter than this (see
 #: :func:`pictures_differ`).
 REFUTE_SPREAD = 0.05
+#: ...and lines the two pictures up within this many degrees of a quarter turn: a stamp two
+#: pictures share lines up unturned. Eight matches of noise can fit a small patch at any
+#: turn the search allows.
+REFUTE_TILT = 3.0
 #: Rotations below this many degrees are not worth mentioning.
 ROTATION_WORDS_MIN = 1.5
 #: The query shows less than this share of the stored picture: "cropped".
@@ -317,7 +321,7 @@ def judge_local(query: LocalFeatures, stored: LocalFeatures) -> LocalVerdict | N
 
 
 def pictures_differ(query: LocalFeatures, stored: LocalFeatures) -> bool:
-    """Whether a fit pinned on one small patch (its inliers under :data:`REFUTE_SPREAD` of
+    """Whether an unturned fit pinned on one small patch (its inliers under :data:`REFUTE_SPREAD` of
     the image: a stamp, a logo) lines up pictures that do not agree.
 
     Evidence against a global match: a stamp two smooth pictures share explains how their
@@ -334,6 +338,8 @@ def pictures_differ(query: LocalFeatures, stored: LocalFeatures) -> bool:
         return True
     alignment = align(query, stored)
     if alignment is None or alignment.spread >= REFUTE_SPREAD:
+        return False
+    if abs((alignment.rotation + 45.0) % 90.0 - 45.0) > REFUTE_TILT:
         return False
     dense = dense_distance(query, stored, alignment.matrix)
     if dense is None:
