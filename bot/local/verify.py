@@ -127,9 +127,10 @@ ON_CAPTIONS = 0.8
 #: :func:`pictures_differ`).
 REFUTE_SPREAD = 0.05
 #: ...and lines the two pictures up within this many degrees of a quarter turn: a stamp two
-#: pictures share lines up unturned. Eight matches of noise can fit a small patch at any
-#: turn the search allows.
-REFUTE_TILT = 3.0
+#: pictures share lines up unturned (give or take 4 degrees: a fit on a patch of a few
+#: dozen pixels is loose). Eight matches of noise can fit a small patch at any turn the
+#: search allows (12 degrees, on a phone screenshot of a storm photo).
+REFUTE_TILT = 8.0
 #: Rotations below this many degrees are not worth mentioning.
 ROTATION_WORDS_MIN = 1.5
 #: The query shows less than this share of the stored picture: "cropped".
