@@ -226,6 +226,13 @@ class Examination:
         return min(self.dense_distance, self.band_distance)
 
     @property
+    def pinned_on_band(self) -> bool:
+        """A fit pinned on one patch (see :data:`MIN_SPREAD`) whose whole overlap differs."""
+        return self.spread < MIN_SPREAD and (
+            self.dense_distance is None or self.dense_distance > MAX_DENSE_DISTANCE
+        )
+
+    @property
     def margin(self) -> int | None:
         """How many bits the closest of the dense checks stayed above its limit (negative or
         zero: within it); None when the overlap is too small to judge."""
@@ -362,10 +369,15 @@ def examine(query: LocalFeatures, stored: LocalFeatures) -> Examination | None:
     """
     toned = tones_differ(query, stored)
     closest: Examination | None = None
-    for alignment in alignments(query, stored):
+    for tried, alignment in enumerate(alignments(query, stored)):
         found = _examine_fit(query, stored, alignment, toned)
+        # A later fit pinned on one patch is one more chance for two screenshots of one
+        # application to line up on their window's chrome: it must show the whole overlap
+        # agreeing, not only its middle band.
         if found.verdict is not None:
-            return found
+            if tried == 0 or not found.pinned_on_band:
+                return found
+            continue
         if closest is None or _nearer(found, closest):
             closest = found
         if toned:
