@@ -635,3 +635,23 @@ def test_a_centre_crop_of_a_code_screenshot_is_a_repost() -> None:
     verdict = judge_pair(cropped, original)
     assert verdict.repost and verdict.local is not None
     assert "cropped" in verdict.local.edit
+
+
+def test_screenshots_of_two_blank_pictures_in_one_window_are_no_pair() -> None:
+    # One window layout around a near-black pane and around a flat block: a later fit,
+    # pinned on the title bar, lines up two flat middles whose band hashes agree. Only the
+    # whole overlap may decide such a fit.
+    import random
+
+    from bench.quality.corpus import _blank, _fit_max_side, _seed, apply_transform
+    from bot.matching import judge_pair
+
+    shots = []
+    for name, family, index in (
+        ("synthetic-blank--dark-02", "dark", 2),
+        ("synthetic-blank--solid-05", "solid", 5),
+    ):
+        picture = _fit_max_side(_blank(family, index, random.Random(_seed(name))).convert("RGB"))
+        shots.append(fingerprint(apply_transform(picture, "canvas", name)[0]))
+    assert not judge_pair(shots[0], shots[1]).repost
+    assert not judge_pair(shots[1], shots[0]).repost
