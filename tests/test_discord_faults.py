@@ -171,6 +171,7 @@ async def test_a_download_failing_once_with_500_is_retried(world: World) -> None
         world.fake.server_error("GET", "/attachments/*/*/chelsea.jpg")
         message = await world.post(world.general, world.alice, CHELSEA)
         await world.settled(1, wait=5)
+        await world.idle()  # committed: the bot's own connection sees its open transaction
         assert stored_keys(world) == [(int(message["id"]), 0)]
         assert [r.status for r in downloads_of(world, message)] == [500, 200]
 
@@ -180,6 +181,7 @@ async def test_a_download_timing_out_once_is_retried(world: World) -> None:
         world.fake.inject_fault("GET", "/attachments/*/*/chelsea.jpg", status=None, delay=1.0)
         message = await world.post(world.general, world.alice, CHELSEA)
         await world.settled(1, wait=5)
+        await world.idle()  # committed: the bot's own connection sees its open transaction
         assert stored_keys(world) == [(int(message["id"]), 0)]
         assert len(downloads_of(world, message)) == 2
 
