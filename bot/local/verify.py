@@ -58,8 +58,10 @@ SAME_PLACE = 0.5
 #: Two matches closer than this many working-frame pixels (one keypoint at two pyramid
 #: levels) make no model.
 MIN_SAMPLE_SPAN = 3.0
-#: Random pairs of matches a RANSAC fit draws its models from (see :func:`_fit`).
+#: Random pairs of matches a RANSAC fit draws its models from (see :func:`_fits`).
 SAMPLES = 400
+#: OpenCV's fit is the first fit, without sampling, when it holds this share of the matches.
+DOMINANT = 0.6
 #: Least-squares refits of a RANSAC model on its growing inliers (see :func:`_refined`).
 REFITS = 4
 #: RANSAC reprojection threshold, as a share of the stored working image's longer side.
@@ -497,7 +499,7 @@ def alignments(query: LocalFeatures, stored: LocalFeatures) -> Iterator[_Alignme
         if 0.0 < abs(found.rotation) < UPRIGHT:
             # Few inliers on one side of a smooth picture leave the turn loose: a crop turned
             # by a degree misses the dense check by a few bits. Most crops are not turned.
-            upright = _upright(src[inliers], dst[inliers])
+            upright = _least_squares(src[inliers], dst[inliers], turn=False)
             if upright is not None:
                 kept = _errors(src, dst, upright) < threshold
                 if np.count_nonzero(kept) >= MIN_INLIERS:
@@ -525,19 +527,6 @@ def _alignment(
     spread = max(_spread(src[inliers], query), _spread(dst[inliers], stored))
     on_captions = _in_captions(src[inliers], query) and _in_captions(dst[inliers], stored)
     return _Alignment(matrix, int(inliers.sum()), rotation, 1.0 / scale, spread, on_captions)
-
-
-def _upright(src: F32, dst: F32) -> F64 | None:
-    """The scale and shift mapping ``src`` onto ``dst`` best without turning them."""
-    x = np.concatenate([src[:, 0], src[:, 1]]).astype(np.float64)
-    ones, zeros = np.ones(len(src)), np.zeros(len(src))
-    system = np.stack([x, np.concatenate([ones, zeros]), np.concatenate([zeros, ones])], axis=1)
-    target = np.concatenate([dst[:, 0], dst[:, 1]]).astype(np.float64)
-    solution, _, rank, _ = np.linalg.lstsq(system, target, rcond=None)
-    if rank < 3 or solution[0] <= 0:
-        return None
-    scale, tx, ty = solution
-    return np.array([[scale, 0.0, tx], [0.0, scale, ty]], dtype=np.float64)
 
 
 def _spread(points: F32, features: LocalFeatures) -> float:
@@ -580,6 +569,15 @@ def _fits(src: F32, dst: F32, threshold: float) -> Iterator[tuple[F64, npt.NDArr
     )
     if opencv is None or mask is None or np.count_nonzero(mask) < MIN_INLIERS:
         return
+    model: F64 = np.asarray(opencv, dtype=np.float64)
+    found: list[F64] = []
+    if np.count_nonzero(mask) >= DOMINANT * n and _repost_like(model):
+        # Most pairs that get this far are reposts whose matches nearly all agree: no sampled
+        # model can cost less than that consensus, and they are scored only if a later fit
+        # is asked for.
+        matrix, inliers = _refined(src, dst, model, threshold)
+        found.append(matrix)
+        yield matrix, inliers
     rng = np.random.default_rng(n)
     first, second = rng.integers(0, n, SAMPLES), rng.integers(0, n, SAMPLES)
     zs = src[:, 0].astype(np.float64) + 1j * src[:, 1].astype(np.float64)
@@ -589,8 +587,8 @@ def _fits(src: F32, dst: F32, threshold: float) -> Iterator[tuple[F64, npt.NDArr
     usable = (np.abs(span_s) > MIN_SAMPLE_SPAN) & (np.abs(span_d) > MIN_SAMPLE_SPAN)
     ratio = span_d[usable] / span_s[usable]  # scale and rotation, as one complex number
     shift = zd[first][usable] - ratio * zs[first][usable]
-    ratio = np.append(ratio, opencv[0, 0] + 1j * opencv[1, 0])
-    shift = np.append(shift, opencv[0, 2] + 1j * opencv[1, 2])
+    ratio = np.append(ratio, model[0, 0] + 1j * model[1, 0])
+    shift = np.append(shift, model[0, 2] + 1j * model[1, 2])
     turn = np.degrees(np.angle(ratio))
     tilt = np.abs((turn + 45.0) % 90.0 - 45.0)
     scale = np.abs(ratio)
@@ -609,11 +607,18 @@ def _fits(src: F32, dst: F32, threshold: float) -> Iterator[tuple[F64, npt.NDArr
         taken = errors[int(np.argmin(costs))] < threshold
         errors[:, taken] = threshold
         costs = (np.minimum(errors, threshold) ** 2).sum(axis=1)
-    ratio, shift, predicted = ratio[~tilted], shift[~tilted], predicted[~tilted]
+    ratio, shift = ratio[~tilted], shift[~tilted]
     errors, costs = errors[~tilted], costs[~tilted]
-    found: list[F64] = []
+    # Every model that puts the matched region where a fit or its sample does is one place:
+    # judged on the corners and the centre of the query points' bounding box.
+    low, high = src.min(axis=0), src.max(axis=0)
+    marks = np.array([low, high, [low[0], high[1]], [high[0], low[1]], (low + high) / 2])
+    at = marks[:, 0] + 1j * marks[:, 1]
+    models = ratio[:, None] * at[None, :] + shift[:, None]
+    for matrix in found:
+        costs = np.where(_placed_at(models, at, matrix, threshold), np.inf, costs)
     counts = np.count_nonzero(errors < threshold, axis=1)
-    for attempt in range(2 * ALIGNMENTS):
+    for attempt in range(len(found), 2 * ALIGNMENTS):
         if len(costs) == 0 or len(found) == ALIGNMENTS:
             return
         # The second fit is the one with most inliers: MSAC can prefer a tight cluster of
@@ -625,20 +630,32 @@ def _fits(src: F32, dst: F32, threshold: float) -> Iterator[tuple[F64, npt.NDArr
         if costs[best] == np.inf or np.count_nonzero(errors[best] < threshold) < MIN_INLIERS:
             return
         matrix, inliers = _refined(src, dst, _matrix(ratio[best], shift[best]), threshold)
-        # Every model that puts the matched region where this fit or its sample does is one
-        # place: judged on the corners and the centre of the query points' bounding box.
-        low, high = src.min(axis=0), src.max(axis=0)
-        marks = np.array([low, high, [low[0], high[1]], [high[0], low[1]], (low + high) / 2])
-        at = marks[:, 0] + 1j * marks[:, 1]
-        models = ratio[:, None] * at[None, :] + shift[:, None]
-        place = at * (matrix[0, 0] + 1j * matrix[1, 0]) + matrix[0, 2] + 1j * matrix[1, 2]
-        same = np.abs(models - place[None, :]).mean(axis=1) < threshold * SAME_PLACE
+        same = _placed_at(models, at, matrix, threshold)
         same |= np.abs(models - models[best][None, :]).mean(axis=1) < threshold * SAME_PLACE
         costs = np.where(same, np.inf, costs)
         if any(_same_place(src, matrix, other, threshold * SAME_PLACE) for other in found):
             continue
         found.append(matrix)
         yield matrix, inliers
+
+
+def _repost_like(matrix: F64) -> bool:
+    """Whether a fit's scale and turn are a repost's (:data:`SCALE_RANGE`, :data:`MAX_TILT`)."""
+    ratio = complex(matrix[0, 0], matrix[1, 0])
+    tilt = abs((math.degrees(math.atan2(ratio.imag, ratio.real)) + 45.0) % 90.0 - 45.0)
+    return SCALE_RANGE[0] <= abs(ratio) <= SCALE_RANGE[1] and tilt <= MAX_TILT
+
+
+def _placed_at(
+    models: npt.NDArray[np.complex128],
+    at: npt.NDArray[np.complex128],
+    matrix: F64,
+    threshold: float,
+) -> npt.NDArray[np.bool_]:
+    """Which sampled models (``models``: where each takes the marks ``at``) put the marks
+    within :data:`SAME_PLACE` of the threshold of where ``matrix`` does."""
+    place = at * (matrix[0, 0] + 1j * matrix[1, 0]) + matrix[0, 2] + 1j * matrix[1, 2]
+    return np.asarray(np.abs(models - place[None, :]).mean(axis=1) < threshold * SAME_PLACE)
 
 
 def _matrix(ratio: complex, shift: complex) -> F64:
@@ -701,19 +718,23 @@ def _cost(errors: F64, threshold: float) -> float:
     return float((np.minimum(errors, threshold) ** 2).sum())
 
 
-def _least_squares(src: F32, dst: F32) -> F64 | None:
-    """The similarity transform mapping ``src`` onto ``dst`` best in the least-squares sense."""
+def _least_squares(src: F32, dst: F32, *, turn: bool = True) -> F64 | None:
+    """The similarity transform mapping ``src`` onto ``dst`` best in the least-squares sense
+    (``turn`` False: a scale and a shift only)."""
     x, y = src[:, 0].astype(np.float64), src[:, 1].astype(np.float64)
     ones, zeros = np.ones_like(x), np.zeros_like(x)
     # x' = a x - b y + tx ; y' = b x + a y + ty
-    system = np.concatenate(
-        [np.stack([x, -y, ones, zeros], axis=1), np.stack([y, x, zeros, ones], axis=1)]
-    )
+    columns = [np.concatenate([x, y]), np.concatenate([ones, zeros]), np.concatenate([zeros, ones])]
+    if turn:
+        columns.insert(1, np.concatenate([-y, x]))
+    system = np.stack(columns, axis=1)
     target = np.concatenate([dst[:, 0], dst[:, 1]]).astype(np.float64)
     solution, _, rank, _ = np.linalg.lstsq(system, target, rcond=None)
-    if rank < 4:
+    if rank < len(columns):
         return None
-    a, b, tx, ty = solution
+    a, b, tx, ty = solution if turn else (solution[0], 0.0, *solution[1:])
+    if not turn and a <= 0:
+        return None
     return np.array([[a, -b, tx], [b, a, ty]], dtype=np.float64)
 
 
