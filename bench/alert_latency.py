@@ -296,7 +296,7 @@ WINDOWS: tuple[tuple[float, float, float], ...] = (
     *((0.55, cx, cy) for cx, cy in ((0.3, 0.3), (0.7, 0.3), (0.3, 0.7), (0.7, 0.7))),
     *((0.35, cx, cy) for cy in (0.2, 0.5, 0.8) for cx in (0.2, 0.5, 0.8)),
 )
-PICTURES_VERSION = 3
+PICTURES_VERSION = 4
 
 
 def make_pictures(reposts: int, burst: int, seed: int = 20240601) -> Pictures:
@@ -369,7 +369,6 @@ def _make_pictures(pictures: list[Picture], reposts: int, burst: int, seed: int)
     # photo) is dropped.
     rng = random.Random(seed)
     others = [p for p in pictures if p.name != photo.name]
-    per_picture = min(len(WINDOWS), -(-wanted // len(others)) + 2)
     index = HammingIndex()
     local = LocalIndex()
     prints: list[Fingerprint] = [original_fp]
@@ -377,11 +376,14 @@ def _make_pictures(pictures: list[Picture], reposts: int, burst: int, seed: int)
     if original_fp.local is not None:
         local.add(0, original_fp.local.words)
     rejected = 0
-    kept: list[list[bytes]] = []
-    for pic in others:
-        source = cached_rgb(pic.path, SOURCE_SIDE)
-        mine: list[bytes] = []
-        for window in WINDOWS[:per_picture]:
+    kept: list[list[bytes]] = [[] for _ in others]
+    # One window of every picture per round (the whole frame first) until enough are kept:
+    # a machine with few wallpapers takes more crops of each.
+    for window in WINDOWS:
+        if sum(len(files) for files in kept) >= wanted:
+            break
+        for pic, mine in zip(others, kept, strict=True):
+            source = cached_rgb(pic.path, SOURCE_SIDE)
             data = encode_jpeg(to_frame(crop_16_9(source, window)), rng.randrange(80, 93))
             fp = fingerprint(data)
             found = [h.image_id for h in index.search(query_hashes(fp), DEFAULT.radius64)]
@@ -399,7 +401,6 @@ def _make_pictures(pictures: list[Picture], reposts: int, burst: int, seed: int)
             index.add(len(prints), fp.phash64)
             prints.append(fp)
             mine.append(data)
-        kept.append(mine)
     # Round-robin over the pictures (whole frames first), alternating between the bursts.
     chosen = [files[r] for r in range(len(WINDOWS)) for files in kept if r < len(files)][:wanted]
     if len(chosen) < wanted:
