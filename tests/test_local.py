@@ -620,6 +620,25 @@ def test_fits_after_the_first_put_the_matches_elsewhere() -> None:
     assert np.abs(found[1] - real).max() < 0.5
 
 
+def test_a_fit_most_matches_agree_on_comes_first_and_the_others_after_it() -> None:
+    # 56 of 70 matches agree (OpenCV's fit, taken without sampling), 14 line up a shifted
+    # copy: the sampled models are scored for the second fit, never at the first's place.
+    from bot.local.verify import REPROJECTION, _fits
+
+    rng = np.random.default_rng(11)
+    real = _similarity(0.8, 3.0, (40.0, 30.0))
+    shifted = _similarity(0.8, 3.0, (160.0, 90.0))
+    src = rng.uniform(0, 480, (70, 2)).astype(np.float32)
+    dst = np.concatenate([_mapped(src[:56], real), _mapped(src[56:], shifted)])
+    dst += rng.normal(0, 0.3, dst.shape).astype(np.float32)
+    fits = list(_fits(src, dst, REPROJECTION * 480))
+    assert len(fits) == 2
+    (first, first_inliers), (second, second_inliers) = fits
+    assert np.abs(first - real).max() < 0.5 and first_inliers[:56].all()
+    assert not first_inliers[56:].any()
+    assert np.abs(second - shifted).max() < 0.5 and second_inliers[56:].all()
+
+
 def test_a_centre_crop_of_a_code_screenshot_is_a_repost() -> None:
     # Lines of code repeat the same glyphs: the keypoints of one word match another word's,
     # and a fit on them shrinks the whole crop onto a spot of the editor.
