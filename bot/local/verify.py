@@ -521,8 +521,7 @@ def _alignment(
     scale = math.hypot(a, b)  # stored units per query unit
     # The stored image is the query rotated back: the query's rotation is the opposite.
     rotation = -math.degrees(math.atan2(b, a))
-    tilt = abs((rotation + 45.0) % 90.0 - 45.0)
-    if not (SCALE_RANGE[0] <= scale <= SCALE_RANGE[1] and tilt <= MAX_TILT):
+    if not _repost_like(matrix):
         return None
     spread = max(_spread(src[inliers], query), _spread(dst[inliers], stored))
     on_captions = _in_captions(src[inliers], query) and _in_captions(dst[inliers], stored)
