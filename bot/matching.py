@@ -16,7 +16,8 @@ from bot.hashing import (
     min_oriented_distance,
 )
 from bot.local import LocalFeatures, LocalVerdict, judge_local, pictures_differ
-from bot.local.tone import blocks_differ
+from bot.local.tone import blank_picture, blocks_differ
+from bot.local.verify import pictures_apart
 from bot.records import DAY_MS, AllowedImage, ImageRecord
 
 HASH256_BITS = HASH256_SIDE * HASH256_SIDE
@@ -292,6 +293,8 @@ def judge_pair(query: Fingerprint, stored: Fingerprint, rule: Thresholds = DEFAU
         return verdict
     found = judge_local(query.local, stored.local)
     if verdict.repost:  # only a template can overrule the global stage
+        if bars_alone(verdict, query.local, stored.local, found):
+            return replace(verdict, repost=False, reason=REFUTED)
         return local_verdict(found) if found is not None and found.template else verdict
     return verdict if found is None else local_verdict(found)
 
@@ -301,6 +304,28 @@ def judge_pair(query: Fingerprint, stored: Fingerprint, rule: Thresholds = DEFAU
 #: grain) can bring their global hashes together: the stamp is most of what the low
 #: frequencies of such a picture hold.
 REFUTED = "pictures differ"
+
+
+#: Least share of disagreeing firm hash bits between the pictures under two caption bars
+#: (see :func:`bot.local.verify.pictures_apart`) that shows two pictures: unrelated pictures
+#: disagree on 0.4-0.5 of them, one meme posted again on under 0.1.
+BARS_PICTURES_APART = 0.25
+
+
+def bars_alone(
+    verdict: Verdict, query: LocalFeatures, stored: LocalFeatures, found: LocalVerdict | None
+) -> bool:
+    """Whether a global match of a captioned query rests on the caption bars alone: it is on
+    the whole images, the stored image carries a caption bar too, and the local stage lines
+    up nothing, and the pictures under the bars are far apart. The bars of two smooth pictures
+    are most of what their hashes hold. Two near-blank pictures are left to the colour rule:
+    their hashes are too unstable to tell them apart."""
+    if found is not None or verdict.view != "" or verdict.orientation != 0:
+        return False
+    if blank_picture(query) and blank_picture(stored):
+        return False
+    apart = pictures_apart(query, stored)
+    return apart is not None and apart > BARS_PICTURES_APART
 
 
 def refutable(verdict: Verdict) -> bool:
@@ -377,6 +402,8 @@ def mark_templates(
     for match in ordered[:TEMPLATE_CHECKS]:
         stored = stored_features(blobs.get(match.image.id))
         found = None if stored is None else judge_local(query, stored)
+        if stored is not None and bars_alone(match.verdict, query, stored, found):
+            continue
         marked.append(
             Match(match.image, local_verdict(found))
             if found is not None and found.template

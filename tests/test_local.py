@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import io
 from collections.abc import Callable
+from dataclasses import replace
 from itertools import permutations
 
 import numpy as np
@@ -674,3 +675,34 @@ def test_screenshots_of_two_blank_pictures_in_one_window_are_no_pair() -> None:
         shots.append(fingerprint(apply_transform(picture, "canvas", name)[0]))
     assert not judge_pair(shots[0], shots[1]).repost
     assert not judge_pair(shots[1], shots[0]).repost
+
+
+def _dark(name: str, factor: float) -> Image.Image:
+    picture = Image.open(DATA / name).convert("RGB").resize((640, 420))
+    return ImageEnhance.Brightness(picture.filter(ImageFilter.GaussianBlur(2))).enhance(factor)
+
+
+def test_a_whole_image_match_on_two_caption_bars_alone_is_refused() -> None:
+    # Two dark pictures under caption bars: when their whole-image hashes come together the
+    # bars are what they share. The local stage lines up nothing and the pictures under the
+    # bars are far apart: no repost. The same meme smaller, or two near-blank pictures (left
+    # to the colour rule), keep a global match.
+    from bot.matching import bars_alone
+
+    whole = Verdict(distance=14, distance64=6, orientation=0, repost=True, reason="")
+    coffee = caption(_dark("coffee.jpg", 0.08), "WHEN THE BOT FINALLY WORKS", 0.45)
+    rocket = caption(_dark("rocket.jpg", 0.08), "NOBODY: ABSOLUTELY NOBODY", 0.45)
+    ours, theirs = local_of(coffee), local_of(rocket)
+    assert judge_local(ours, theirs) is None
+    assert bars_alone(whole, ours, theirs, None) and bars_alone(whole, theirs, ours, None)
+    smaller = local_of(coffee.resize((coffee.width * 3 // 4, coffee.height * 3 // 4)))
+    assert not bars_alone(whole, smaller, ours, None)
+    # A match through a view (the caption removed) is about the pictures already.
+    assert not bars_alone(replace(whole, view="captioned"), ours, theirs, None)
+    # A near-blank meme posted again smaller keeps its match.
+    rng = np.random.default_rng(1)
+    cells = rng.integers(15, 45, (3, 4, 3)).astype(np.uint8)
+    smooth = Image.fromarray(cells).resize((640, 480), Image.Resampling.BICUBIC)
+    meme = caption(smooth.filter(ImageFilter.GaussianBlur(30)), "WHEN THE BOT FINALLY WORKS")
+    again = meme.resize((meme.width * 3 // 4, meme.height * 3 // 4))
+    assert not bars_alone(whole, local_of(again), local_of(meme), None)

@@ -83,7 +83,7 @@ def framed(features: LocalFeatures) -> bool:
     return False
 
 
-def _scaled(box: Box, features: LocalFeatures, shape: tuple[int, ...]) -> Box:
+def scaled_box(box: Box, features: LocalFeatures, shape: tuple[int, ...]) -> Box:
     """``box`` (working frame) in a thumbnail of ``shape``, shrunk to whole pixels."""
     fy, fx = shape[0] / features.height, shape[1] / features.width
     top, bottom = math.ceil(box.top * fy), int(box.bottom * fy)
@@ -97,7 +97,7 @@ def _scaled(box: Box, features: LocalFeatures, shape: tuple[int, ...]) -> Box:
 def blank_picture(features: LocalFeatures) -> bool:
     """Whether the picture (outside any caption bar) is a flat block or a smooth gradient,
     give or take a stamp or a few words (see :data:`BLANK_EDGES`, :data:`BLANK_RANGE`)."""
-    box = _scaled(picture_box(features), features, features.thumbnail.shape)
+    box = scaled_box(picture_box(features), features, features.thumbnail.shape)
     grey = features.thumbnail[box.top : box.bottom, box.left : box.right].astype(np.int16)
     if grey.shape[0] < 2 or grey.shape[1] < 2:
         return False
@@ -114,7 +114,7 @@ def picture_colour(features: LocalFeatures) -> F64 | None:
     """Median RGB of the picture outside any caption bar; None without a colour thumbnail."""
     if features.colour is None:
         return None
-    box = _scaled(picture_box(features), features, features.colour.shape)
+    box = scaled_box(picture_box(features), features, features.colour.shape)
     cells = features.colour[box.top : box.bottom, box.left : box.right].reshape(-1, 3)
     return np.median(cells.astype(np.float64), axis=0)
 

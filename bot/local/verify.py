@@ -25,7 +25,7 @@ import numpy.typing as npt
 import scipy.fftpack
 
 from bot.local.features import LocalFeatures
-from bot.local.tone import blank_picture, picture_box, tones_differ
+from bot.local.tone import blank_picture, picture_box, scaled_box, tones_differ
 from bot.regions import Box
 
 #: Fewest RANSAC inliers for a geometric match.
@@ -946,14 +946,47 @@ def dense_distance(
     return _hash_distance(a, b), box
 
 
-def _dct_hash(pixels: U8) -> npt.NDArray[np.bool_]:
+def _dct_block(pixels: U8) -> F64:
+    """The 16x16 low-frequency DCT of a picture at 64x64, less its median (the hash's cut)."""
     small = cv2.resize(pixels, (64, 64), interpolation=cv2.INTER_AREA).astype(np.float64)
     dct = scipy.fftpack.dct(scipy.fftpack.dct(small, axis=0), axis=1)[:16, :16]
-    return np.asarray(dct > np.median(dct))
+    return np.asarray(dct - np.median(dct), dtype=np.float64)
 
 
 def _hash_distance(a: U8, b: U8) -> int:
-    return int(np.count_nonzero(_dct_hash(a) != _dct_hash(b)))
+    return int(np.count_nonzero((_dct_block(a) > 0) != (_dct_block(b) > 0)))
+
+
+def _confident_disagreement(a: U8, b: U8) -> float:
+    """The share of the bits two pictures' hashes both hold firmly (coefficient in the far
+    half from the median, in each) on which they disagree: about 0.5 for two unrelated
+    pictures, near 0 for one picture twice. The bits near the median are left out: on a
+    mostly plain picture (a white canvas in a frame) they flip with any resampling."""
+    da, db = _dct_block(a), _dct_block(b)
+    firm = (np.abs(da) > np.median(np.abs(da))) & (np.abs(db) > np.median(np.abs(db)))
+    held = int(np.count_nonzero(firm))
+    if held == 0:
+        return 0.0
+    return int(np.count_nonzero(((da > 0) != (db > 0)) & firm)) / held
+
+
+def pictures_apart(query: LocalFeatures, stored: LocalFeatures) -> float | None:
+    """How far apart the two images' pictures under their caption bars are, unaligned: the
+    least :func:`_confident_disagreement` of every caption cut of one against every cut of
+    the other (the cut is not always found at the same place); None unless both have a
+    caption bar."""
+    cuts = [_caption_cuts(query), _caption_cuts(stored)]
+    if not cuts[0] or not cuts[1]:
+        return None
+    return min(_confident_disagreement(a, b) for a in cuts[0] for b in cuts[1])
+
+
+def _caption_cuts(features: LocalFeatures) -> list[U8]:
+    """The thumbnail of each caption-removed region of an image."""
+    shape = features.thumbnail.shape
+    cuts = [box for name, box in features.regions if name == "captioned"]
+    boxes = [scaled_box(box, features, shape) for box in cuts]
+    return [features.thumbnail[b.top : b.bottom, b.left : b.right] for b in boxes]
 
 
 def _picture_box(features: LocalFeatures) -> Box | None:
