@@ -17,7 +17,7 @@ from bot.hashing import (
 )
 from bot.local import LocalFeatures, LocalVerdict, judge_local, pictures_differ
 from bot.local.tone import blank_picture, blocks_differ
-from bot.local.verify import pictures_apart
+from bot.local.verify import inner_pictures_differ, pictures_apart
 from bot.records import DAY_MS, AllowedImage, ImageRecord
 
 HASH256_BITS = HASH256_SIDE * HASH256_SIDE
@@ -315,15 +315,18 @@ BARS_PICTURES_APART = 0.25
 def bars_alone(
     verdict: Verdict, query: LocalFeatures, stored: LocalFeatures, found: LocalVerdict | None
 ) -> bool:
-    """Whether a global match of a captioned query rests on the caption bars alone: it is on
-    the whole images, the stored image carries a caption bar too, and the local stage lines
-    up nothing, and the pictures under the bars are far apart. The bars of two smooth pictures
-    are most of what their hashes hold. Two near-blank pictures are left to the colour rule:
-    their hashes are too unstable to tell them apart."""
+    """Whether a global match rests on the frames of two pictures alone: it is on the whole
+    images, unturned, the local stage lines up nothing, and either both are screenshots
+    whose inner pictures, lined up by their windows, differ, or both carry a caption bar and
+    the pictures under the bars are far apart. The bars of two smooth pictures, or the
+    window around two small ones, are most of what their hashes hold. Two near-blank
+    pictures are left to the colour rule: their hashes are too unstable to tell them apart."""
     if found is not None or verdict.view != "" or verdict.orientation != 0:
         return False
     if blank_picture(query) and blank_picture(stored):
         return False
+    if inner_pictures_differ(query, stored):
+        return True
     apart = pictures_apart(query, stored)
     return apart is not None and apart > BARS_PICTURES_APART
 

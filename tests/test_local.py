@@ -706,3 +706,69 @@ def test_a_whole_image_match_on_two_caption_bars_alone_is_refused() -> None:
     meme = caption(smooth.filter(ImageFilter.GaussianBlur(30)), "WHEN THE BOT FINALLY WORKS")
     again = meme.resize((meme.width * 3 // 4, meme.height * 3 // 4))
     assert not bars_alone(whole, local_of(again), local_of(meme), None)
+
+
+def _synthetic(name: str) -> Image.Image:
+    """A synthetic original of the quality corpus, drawn again from its name."""
+    import random
+
+    from bench.quality.corpus import _GRAPHIC_GENERATORS, _blank, _fit_max_side, _seed
+
+    family, index = name.split("--")[1].rsplit("-", 1)
+    rng = random.Random(_seed(name))
+    if name.startswith("synthetic-blank--"):
+        return _fit_max_side(_blank(family, int(index), rng).convert("RGB"))
+    draw = {f: g for f, g, _ in _GRAPHIC_GENERATORS}[family]
+    return _fit_max_side(draw(rng).convert("RGB"))
+
+
+def _in_chat(name: str) -> bytes:
+    from bench.quality.corpus import apply_transform
+
+    return apply_transform(_synthetic(name), "canvas_chat", name)[0]
+
+
+def test_two_chat_screenshots_lined_up_on_their_windows_need_their_pictures_to_agree() -> None:
+    # A blank page and a faint line chart, each posted in one chat layout: the fit lines up
+    # the glyphs of the messages around them and the middle band of the overlap agrees. Two
+    # settings pages in that layout: their whole-image hashes come within 28 bits. Neither is
+    # a repost: the inner pictures, lined up by the windows, differ.
+    from bot.matching import judge_pair
+
+    for first, second in (
+        ("synthetic-blank--page-04", "synthetic-graphic--line-chart-06"),
+        ("synthetic-graphic--settings-03", "synthetic-graphic--settings-09"),
+    ):
+        a, b = fingerprint(_in_chat(first)), fingerprint(_in_chat(second))
+        assert not judge_pair(a, b).repost
+        assert not judge_pair(b, a).repost
+    # The same screenshot posted again smaller is one.
+    shot = decode(_in_chat("synthetic-graphic--settings-03"))
+    smaller = encode(shot.resize((shot.width * 3 // 4, shot.height * 3 // 4)), "JPEG")
+    assert judge_pair(fingerprint(smaller), fingerprint(encode(shot, "PNG"))).repost
+
+
+def _star_cluster(seed: int) -> Image.Image:
+    """A dark sky with stars crowding to a bright centre, as a globular cluster."""
+    rng = np.random.default_rng(seed)
+    sky = np.zeros((480, 512), dtype=np.float64)
+    ys = np.clip(rng.normal(240, 60, 20000), 0, 479).astype(int)
+    xs = np.clip(rng.normal(256, 60, 20000), 0, 511).astype(int)
+    sky[ys, xs] = rng.uniform(80, 255, 20000)
+    glow = Image.fromarray(sky.astype(np.uint8)).filter(ImageFilter.GaussianBlur(0.7))
+    return glow.convert("RGB")
+
+
+def test_one_caption_over_two_pictures_lined_up_on_the_caption_is_no_repost() -> None:
+    # The same words over two star clusters: the fit lines up the captions, and the
+    # clusters agree in the whole overlap as two dark skies with a bright middle do. The
+    # pictures under the bars decide: different pictures, no repost; the same meme smaller
+    # is one.
+    words = "ME EXPLAINING THE JOKE"
+    first = caption(_star_cluster(1), words, 0.4)
+    second = caption(_star_cluster(2), words, 0.4)
+    assert judge_local(local_of(first), local_of(second)) is None
+    assert judge_local(local_of(second), local_of(first)) is None
+    smaller = first.resize((first.width * 3 // 4, first.height * 3 // 4))
+    found = judge_local(local_of(smaller), local_of(first))
+    assert found is not None and not found.template

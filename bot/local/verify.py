@@ -75,6 +75,9 @@ INNER_RECT_STEPS = 160
 #: Side of an overlap, in thumbnail pixels (of 192), below which the dense check cannot be
 #: trusted.
 MIN_OVERLAP_SIDE = 36
+#: Least share of two screenshots' shared inner picture the warped query must cover for
+#: :func:`inner_distance` to compare them.
+INNER_COVERED = 0.9
 #: Two caption bars are at the same place when this share of the stored one is covered.
 CAPTION_AGREEMENT = 0.7
 #: A caption pixel differs (text against background) beyond this grey-level difference...
@@ -119,11 +122,14 @@ TEXTURE_AGREEMENT = 0.95
 MAX_TEXTURE_DISTANCE = 48
 #: A fit whose inliers lie this much in the caption bars of both images lines up two captions
 #: and says nothing of the pictures under them: the same words over a photo of the sea and
-#: over a flat block line up as well as a repost does. When either picture is blank (see
-#: :func:`bot.local.tone.blank_picture`), such a fit needs the pictures themselves (without
-#: their bars) within :data:`MAX_DENSE_DISTANCE` when they can be compared. Not for every
-#: fit on two bars: a plain band of a wallpaper passes for a bar, and a fit pinned on the
-#: logo in it lines a turned copy up too loosely to compare the stripes above.
+#: over a flat block line up as well as a repost does, and one caption over two star
+#: clusters within 28 bits. Such a fit needs the pictures themselves (without their bars)
+#: within :data:`MAX_DENSE_DISTANCE` when they can be compared, if either picture is blank
+#: (see :func:`bot.local.tone.blank_picture`) or the fit does not turn the picture. Not for
+#: a turned fit on two bars: a plain band of a wallpaper passes for a bar, and a fit pinned
+#: on the logo in it lines a turned copy up too loosely to compare the stripes above.
+#: Likewise a fit whose inliers lie this much around the inner pictures of two screenshots
+#: lines up their windows (the glyphs of chat messages): the inner pictures must agree.
 ON_CAPTIONS = 0.8
 #: A global match is refuted only by a fit pinned tighter than this (see
 #: :func:`pictures_differ`).
@@ -180,6 +186,8 @@ class _Alignment:
     spread: float
     #: The inliers lie in the caption bars of both images (see :data:`ON_CAPTIONS`).
     on_captions: bool = False
+    #: The inliers lie around the inner pictures of two screenshots (see :data:`ON_CAPTIONS`).
+    on_chrome: bool = False
 
 
 @dataclass(frozen=True, slots=True)
@@ -213,6 +221,12 @@ class Examination:
     on_captions: bool = False
     #: Both pictures are blank and of different colours (see :mod:`bot.local.tone`).
     tones_differ: bool = False
+    #: The fit lines up the windows around two screenshots' inner pictures (see
+    #: :attr:`_Alignment.on_chrome`).
+    on_chrome: bool = False
+    #: Dense distance of the two inner pictures once lined up (see :func:`inner_distance`);
+    #: None when the fit is not on the windows or the pictures cannot be compared.
+    inner_distance: int | None = None
 
     @property
     def pictures_differ(self) -> bool:
@@ -281,6 +295,10 @@ class Examination:
         if self.dense_distance is None:
             return None
         if self.pictures_differ or self.tones_differ:
+            return None
+        if self.on_chrome and (
+            self.inner_distance is None or self.inner_distance > MAX_DENSE_DISTANCE
+        ):
             return None
         if self.on_captions and not self.different_captions and self.template_distance is not None:
             if self.template_distance > MAX_DENSE_DISTANCE:
@@ -412,7 +430,12 @@ def _examine_fit(
         )
     distance, overlap = dense
     differ = different_captions(query, stored, alignment.matrix)
-    on_captions = alignment.on_captions and (blank_picture(query) or blank_picture(stored))
+    on_captions = alignment.on_captions and (
+        abs(alignment.rotation) < ROTATION_WORDS_MIN
+        or blank_picture(query)
+        or blank_picture(stored)
+    )
+    inner = inner_distance(query, stored, alignment.matrix) if alignment.on_chrome else None
     template = None
     band = None
     if differ or on_captions:
@@ -433,6 +456,8 @@ def _examine_fit(
         framed=bool(query.regions or stored.regions),
         on_captions=on_captions,
         tones_differ=toned,
+        on_chrome=alignment.on_chrome,
+        inner_distance=inner,
     )
 
 
@@ -525,7 +550,10 @@ def _alignment(
         return None
     spread = max(_spread(src[inliers], query), _spread(dst[inliers], stored))
     on_captions = _in_captions(src[inliers], query) and _in_captions(dst[inliers], stored)
-    return _Alignment(matrix, int(inliers.sum()), rotation, 1.0 / scale, spread, on_captions)
+    on_chrome = _around_inner(src[inliers], query) and _around_inner(dst[inliers], stored)
+    return _Alignment(
+        matrix, int(inliers.sum()), rotation, 1.0 / scale, spread, on_captions, on_chrome
+    )
 
 
 def _spread(points: F32, features: LocalFeatures) -> float:
@@ -540,6 +568,17 @@ def _in_captions(points: F32, features: LocalFeatures) -> bool:
     if _picture_box(features) is None:
         return False
     box = picture_box(features)
+    x, y = points[:, 0], points[:, 1]
+    inside = (x >= box.left) & (x < box.right) & (y >= box.top) & (y < box.bottom)
+    return float(np.mean(~inside)) >= ON_CAPTIONS
+
+
+def _around_inner(points: F32, features: LocalFeatures) -> bool:
+    """Whether :data:`ON_CAPTIONS` of ``points`` lie outside the inner picture of a
+    screenshot, on its window (False for an image without one)."""
+    box = _inner_box(features)
+    if box is None:
+        return False
     x, y = points[:, 0], points[:, 1]
     inside = (x >= box.left) & (x < box.right) & (y >= box.top) & (y < box.bottom)
     return float(np.mean(~inside)) >= ON_CAPTIONS
@@ -997,10 +1036,58 @@ def _picture_box(features: LocalFeatures) -> Box | None:
     return None
 
 
+def _inner_box(features: LocalFeatures) -> Box | None:
+    """The inner picture of a screenshot (working frame), if the image has one."""
+    for name, box in features.regions:
+        if name == "screenshot of an image":
+            return box
+    return None
+
+
 def template_distance(query: LocalFeatures, stored: LocalFeatures, matrix: F64) -> int | None:
     """Dense distance of the two pictures without their captions; None if either has none."""
-    q_box = _picture_box(query)
-    s_box = _picture_box(stored)
+    region = _shared_region(stored, _picture_box(query), _picture_box(stored), matrix)
+    if region is None:
+        return None
+    result = dense_distance(query, stored, matrix, region)
+    return None if result is None else result[0]
+
+
+def inner_distance(query: LocalFeatures, stored: LocalFeatures, matrix: F64) -> int | None:
+    """Dense distance of the two screenshots' inner pictures, aligned by ``matrix``; None if
+    either has none or they barely overlap. The inner picture is a small part of a
+    screenshot: the overlap is judged however little of the whole image it is."""
+    region = _shared_region(stored, _inner_box(query), _inner_box(stored), matrix)
+    if region is None:
+        return None
+    if min(region.right - region.left, region.bottom - region.top) < MIN_OVERLAP_SIDE:
+        return None
+    warped, mask = _warp(query, stored, matrix)
+    if mask[region.top : region.bottom, region.left : region.right].mean() < INNER_COVERED:
+        return None
+    a = stored.thumbnail[region.top : region.bottom, region.left : region.right]
+    b = warped[region.top : region.bottom, region.left : region.right]
+    return _hash_distance(a, b)
+
+
+def inner_pictures_differ(query: LocalFeatures, stored: LocalFeatures) -> bool:
+    """Whether two screenshots' inner pictures, lined up by the best fit of the pair (their
+    windows, most often), are more than :data:`MAX_DENSE_DISTANCE` apart. False unless both
+    images are screenshots, a fit holds and the pictures can be compared."""
+    if _inner_box(query) is None or _inner_box(stored) is None:
+        return False
+    alignment = align(query, stored)
+    if alignment is None:
+        return False
+    distance = inner_distance(query, stored, alignment.matrix)
+    return distance is not None and distance > MAX_DENSE_DISTANCE
+
+
+def _shared_region(
+    stored: LocalFeatures, q_box: Box | None, s_box: Box | None, matrix: F64
+) -> Box | None:
+    """The part of the stored box (working frame) the query's box covers once ``matrix``
+    lines them up, in stored thumbnail pixels; None if either box is missing or they miss."""
     if q_box is None or s_box is None:
         return None
     st = stored.thumbnail.shape[1] / stored.width
@@ -1010,7 +1097,6 @@ def template_distance(query: LocalFeatures, stored: LocalFeatures, matrix: F64) 
         int(s_box.right * st),
         int(s_box.bottom * st),
     )
-    # Points of the query's picture box mapped onto the stored frame bound the region too.
     corners = np.array(
         [
             [q_box.left, q_box.top],
@@ -1029,8 +1115,7 @@ def template_distance(query: LocalFeatures, stored: LocalFeatures, matrix: F64) 
     )
     if region.right <= region.left or region.bottom <= region.top:
         return None
-    result = dense_distance(query, stored, matrix, region)
-    return None if result is None else result[0]
+    return region
 
 
 def describe(
