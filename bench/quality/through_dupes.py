@@ -132,7 +132,9 @@ def _mean(recall: dict[str, tuple[int, int]], edits: tuple[str, ...]) -> float:
     return sum(values) / len(values) if values else 0.0
 
 
-def report(corpus: Corpus, args: argparse.Namespace, scored: dict[str, Any], times: Any) -> str:
+def report(
+    corpus: Corpus, args: argparse.Namespace, scored: dict[str, Any], times: Any, machine: str
+) -> str:
     recall: dict[str, tuple[int, int]] = scored["recall"]
     wall, cpu, files = times
     easy, hard = _mean(recall, EASY_TRANSFORMS), _mean(recall, HARD_TRANSFORMS)
@@ -147,7 +149,7 @@ def report(corpus: Corpus, args: argparse.Namespace, scored: dict[str, Any], tim
     lines = [
         "# Detection quality through `seenit dupes`",
         "",
-        machine_line(),
+        machine,
         "",
         f"`python -m bench.quality.through_dupes --originals {args.originals}"
         f" --offset {args.offset}`: {len(corpus.originals)} originals of the quality corpus"
@@ -191,6 +193,8 @@ def main(argv: list[str] | None = None) -> int:
         print("no quality corpus: run python -m bench.quality.corpus first", file=sys.stderr)
         return 2
     corpus = subset(loaded, args.originals, args.offset)
+    # The code measured is the code when the run starts: seenit dupes imports it then.
+    machine = machine_line()
     folder = Path(tempfile.mkdtemp(prefix="seenit-dupes-"))
     try:
         roles = link_folder(corpus, folder)
@@ -198,7 +202,7 @@ def main(argv: list[str] | None = None) -> int:
     finally:
         shutil.rmtree(folder, ignore_errors=True)
     scored = score(corpus, roles, pairs)
-    markdown = report(corpus, args, scored, (wall, cpu, len(roles)))
+    markdown = report(corpus, args, scored, (wall, cpu, len(roles)), machine)
     name = args.name or f"quality-dupes-{args.originals}-{args.offset}"
     # Paths are temporary: keep the roles only.
     write_results(name, markdown, {**scored, "wall_s": wall, "cpu_s": cpu, "files": len(roles)})
