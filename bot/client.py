@@ -37,6 +37,11 @@ EXTENSIONS = (
     "cogs.help",
 )
 COMMAND_HASH_KEY = "synced_commands_sha256"
+#: Longest wait, at shutdown, for event handlers still running (a purge, an alert) to finish
+#: before the store closes under them.
+HANDLERS_DRAIN_SECONDS = 10.0
+#: discord.py runs each listener call as a task named after its event.
+HANDLER_TASK_PREFIX = "discord.py: "
 
 #: Errors that mean Discord could not be reached (DNS, refused or reset connections,
 #: timeouts, 5xx answers), as opposed to Discord answering no.
@@ -207,6 +212,28 @@ class SeenitBot(commands.AutoShardedBot):
         self.scans = Scans(self.ingest)
         #: The servers' Integrations settings for seenit's commands (cogs/access.py).
         self.overrides = OverrideCache()
+
+    async def close(self) -> None:
+        """Disconnect, then let the event handlers already running finish (at most
+        :data:`HANDLERS_DRAIN_SECONDS`): the store closes after this, and a purge or an
+        alert cut off mid-way would only log an error."""
+        await super().close()
+        loop = asyncio.get_running_loop()
+        deadline = loop.time() + HANDLERS_DRAIN_SECONDS
+        current = asyncio.current_task()
+        while running := [
+            task
+            for task in asyncio.all_tasks()
+            if task is not current and task.get_name().startswith(HANDLER_TASK_PREFIX)
+        ]:
+            if loop.time() > deadline:
+                log.warning(
+                    "closing with %d event handlers still running: %s",
+                    len(running),
+                    ", ".join(sorted({t.get_name()[len(HANDLER_TASK_PREFIX) :] for t in running})),
+                )
+                return
+            await asyncio.wait(running, timeout=deadline - loop.time())
 
     async def setup_hook(self) -> None:
         await self.tree.set_translator(SeenitTranslator())

@@ -262,3 +262,20 @@ async def test_an_edit_deletes_and_renumbers_a_messages_images(store_url: str) -
             (b.id, 1),
         ]
         assert await store.edit_images(2, [b.id], {}) == []  # another guild's image: untouched
+
+
+async def test_closing_lets_running_event_handlers_finish_before_the_store_closes(
+    world: World,
+) -> None:
+    # A guild left while seenit shuts down: its purge, mid-way, must not find the store
+    # closed under it. Closing waits for the handlers discord.py is running.
+    finished: list[int] = []
+    async with seenit_running(world) as bot:
+
+        async def slow_listener() -> None:
+            await asyncio.sleep(0.3)
+            finished.append(await bot.service.store.count_images(world.guild.id))
+
+        bot.add_listener(slow_listener, "on_slow_work")
+        bot.dispatch("slow_work")
+    assert finished == [0]
