@@ -444,3 +444,29 @@ def test_database_urls() -> None:
     assert isinstance(open_store("postgres://u@localhost/seenit"), PostgresStore)
     with pytest.raises(StoreError, match=r"postgresql://.*not 'mysql'"):
         open_store("mysql://nope")
+
+
+async def test_a_read_never_sees_another_coroutines_uncommitted_write(tmp_path: Path) -> None:
+    # One coroutine holds a write transaction open; another reads meanwhile: it sees what
+    # was committed before, then the new value once the transaction commits.
+    import asyncio
+
+    from bot.store.schema import Connection
+    from bot.store.sql import SET_META, Mode
+
+    async with open_store(f"sqlite:///{tmp_path / 'seen.db'}") as store:
+        assert isinstance(store, SQLiteStore)
+        await store.set_meta("colour", "blue")
+        written, release = asyncio.Event(), asyncio.Event()
+
+        async def work(conn: Connection) -> None:
+            await conn.execute(SET_META, "colour", "green")
+            written.set()
+            await release.wait()
+
+        writer = asyncio.create_task(store._run("test", work, Mode.WRITE))
+        await written.wait()
+        assert await store.get_meta("colour") == "blue"
+        release.set()
+        await writer
+        assert await store.get_meta("colour") == "green"

@@ -90,13 +90,20 @@ class SQLiteConnection:
 
 
 class SQLiteStore(SQLStore):
-    """Store on one SQLite file in WAL mode."""
+    """Store on one SQLite file in WAL mode.
+
+    Two connections: one for writes, shared by every coroutine (its transactions must not
+    interleave), and one for reads outside them. A read on the writing connection would see
+    the rows of a transaction another coroutine still holds open (an image before its
+    commit, a message's slots mid-renumbering); the reading one sees committed rows only,
+    and WAL lets it read while a write goes on.
+    """
 
     def __init__(self, url: str) -> None:
         self.url = url
         self.path = sqlite_path(url)
         self._db: aiosqlite.Connection | None = None
-        # One connection is shared by every coroutine: transactions must not interleave.
+        self._reader: aiosqlite.Connection | None = None
         self._lock = asyncio.Lock()
 
     async def __aenter__(self) -> Self:
@@ -117,9 +124,11 @@ class SQLiteStore(SQLStore):
             await self._run(
                 "migrate", lambda conn: migrate(conn, SQLITE, str(self.path)), Mode.WRITE
             )
+            self._reader = await aiosqlite.connect(self.path, isolation_level=None)
+            await self._reader.execute("PRAGMA busy_timeout=5000")
+            await self._reader.execute("PRAGMA query_only=ON")
         except BaseException:
-            await self._db.close()
-            self._db = None
+            await self._close()
             raise
         return self
 
@@ -129,15 +138,28 @@ class SQLiteStore(SQLStore):
         exc: BaseException | None,
         tb: TracebackType | None,
     ) -> None:
-        if self._db is not None:
-            await self._db.close()
-            self._db = None
+        # A transaction under way finishes first: its ROLLBACK or COMMIT needs the connection.
+        async with self._lock:
+            await self._close()
+
+    async def _close(self) -> None:
+        for db in (self._reader, self._db):
+            if db is not None:
+                await db.close()
+        self._reader = self._db = None
 
     @property
     def db(self) -> aiosqlite.Connection:
         if self._db is None:
             raise StoreError("the store is not open")
         return self._db
+
+    @property
+    def reader(self) -> aiosqlite.Connection:
+        """The connection for reads outside a transaction (committed rows only)."""
+        if self._reader is None:
+            raise StoreError("the store is not open")
+        return self._reader
 
     @asynccontextmanager
     async def _transaction(self) -> AsyncIterator[SQLiteConnection]:
@@ -158,9 +180,9 @@ class SQLiteStore(SQLStore):
         if mode is Mode.WRITE:
             async with self._transaction() as conn:
                 return await work(conn)
-        # Reads (a SNAPSHOT too) go through outside any transaction: one held open on the
-        # shared connection would keep every writer waiting.
-        return await work(SQLiteConnection(self.db))
+        # Reads (a SNAPSHOT too) go through the reading connection outside any transaction:
+        # one held open there would pin the WAL file's old pages for as long.
+        return await work(SQLiteConnection(self.reader))
 
     async def _execute(self, what: str, query: str, *args: Any) -> None:
         # One statement is a transaction of its own: no BEGIN and COMMIT around it.
@@ -209,7 +231,7 @@ class SQLiteStore(SQLStore):
     ) -> tuple[npt.NDArray[np.int64], npt.NDArray[np.int64]]:
         # In slices: a million rows as one list of tuples costs ~180 MiB at its peak.
         chunks: list[npt.NDArray[np.int64]] = []
-        async with self.db.execute(
+        async with self.reader.execute(
             "SELECT id, phash64 FROM images WHERE guild_id = ? ORDER BY id", (guild_id,)
         ) as cur:
             while rows := await cur.fetchmany(LOAD_SLICE):
@@ -221,6 +243,6 @@ class SQLiteStore(SQLStore):
         return np.ascontiguousarray(table[:, 0]), np.ascontiguousarray(table[:, 1])
 
     async def integrity_check(self) -> bool:
-        async with self.db.execute("PRAGMA integrity_check") as cur:
+        async with self.reader.execute("PRAGMA integrity_check") as cur:
             row = await cur.fetchone()
         return bool(row and row[0] == "ok")
