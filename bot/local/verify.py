@@ -97,6 +97,12 @@ TEXT_MARKS = 0.1
 #: are left out of a second, stricter dense check of the middle band.
 LETTERING_SHARE = 0.22
 MAX_BAND_DISTANCE = 24
+#: The band's limit when the fit lines up the windows around two screenshots' inner pictures
+#: and those pictures do not agree (see :data:`ON_CAPTIONS`): text drawn over the top and
+#: bottom of a picture leaves its middle band within 0-8 bits (the caption overlays of
+#: quality sets 0 and 2 whose picture the detector takes for a screenshot's), two chat
+#: screenshots of a blank page and of a faint chart came within 18.
+MAX_WINDOWS_BAND_DISTANCE = 12
 #: The aligned pictures (the overlaps, or their middle bands for text drawn over the
 #: picture), reduced to :data:`AGREEMENT_SIDE` pixels, must correlate at least
 #: :data:`MIN_AGREEMENT`: two different pictures whose dense hashes agree (gradients, star
@@ -123,13 +129,17 @@ MAX_TEXTURE_DISTANCE = 48
 #: A fit whose inliers lie this much in the caption bars of both images lines up two captions
 #: and says nothing of the pictures under them: the same words over a photo of the sea and
 #: over a flat block line up as well as a repost does, and one caption over two star
-#: clusters within 28 bits. Such a fit needs the pictures themselves (without their bars)
-#: within :data:`MAX_DENSE_DISTANCE` when they can be compared, if either picture is blank
-#: (see :func:`bot.local.tone.blank_picture`) or the fit does not turn the picture. Not for
-#: a turned fit on two bars: a plain band of a wallpaper passes for a bar, and a fit pinned
-#: on the logo in it lines a turned copy up too loosely to compare the stripes above.
+#: clusters within 28 bits. When either picture is blank (see
+#: :func:`bot.local.tone.blank_picture`), the pictures themselves (without their bars) are
+#: judged instead of the whole overlap, within :data:`MAX_DENSE_DISTANCE`, when they can be
+#: compared; when neither is and the fit does not turn the picture, they must agree besides
+#: the whole overlap (alone they would pass the same picture under two captions whose texts
+#: were not told apart). Not for a turned fit on two bars: a plain band of a wallpaper
+#: passes for a bar, and a fit pinned on the logo in it lines a turned copy up too loosely
+#: to compare the stripes above.
 #: Likewise a fit whose inliers lie this much around the inner pictures of two screenshots
-#: lines up their windows (the glyphs of chat messages): the inner pictures must agree.
+#: lines up their windows (the glyphs of chat messages): when the whole overlap differs and
+#: the inner pictures do not agree, its middle band must agree closely to speak for it.
 ON_CAPTIONS = 0.8
 #: A global match is refuted only by a fit pinned tighter than this (see
 #: :func:`pictures_differ`).
@@ -221,6 +231,10 @@ class Examination:
     on_captions: bool = False
     #: Both pictures are blank and of different colours (see :mod:`bot.local.tone`).
     tones_differ: bool = False
+    #: The fit lines up the caption bars only, unturned, and neither picture is blank: the
+    #: pictures under the bars must agree too, when they can be compared (see
+    #: :data:`ON_CAPTIONS`).
+    captions_only: bool = False
     #: The fit lines up the windows around two screenshots' inner pictures (see
     #: :attr:`_Alignment.on_chrome`).
     on_chrome: bool = False
@@ -296,8 +310,10 @@ class Examination:
             return None
         if self.pictures_differ or self.tones_differ:
             return None
-        if self.on_chrome and (
-            self.inner_distance is None or self.inner_distance > MAX_DENSE_DISTANCE
+        if (
+            self.captions_only
+            and self.template_distance is not None
+            and self.template_distance > MAX_DENSE_DISTANCE
         ):
             return None
         if self.on_captions and not self.different_captions and self.template_distance is not None:
@@ -310,10 +326,18 @@ class Examination:
             return LocalVerdict(
                 self.inliers, self.dense_distance, self.rotation, self.scale, self.edit
             )
+        # The whole overlap differs: its middle band may still say one picture with text
+        # drawn over it, but two screenshots lined up by their windows alone need the band
+        # to agree closely (see :data:`MAX_WINDOWS_BAND_DISTANCE`).
+        band_limit = MAX_BAND_DISTANCE
+        if self.on_chrome and (
+            self.inner_distance is None or self.inner_distance > MAX_DENSE_DISTANCE
+        ):
+            band_limit = MAX_WINDOWS_BAND_DISTANCE
         if (
             not self.different_captions
             and self.band_distance is not None
-            and self.band_distance <= MAX_BAND_DISTANCE
+            and self.band_distance <= band_limit
         ):
             return LocalVerdict(
                 self.inliers,
@@ -430,15 +454,14 @@ def _examine_fit(
         )
     distance, overlap = dense
     differ = different_captions(query, stored, alignment.matrix)
-    on_captions = alignment.on_captions and (
-        abs(alignment.rotation) < ROTATION_WORDS_MIN
-        or blank_picture(query)
-        or blank_picture(stored)
+    on_captions = alignment.on_captions and (blank_picture(query) or blank_picture(stored))
+    captions_only = (
+        alignment.on_captions and not on_captions and abs(alignment.rotation) < ROTATION_WORDS_MIN
     )
     inner = inner_distance(query, stored, alignment.matrix) if alignment.on_chrome else None
     template = None
     band = None
-    if differ or on_captions:
+    if differ or on_captions or captions_only:
         template = template_distance(query, stored, alignment.matrix)
     if not differ and distance > MAX_DENSE_DISTANCE:
         band = band_distance(query, stored, alignment.matrix, overlap)
@@ -456,6 +479,7 @@ def _examine_fit(
         framed=bool(query.regions or stored.regions),
         on_captions=on_captions,
         tones_differ=toned,
+        captions_only=captions_only,
         on_chrome=alignment.on_chrome,
         inner_distance=inner,
     )
