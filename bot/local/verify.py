@@ -98,11 +98,20 @@ TEXT_MARKS = 0.1
 LETTERING_SHARE = 0.22
 MAX_BAND_DISTANCE = 24
 #: The band's limit when the fit lines up the windows around two screenshots' inner pictures
-#: and those pictures do not agree (see :data:`ON_CAPTIONS`): text drawn over the top and
-#: bottom of a picture leaves its middle band within 0-8 bits (the caption overlays of
-#: quality sets 0 and 2 whose picture the detector takes for a screenshot's), two chat
-#: screenshots of a blank page and of a faint chart came within 18.
+#: and those pictures are unrelated or cannot be compared (see :data:`ON_CAPTIONS`): text
+#: drawn over the top and bottom of a picture leaves its middle band within 0-8 bits (the
+#: caption overlays of quality sets 0 and 2 whose picture the detector takes for a
+#: screenshot's), two chat screenshots of a blank page and of a faint chart came within 18.
 MAX_WINDOWS_BAND_DISTANCE = 12
+#: Dense distance over which two inner pictures are unrelated: two unrelated pictures sit
+#: about 128 bits apart (a blank page and a chart in one chat layout: 120-122); one picture
+#: made brighter, with its detected inner region moved, 60-62.
+INNER_UNRELATED = 96
+#: Share of a DCT block's energy (the mean left out) in its first row or column above which
+#: the picture changes along one axis only: a hash of it is decided by noise across the
+#: other. Vertical stripes under a caption bar: 1.0; star fields, wallpapers, a white frame:
+#: 0.34-0.78.
+ONE_AXIS = 0.98
 #: The aligned pictures (the overlaps, or their middle bands for text drawn over the
 #: picture), reduced to :data:`AGREEMENT_SIDE` pixels, must correlate at least
 #: :data:`MIN_AGREEMENT`: two different pictures whose dense hashes agree (gradients, star
@@ -331,7 +340,7 @@ class Examination:
         # to agree closely (see :data:`MAX_WINDOWS_BAND_DISTANCE`).
         band_limit = MAX_BAND_DISTANCE
         if self.on_chrome and (
-            self.inner_distance is None or self.inner_distance > MAX_DENSE_DISTANCE
+            self.inner_distance is None or self.inner_distance > INNER_UNRELATED
         ):
             band_limit = MAX_WINDOWS_BAND_DISTANCE
         if (
@@ -461,8 +470,10 @@ def _examine_fit(
     inner = inner_distance(query, stored, alignment.matrix) if alignment.on_chrome else None
     template = None
     band = None
-    if differ or on_captions or captions_only:
+    if differ or on_captions:
         template = template_distance(query, stored, alignment.matrix)
+    elif captions_only:
+        template = template_distance(query, stored, alignment.matrix, decisive=True)
     if not differ and distance > MAX_DENSE_DISTANCE:
         band = band_distance(query, stored, alignment.matrix, overlap)
     return Examination(
@@ -1016,6 +1027,17 @@ def _dct_block(pixels: U8) -> F64:
     return np.asarray(dct - np.median(dct), dtype=np.float64)
 
 
+def _one_axis(pixels: U8) -> bool:
+    """Whether a picture changes along one axis only (stripes, a gradient): the first row or
+    column of its hash's DCT block holds :data:`ONE_AXIS` of the energy besides the mean."""
+    energy = _dct_block(pixels) ** 2
+    energy[0, 0] = 0.0
+    total = float(energy.sum())
+    if total == 0.0:
+        return True
+    return max(float(energy[0, :].sum()), float(energy[:, 0].sum())) >= ONE_AXIS * total
+
+
 def _hash_distance(a: U8, b: U8) -> int:
     return int(np.count_nonzero((_dct_block(a) > 0) != (_dct_block(b) > 0)))
 
@@ -1037,8 +1059,12 @@ def pictures_apart(query: LocalFeatures, stored: LocalFeatures) -> float | None:
     """How far apart the two images' pictures under their caption bars are, unaligned: the
     least :func:`_confident_disagreement` of every caption cut of one against every cut of
     the other (the cut is not always found at the same place); None unless both have a
-    caption bar."""
-    cuts = [_caption_cuts(query), _caption_cuts(stored)]
+    caption bar over a picture that changes along both axes."""
+    # A picture that changes along one axis only has no firm bits across the other.
+    cuts = [
+        [cut for cut in _caption_cuts(features) if not _one_axis(cut)]
+        for features in (query, stored)
+    ]
     if not cuts[0] or not cuts[1]:
         return None
     return min(_confident_disagreement(a, b) for a in cuts[0] for b in cuts[1])
@@ -1068,13 +1094,28 @@ def _inner_box(features: LocalFeatures) -> Box | None:
     return None
 
 
-def template_distance(query: LocalFeatures, stored: LocalFeatures, matrix: F64) -> int | None:
-    """Dense distance of the two pictures without their captions; None if either has none."""
+def template_distance(
+    query: LocalFeatures, stored: LocalFeatures, matrix: F64, *, decisive: bool = False
+) -> int | None:
+    """Dense distance of the two pictures without their captions; None if either has none.
+
+    With ``decisive``, None too when either picture changes along one axis only (see
+    :data:`ONE_AXIS`): its hash bits across the other axis are decided by noise, and one
+    meme of vertical stripes came 108-116 bits from itself made smaller.
+    """
     region = _shared_region(stored, _picture_box(query), _picture_box(stored), matrix)
     if region is None:
         return None
     result = dense_distance(query, stored, matrix, region)
-    return None if result is None else result[0]
+    if result is None:
+        return None
+    if decisive:
+        box = result[1]
+        warped, _ = _warp(query, stored, matrix)
+        for pixels in (stored.thumbnail, warped):
+            if _one_axis(pixels[box.top : box.bottom, box.left : box.right]):
+                return None
+    return result[0]
 
 
 def inner_distance(query: LocalFeatures, stored: LocalFeatures, matrix: F64) -> int | None:
