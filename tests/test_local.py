@@ -772,3 +772,24 @@ def test_one_caption_over_two_pictures_lined_up_on_the_caption_is_no_repost() ->
     smaller = first.resize((first.width * 3 // 4, first.height * 3 // 4))
     found = judge_local(local_of(smaller), local_of(first))
     assert found is not None and not found.template
+
+
+def test_pictures_under_caption_bars_that_change_along_one_axis_are_not_compared() -> None:
+    # Vertical stripes under a caption bar: the picture changes across only, so the hash
+    # bits of its rows are noise (one such meme came 108-116 bits from itself made smaller)
+    # and neither caption-bar check may compare the pictures. A photo is compared.
+    from bot.local.verify import align, pictures_apart, template_distance
+
+    rng = np.random.default_rng(7)
+    colours = rng.integers(20, 235, (1, 60, 3)).astype(np.uint8)
+    stripes = Image.fromarray(colours).resize((600, 540), Image.Resampling.NEAREST)
+    for picture, comparable in ((stripes, False), (photo("coffee.jpg").resize((600, 540)), True)):
+        meme = caption(picture, "WHEN SOMEONE REPOSTS YOUR MEME", 0.18)
+        smaller = meme.resize((meme.width * 7 // 10, meme.height * 7 // 10))
+        ours, theirs = local_of(smaller), local_of(meme)
+        fit = align(ours, theirs)
+        assert fit is not None
+        assert template_distance(ours, theirs, fit.matrix) is not None
+        decided = template_distance(ours, theirs, fit.matrix, decisive=True)
+        assert (decided is not None) == comparable
+        assert (pictures_apart(ours, theirs) is not None) == comparable
