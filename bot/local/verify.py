@@ -602,18 +602,18 @@ def _in_captions(points: F32, features: LocalFeatures) -> bool:
     an image without any)."""
     if _picture_box(features) is None:
         return False
-    box = picture_box(features)
-    x, y = points[:, 0], points[:, 1]
-    inside = (x >= box.left) & (x < box.right) & (y >= box.top) & (y < box.bottom)
-    return float(np.mean(~inside)) >= ON_CAPTIONS
+    return _mostly_outside(points, picture_box(features))
 
 
 def _around_inner(points: F32, features: LocalFeatures) -> bool:
     """Whether :data:`ON_CAPTIONS` of ``points`` lie outside the inner picture of a
     screenshot, on its window (False for an image without one)."""
     box = _inner_box(features)
-    if box is None:
-        return False
+    return box is not None and _mostly_outside(points, box)
+
+
+def _mostly_outside(points: F32, box: Box) -> bool:
+    """Whether :data:`ON_CAPTIONS` of ``points`` lie outside ``box``."""
     x, y = points[:, 0], points[:, 1]
     inside = (x >= box.left) & (x < box.right) & (y >= box.top) & (y < box.bottom)
     return float(np.mean(~inside)) >= ON_CAPTIONS
@@ -1080,18 +1080,17 @@ def _caption_cuts(features: LocalFeatures) -> list[U8]:
 
 def _picture_box(features: LocalFeatures) -> Box | None:
     """The caption-removed region of an image (working frame), if it has a caption bar."""
-    for name, box in features.regions:
-        if name == "captioned":
-            return box
-    return None
+    return _region(features, "captioned")
 
 
 def _inner_box(features: LocalFeatures) -> Box | None:
     """The inner picture of a screenshot (working frame), if the image has one."""
-    for name, box in features.regions:
-        if name == "screenshot of an image":
-            return box
-    return None
+    return _region(features, "screenshot of an image")
+
+
+def _region(features: LocalFeatures, name: str) -> Box | None:
+    """The first region of an image called ``name`` (working frame), if any."""
+    return next((box for found, box in features.regions if found == name), None)
 
 
 def template_distance(
