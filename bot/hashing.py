@@ -446,10 +446,27 @@ def decisive(phash256: bytes) -> bool:
     return int.from_bytes(phash256, "big").bit_count() >= MIN_SET_BITS
 
 
+#: A picture with almost no edges whose grey levels (64x64) still spread this much (standard
+#: deviation, 0-255) shows something: a dark nebula wallpaper, soft light lines. Its detail
+#: score (PDQ's counts only steps of 3 levels and more between neighbours) says 0-9, which no
+#: preset would match; it is scored :data:`SMOOTH_QUALITY` instead, so that such pictures
+#: match under the default and loose presets with the low-detail rules of
+#: :mod:`bot.matching` (close 64-bit hashes, agreeing colours). Near-blank pictures (a flat
+#: colour, a faint ramp, a page of ghost text, a dark pane's noise) spread under 4.
+SMOOTH_STD = 6.0
+SMOOTH_QUALITY = 10
+
+
 def hash_quality(phash256: bytes, pixels: npt.NDArray[np.uint8]) -> int:
     """The quality score of an image (or view) whose hash is ``phash256``: its detail, or 0
-    when the hash is not :func:`decisive`."""
-    return quality_score(pixels) if decisive(phash256) else 0
+    when the hash is not :func:`decisive`; at least :data:`SMOOTH_QUALITY` for a smooth
+    picture that is not blank."""
+    if not decisive(phash256):
+        return 0
+    score = quality_score(pixels)
+    if score < SMOOTH_QUALITY and float(pixels.std()) >= SMOOTH_STD:
+        return SMOOTH_QUALITY
+    return score
 
 
 def hamming64(a: int, b: int) -> int:

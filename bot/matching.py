@@ -10,13 +10,20 @@ from bot.guild_settings import GuildSettings
 from bot.hashing import (
     HASH256_SIDE,
     ORIENTATION_NAMES,
+    SMOOTH_QUALITY,
     Fingerprint,
     decisive,
     hamming64,
     min_oriented_distance,
 )
 from bot.local import LocalFeatures, LocalVerdict, judge_local, pictures_differ
-from bot.local.tone import blank_picture, blocks_differ
+from bot.local.tone import (
+    blank_picture,
+    blocks_differ,
+    stripes_alike,
+    stripes_profile,
+    unpack_colour,
+)
 from bot.local.verify import inner_pictures_differ, pictures_apart
 from bot.records import DAY_MS, AllowedImage, ImageRecord
 
@@ -169,6 +176,8 @@ def judge(query: Fingerprint, stored: Hashes, rule: Thresholds = DEFAULT) -> Ver
         _for_detail(rule, query.quality, stored.quality),
         "",
     )
+    if stripes(query, stored, rule):
+        return replace(best, repost=True, reason="")
     if stored.quality < rule.min_quality or not decisive(stored.phash256):
         return replace(best, repost=False, reason="low quality")
     if best.repost and query.quality >= rule.min_quality and decisive(query.phash256):
@@ -195,6 +204,33 @@ def judge(query: Fingerprint, stored: Hashes, rule: Thresholds = DEFAULT) -> Ver
     if query.quality < rule.min_quality or not decisive(query.phash256):
         return replace(best, repost=False, reason="low quality")
     return best
+
+
+def stripes(query: Hashes, stored: Hashes, rule: Thresholds) -> bool:
+    """Whether two pictures of stripes (their hashes decide nothing, see
+    :func:`bot.hashing.decisive`) are one picture by their colour thumbnails'
+    profiles (:func:`bot.local.tone.stripes_alike`); not under a rule that asks more detail
+    of a picture than a smooth one has (the strict preset)."""
+    return (
+        rule.min_quality <= SMOOTH_QUALITY
+        and not decisive(query.phash256)
+        and not decisive(stored.phash256)
+        and stripes_alike(query.colour, stored.colour)
+    )
+
+
+def searchable(query: Fingerprint, rule: Thresholds) -> bool:
+    """Whether a picture is worth looking up under a rule: enough detail, or stripes that
+    :func:`stripes` may match."""
+    if query.quality >= rule.min_quality:
+        return True
+    colour = unpack_colour(query.colour)
+    return (
+        rule.min_quality <= SMOOTH_QUALITY
+        and not decisive(query.phash256)
+        and colour is not None
+        and stripes_profile(colour) is not None
+    )
 
 
 #: A pair in which either picture carries this little detail (a smooth gradient, fog, a dark

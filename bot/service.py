@@ -49,6 +49,7 @@ from bot.matching import (
     query_hashes,
     refute,
     refute_checked,
+    searchable,
     template_checked,
     thresholds_for,
     verify,
@@ -287,7 +288,7 @@ class SeenService:
         """
         if rule is None:
             rule = thresholds_for(await self.settings(guild_id))
-        if query.quality < rule.min_quality:
+        if not searchable(query, rule):
             return []
         indexes = await self.indexes(guild_id)
         hits = indexes.hamming.search(query_hashes(query) + clip_query_hashes(query), rule.radius64)

@@ -185,3 +185,69 @@ def tones_differ(query: LocalFeatures, stored: LocalFeatures) -> bool:
         return False
     colour_q, colour_s = picture_colour(query), picture_colour(stored)
     return colour_q is not None and colour_s is not None and colours_differ(colour_q, colour_s)
+
+
+#: A picture changes along one axis only (stripes) when the means across that axis explain
+#: this share of its colour thumbnail's grey variance.
+STRIPES_EXPLAINED = 0.97
+#: Its profile (those means, in grey levels) must spread at least this much (a faint ramp or
+#: a flat colour is no picture)...
+STRIPES_MIN_STD = 10.0
+#: ...and turn (rise then fall, or the reverse) at least this many times: two ramps, or two
+#: bands of colour split at one place, have one shape whatever their picture.
+STRIPES_MIN_TURNS = 3
+#: Two profiles, brought to one length, are one picture when they correlate this well
+#: (forwards or backwards: a flip reverses a profile, a quarter turn moves it to the other axis).
+STRIPES_MIN_CORRELATION = 0.98
+#: Length profiles are compared at.
+STRIPES_CELLS = 16
+
+
+def stripes_profile(colour: U8) -> F64 | None:
+    """The grey profile of a picture that changes along one axis only (a picture of stripes:
+    its DCT hashes are undecided, see :func:`bot.hashing.decisive`), from its colour thumbnail;
+    None for any other picture, or stripes too faint or too plain to tell apart."""
+    grey = colour.astype(np.float64) @ np.asarray(LUMA)
+    if min(grey.shape) < 2:
+        return None
+    total = float(((grey - grey.mean()) ** 2).sum())
+    if total <= 0.0:
+        return None
+    for axis in (0, 1):
+        profile = grey.mean(axis=axis)
+        expanded = np.expand_dims(profile, axis)
+        residual = float(((grey - expanded) ** 2).sum())
+        if residual > (1.0 - STRIPES_EXPLAINED) * total:
+            continue
+        cells = np.interp(
+            np.linspace(0.0, len(profile) - 1.0, STRIPES_CELLS),
+            np.arange(len(profile), dtype=np.float64),
+            profile,
+        )
+        steps = np.sign(np.diff(cells))
+        steps = steps[steps != 0]
+        turns = int((steps[1:] != steps[:-1]).sum())
+        if float(cells.std()) < STRIPES_MIN_STD or turns < STRIPES_MIN_TURNS:
+            return None
+        return np.asarray(cells, dtype=np.float64)
+    return None
+
+
+def stripes_alike(query: bytes | None, stored: bytes | None) -> bool:
+    """Whether two pictures of stripes (see :func:`stripes_profile`) are one picture: their
+    profiles correlate (either way round) and their colours agree."""
+    ours, theirs = unpack_colour(query), unpack_colour(stored)
+    if ours is None or theirs is None:
+        return False
+    profile_q, profile_s = stripes_profile(ours), stripes_profile(theirs)
+    if profile_q is None or profile_s is None:
+        return False
+    best = max(
+        float(np.corrcoef(profile_q, profile_s)[0, 1]),
+        float(np.corrcoef(profile_q[::-1], profile_s)[0, 1]),
+    )
+    if best < STRIPES_MIN_CORRELATION:
+        return False
+    median_q = np.median(ours.reshape(-1, 3).astype(np.float64), axis=0)
+    median_s = np.median(theirs.reshape(-1, 3).astype(np.float64), axis=0)
+    return not colours_differ(median_q, median_s)
