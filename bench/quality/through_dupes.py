@@ -20,6 +20,7 @@ bot would alert on whichever file was posted first.
 from __future__ import annotations
 
 import argparse
+import dataclasses
 import json
 import os
 import resource
@@ -41,6 +42,7 @@ from bench.quality.corpus import (
     load_corpus,
 )
 from bench.quality.evaluate import subset
+from bot.hashing import SMOOTH_QUALITY, fingerprint
 
 ORIGINAL = "original"
 
@@ -151,8 +153,8 @@ def report(
         "",
         machine,
         "",
-        f"`python -m bench.quality.through_dupes --originals {args.originals}"
-        f" --offset {args.offset}`: {len(corpus.originals)} originals of the quality corpus"
+        f"`python -m bench.quality.through_dupes {_arguments(args)}`:"
+        f" {len(corpus.originals)} originals of the quality corpus"
         f" ({corpus.version}) and their {len(corpus.variants)} variants, {files} files in one"
         " folder; `python -m bot.cli dupes FOLDER --json` ran once, in a fresh process"
         f" with {args.workers} workers: {wall:.0f} s wall, {cpu:.0f} s CPU"
@@ -181,18 +183,44 @@ def report(
     return "\n".join(lines)
 
 
+def _arguments(args: argparse.Namespace) -> str:
+    if args.low_detail:
+        return "--low-detail"
+    return f"--originals {args.originals} --offset {args.offset}"
+
+
+def low_detail(corpus: Corpus) -> Corpus:
+    """The originals whose fingerprint scores at most :data:`bot.hashing.SMOOTH_QUALITY`
+    (smooth wallpapers, stripes, the blank ones) and their variants: where false pairs
+    between smooth pictures would show."""
+    kept = tuple(
+        o
+        for o in corpus.originals
+        if o.kind == "blank" or fingerprint(o.path.read_bytes()).quality <= SMOOTH_QUALITY
+    )
+    names = {o.name for o in kept}
+    variants = tuple(v for v in corpus.variants if v.original_name in names)
+    return dataclasses.replace(corpus, originals=kept, variants=variants)
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--originals", type=int, default=120)
     parser.add_argument("--offset", type=int, default=1)
     parser.add_argument("--workers", type=int, default=os.cpu_count() or 1)
     parser.add_argument("--name", default="", help="results file name (default by offset)")
+    parser.add_argument(
+        "--low-detail",
+        action="store_true",
+        help="instead of --originals/--offset: every original of the corpus whose fingerprint"
+        " scores at most the smooth-picture quality (blank ones included), all against all",
+    )
     args = parser.parse_args(argv)
     loaded = load_corpus()
     if loaded is None:
         print("no quality corpus: run python -m bench.quality.corpus first", file=sys.stderr)
         return 2
-    corpus = subset(loaded, args.originals, args.offset)
+    corpus = low_detail(loaded) if args.low_detail else subset(loaded, args.originals, args.offset)
     # The code measured is the code when the run starts: seenit dupes imports it then.
     machine = machine_line()
     folder = Path(tempfile.mkdtemp(prefix="seenit-dupes-"))
@@ -203,7 +231,8 @@ def main(argv: list[str] | None = None) -> int:
         shutil.rmtree(folder, ignore_errors=True)
     scored = score(corpus, roles, pairs)
     markdown = report(corpus, args, scored, (wall, cpu, len(roles)), machine)
-    name = args.name or f"quality-dupes-{args.originals}-{args.offset}"
+    default = "low-detail" if args.low_detail else f"{args.originals}-{args.offset}"
+    name = args.name or f"quality-dupes-{default}"
     # Paths are temporary: keep the roles only.
     write_results(name, markdown, {**scored, "wall_s": wall, "cpu_s": cpu, "files": len(roles)})
     return 0
