@@ -33,7 +33,7 @@ from PIL import Image, ImageFile, ImageOps, UnidentifiedImageError
 from bot.config import DEFAULTS
 from bot.local.features import LocalFeatures, colour_thumbnail, extract_local
 from bot.local.tone import pack_colour
-from bot.regions import candidate_views
+from bot.regions import candidate_views, hashed_views
 
 # Pillow's own bomb check would warn or raise on its own schedule; seenit checks the
 # declared size itself before decoding anything.
@@ -221,7 +221,7 @@ def fingerprint_image(
     h64, h256, pixels256 = _oriented_hashes(gray)
     views = []
     regions = candidate_views(image)
-    for name, box in regions:
+    for name, box in hashed_views(regions, image.size):
         v64, v256, v_pixels = _oriented_hashes(box.crop(gray))
         views.append(View(name, v64, v256, hash_quality(v256[0], v_pixels)))
     colour = colour_thumbnail(image)
