@@ -135,3 +135,22 @@ def test_one_stamp_on_blocks_of_two_colours_is_no_match_on_the_hashes(
     brighter = ImageEnhance.Brightness(_block((50, 51, 56), (640, 640))).enhance(1.25)
     again = fingerprint(apply_transform(brighter, "watermark", "x")[0])
     assert judge(again, ours).repost
+
+
+def test_blocks_of_two_colours_in_one_window_layout_are_no_pair() -> None:
+    # The corpus's canvas edit: a title bar, the picture framed in grey on a plain page, a
+    # line of text. Lined up by the window, two blocks of different colours are two images;
+    # the same block in two such windows is one.
+    from bench.quality.corpus import apply_transform
+
+    def framed_block(colour: tuple[int, int, int], name: str) -> Fingerprint:
+        return fingerprint(apply_transform(_block(colour, (640, 640)), "canvas", name)[0])
+
+    blue, green = framed_block(BLUE, "one"), framed_block((60, 160, 90), "one")
+    assert blue.local is not None and green.local is not None
+    assert tones_differ(blue.local, green.local)
+    assert not judge_pair(blue, green).repost
+    assert not judge_pair(green, blue).repost
+    again = framed_block(BLUE, "two")
+    assert again.local is not None
+    assert not tones_differ(again.local, blue.local)

@@ -71,6 +71,11 @@ def picture_box(features: LocalFeatures) -> Box:
 def framed(features: LocalFeatures) -> bool:
     """Whether the picture sits in a screenshot: an inner picture inside the caption-removed
     part (the inner picture a caption bar's text passes for lies outside it)."""
+    return framed_box(features) is not None
+
+
+def framed_box(features: LocalFeatures) -> Box | None:
+    """The inner picture of a screenshot (see :func:`framed`), working frame; None if none."""
     picture = picture_box(features)
     for name, inner in features.regions:
         if name == "screenshot of an image" and (
@@ -79,8 +84,8 @@ def framed(features: LocalFeatures) -> bool:
             and inner.right <= picture.right
             and inner.bottom <= picture.bottom
         ):
-            return True
-    return False
+            return inner
+    return None
 
 
 def scaled_box(box: Box, features: LocalFeatures, shape: tuple[int, ...]) -> Box:
@@ -97,7 +102,12 @@ def scaled_box(box: Box, features: LocalFeatures, shape: tuple[int, ...]) -> Box
 def blank_picture(features: LocalFeatures) -> bool:
     """Whether the picture (outside any caption bar) is a flat block or a smooth gradient,
     give or take a stamp or a few words (see :data:`BLANK_EDGES`, :data:`BLANK_RANGE`)."""
-    box = scaled_box(picture_box(features), features, features.thumbnail.shape)
+    return _blank_in(features, picture_box(features))
+
+
+def _blank_in(features: LocalFeatures, region: Box) -> bool:
+    """Whether ``region`` (working frame) of an image is blank (see :func:`blank_picture`)."""
+    box = scaled_box(region, features, features.thumbnail.shape)
     grey = features.thumbnail[box.top : box.bottom, box.left : box.right].astype(np.int16)
     if grey.shape[0] < 2 or grey.shape[1] < 2:
         return False
@@ -112,9 +122,14 @@ def blank_picture(features: LocalFeatures) -> bool:
 
 def picture_colour(features: LocalFeatures) -> F64 | None:
     """Median RGB of the picture outside any caption bar; None without a colour thumbnail."""
+    return _colour_in(features, picture_box(features))
+
+
+def _colour_in(features: LocalFeatures, region: Box) -> F64 | None:
+    """Median RGB of ``region`` (working frame); None without a colour thumbnail."""
     if features.colour is None:
         return None
-    box = scaled_box(picture_box(features), features, features.colour.shape)
+    box = scaled_box(region, features, features.colour.shape)
     cells = features.colour[box.top : box.bottom, box.left : box.right].reshape(-1, 3)
     return np.median(cells.astype(np.float64), axis=0)
 
@@ -176,14 +191,23 @@ def _opponent(rgb: F64) -> complex:
 
 def tones_differ(query: LocalFeatures, stored: LocalFeatures) -> bool:
     """Whether two images whose pictures are both blank show blocks of different colours:
-    whatever caption or stamp they share, they are two images. Not judged when either is a
-    screenshot: what its window leaves of the picture is too uncertain to read a colour from."""
+    whatever caption or stamp they share, they are two images. When both are screenshots,
+    their inner pictures are compared (two blocks of different colours in one window layout
+    are two images); when only one is, not judged: what its window leaves of the picture is
+    too uncertain to read a colour from."""
     # Cheapest first: most pictures are not blank.
     if query.colour is None or stored.colour is None:
         return False
-    if not (blank_picture(query) and blank_picture(stored)) or framed(query) or framed(stored):
+    inner_q, inner_s = framed_box(query), framed_box(stored)
+    if inner_q is None and inner_s is None:
+        region_q, region_s = picture_box(query), picture_box(stored)
+    elif inner_q is not None and inner_s is not None:
+        region_q, region_s = inner_q, inner_s
+    else:
         return False
-    colour_q, colour_s = picture_colour(query), picture_colour(stored)
+    if not (_blank_in(query, region_q) and _blank_in(stored, region_s)):
+        return False
+    colour_q, colour_s = _colour_in(query, region_q), _colour_in(stored, region_s)
     return colour_q is not None and colour_s is not None and colours_differ(colour_q, colour_s)
 
 
