@@ -212,11 +212,15 @@ def stripes(query: Hashes, stored: Hashes, rule: Thresholds) -> bool:
     profiles (:func:`bot.local.tone.stripes_alike`); not under a rule that asks more detail
     of a picture than a smooth one has (the strict preset)."""
     return (
-        rule.min_quality <= SMOOTH_QUALITY
-        and not decisive(query.phash256)
-        and not decisive(stored.phash256)
+        _undecided(query, rule)
+        and _undecided(stored, rule)
         and stripes_alike(query.colour, stored.colour)
     )
+
+
+def _undecided(hashes: Hashes, rule: Thresholds) -> bool:
+    """Whether an image's hash decides nothing, under a rule that lets :func:`stripes` judge."""
+    return rule.min_quality <= SMOOTH_QUALITY and not decisive(hashes.phash256)
 
 
 def searchable(query: Fingerprint, rule: Thresholds) -> bool:
@@ -225,12 +229,7 @@ def searchable(query: Fingerprint, rule: Thresholds) -> bool:
     if query.quality >= rule.min_quality:
         return True
     colour = unpack_colour(query.colour)
-    return (
-        rule.min_quality <= SMOOTH_QUALITY
-        and not decisive(query.phash256)
-        and colour is not None
-        and stripes_profile(colour) is not None
-    )
+    return _undecided(query, rule) and colour is not None and stripes_profile(colour) is not None
 
 
 #: A pair in which either picture carries this little detail (a smooth gradient, fog, a dark

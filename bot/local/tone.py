@@ -21,7 +21,7 @@ import numpy as np
 import numpy.typing as npt
 
 from bot.local.features import LocalFeatures
-from bot.regions import Box
+from bot.regions import SCREENSHOT_VIEW, Box
 
 #: Neighbouring thumbnail pixels further apart than this many grey levels make an edge.
 EDGE_STEP = 12
@@ -78,7 +78,7 @@ def framed_box(features: LocalFeatures) -> Box | None:
     """The inner picture of a screenshot (see :func:`framed`), working frame; None if none."""
     picture = picture_box(features)
     for name, inner in features.regions:
-        if name == "screenshot of an image" and (
+        if name == SCREENSHOT_VIEW and (
             inner.left >= picture.left
             and inner.top >= picture.top
             and inner.right <= picture.right

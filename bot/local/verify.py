@@ -26,7 +26,7 @@ import scipy.fftpack
 
 from bot.local.features import LocalFeatures
 from bot.local.tone import blank_picture, picture_box, scaled_box, tones_differ
-from bot.regions import Box
+from bot.regions import SCREENSHOT_VIEW, Box
 
 #: Fewest RANSAC inliers for a geometric match.
 MIN_INLIERS = 8
@@ -1085,7 +1085,7 @@ def _picture_box(features: LocalFeatures) -> Box | None:
 
 def _inner_box(features: LocalFeatures) -> Box | None:
     """The inner picture of a screenshot (working frame), if the image has one."""
-    return _region(features, "screenshot of an image")
+    return _region(features, SCREENSHOT_VIEW)
 
 
 def _region(features: LocalFeatures, name: str) -> Box | None:
