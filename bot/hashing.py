@@ -31,8 +31,8 @@ import scipy.fftpack
 from PIL import Image, ImageFile, ImageOps, UnidentifiedImageError
 
 from bot.config import DEFAULTS
-from bot.local.features import LocalFeatures, colour_thumbnail, extract_local
-from bot.local.tone import pack_colour
+from bot.local.features import LocalFeatures, colour_thumbnail, extract_local, image_sketch
+from bot.local.tone import additions_only, pack_colour
 from bot.regions import candidate_views, hashed_views
 
 # Pillow's own bomb check would warn or raise on its own schedule; seenit checks the
@@ -90,6 +90,14 @@ class CorruptImage(ImageError):
 
 class ImageTooLarge(ImageError):
     reason = "the image is too large"
+
+
+class TooPlain(ImageError):
+    """An image read well that shows no picture to compare: near-blank, or a blank picture
+    under a caption, a stamp or a window (its quality score is under the server's minimum).
+    Only a member's search reports it; posted, such an image is stored and never alerts."""
+
+    reason = "the picture is almost blank: there is nothing in it to compare"
 
 
 @dataclass(frozen=True, slots=True)
@@ -219,22 +227,28 @@ def fingerprint_image(
         smooth = image
     gray = smooth.convert("L")
     h64, h256, pixels256 = _oriented_hashes(gray)
-    views = []
     regions = candidate_views(image)
-    for name, box in hashed_views(regions, image.size):
-        v64, v256, v_pixels = _oriented_hashes(box.crop(gray))
-        views.append(View(name, v64, v256, hash_quality(v256[0], v_pixels)))
     colour = colour_thumbnail(image)
+    features = extract_local(image, regions, colour) if local else None
+    views: list[View] = []
+    if additions_only(features if features is not None else image_sketch(image, regions)):
+        # A blank picture under a stamp, caption bars or a window: no picture to match.
+        quality = 0
+    else:
+        quality = hash_quality(h256[0], pixels256)
+        for name, box in hashed_views(regions, image.size):
+            v64, v256, v_pixels = _oriented_hashes(box.crop(gray))
+            views.append(View(name, v64, v256, hash_quality(v256[0], v_pixels)))
     return Fingerprint(
         phash64=h64[0],
         phash256=h256[0],
-        quality=hash_quality(h256[0], pixels256),
+        quality=quality,
         width=width,
         height=height,
         phash64_orientations=h64,
         phash256_orientations=h256,
         views=tuple(views),
-        local=extract_local(image, regions, colour) if local else None,
+        local=features,
         colour=pack_colour(colour),
     )
 

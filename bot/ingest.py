@@ -19,9 +19,9 @@ from typing import Protocol
 from bot.fetch import Fetcher, FetchError
 from bot.flow import FairGate, Shed
 from bot.guild_settings import GuildSettings
-from bot.hashing import Fingerprint, ImageError
+from bot.hashing import Fingerprint, ImageError, TooPlain
 from bot.keyed_lock import KeyedLock
-from bot.matching import Match, PostContext
+from bot.matching import Match, PostContext, searchable, thresholds_for
 from bot.records import DAY_MS, AlertRecord
 from bot.service import SeenService, SlotOutcome
 from bot.store import StoreError
@@ -235,16 +235,21 @@ class Ingest:
         self, guild_id: int, blobs: Sequence[bytes], *, exclude_message: int | None = None
     ) -> tuple[list[Match], list[ImageError]]:
         """Earlier posts of any of these images (a member's search), one per stored image:
-        reposts by distance, then templates; and why images could not be read."""
+        reposts by distance, then templates; and why images could not be read or searched
+        (:class:`bot.hashing.TooPlain` for one with no picture to compare)."""
         best: dict[int, Match] = {}
         errors: list[ImageError] = []
+        rule = thresholds_for(await self.service.settings(guild_id))
         for data in blobs:
             try:
                 fp = await self.service.fingerprint(data)
             except ImageError as exc:
                 errors.append(exc)
                 continue
-            for m in await self.service.search(guild_id, fp, thorough=True, templates=True):
+            if not searchable(fp, rule):
+                errors.append(TooPlain())
+                continue
+            for m in await self.service.search(guild_id, fp, rule, thorough=True, templates=True):
                 if m.image.message_id == exclude_message:
                     continue
                 if m.image.id not in best or m.distance < best[m.image.id].distance:

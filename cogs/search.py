@@ -10,6 +10,7 @@ from discord.ext import commands
 
 from bot.client import SeenitBot
 from bot.fetch import FetchError
+from bot.hashing import TooPlain
 from bot.matching import Match
 from bot.render import results_text
 from cogs._audience import readable_by_all
@@ -186,6 +187,8 @@ class Search(commands.Cog):
             guild.id, blobs, exclude_message=exclude_message
         )
         if errors and not ranked and len(errors) == len(blobs):
+            if all(isinstance(e, TooPlain) for e in errors):
+                raise Refusal("search.too_plain")
             raise Refusal("search.unreadable", reason=errors[0])
         # Privacy first, then the cut: hidden results never take a visible one's place.
         here = interaction.channel_id

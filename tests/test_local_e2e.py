@@ -172,11 +172,15 @@ async def test_a_scan_gives_older_images_local_features(world: World) -> None:
 
 
 def _captioned_block(colour: tuple[int, int, int]) -> bytes:
-    """One caption over a flat block of ``colour``: the block has nothing else to tell."""
+    """One caption over a flat block of ``colour`` with a white sticker in its corner: the
+    block has little else to tell (a plain block under a caption would show no picture at
+    all, and never match)."""
     out = Image.new("RGB", (576, 1250), "white")
     out.paste(Image.new("RGB", (576, 1024), colour), (0, 226))
+    draw = ImageDraw.Draw(out)
+    draw.ellipse((400, 1060, 540, 1200), fill="white")
     font = ImageFont.load_default(size=40)
-    ImageDraw.Draw(out).text((20, 90), "NOBODY: ABSOLUTELY NOBODY:", fill="black", font=font)
+    draw.text((20, 90), "NOBODY: ABSOLUTELY NOBODY:", fill="black", font=font)
     return encode(out)
 
 
@@ -273,3 +277,40 @@ async def test_two_wallpapers_sharing_a_watermark_are_not_reposts(world: World) 
         alert = await world.fake.wait_for_message(world.memes, timeout=10)
         assert alert["message_reference"]["message_id"] == repost["id"]
         assert jump(world, world.general, original) in text_of(alert)
+
+
+def _caption_over_plain(colour: tuple[int, int, int]) -> bytes:
+    """One caption over a plain block: no picture, only the caption."""
+    out = Image.new("RGB", (576, 1250), "white")
+    out.paste(Image.new("RGB", (576, 1024), colour), (0, 226))
+    font = ImageFont.load_default(size=40)
+    ImageDraw.Draw(out).text((20, 90), "NOBODY: ABSOLUTELY NOBODY:", fill="black", font=font)
+    return encode(out)
+
+
+async def test_a_caption_over_a_plain_block_never_alerts_and_a_search_says_why(
+    world: World,
+) -> None:
+    meme = ("plain.png", _caption_over_plain((152, 47, 84)))
+    coffee = ("coffee.jpg", (DATA / "coffee.jpg").read_bytes())
+    async with seenit_running(world):
+        await world.post(world.general, world.alice, meme)
+        await world.settled(1)
+        await world.post(world.memes, world.bob, meme)
+        await world.settled(2)
+        await world.post(world.memes, world.carol, ("blue.png", _caption_over_plain((30, 90, 200))))
+        await world.settled(3)
+        # A picture posted twice after them: its alert is the first and only one in #memes.
+        original = await world.post(world.general, world.alice, coffee)
+        await world.settled(4)
+        await world.post(world.memes, world.bob, coffee)
+        first = await world.fake.wait_for_message(world.memes, timeout=10)
+        assert jump(world, world.general, original) in text_of(first)
+        await world.settled(5)
+        await world.idle()
+        assert len(world.fake.bot_messages_in(world.memes)) == 1
+        rec = await world.fake.slash_command(
+            world.guild, world.memes, world.carol, "findsimilar", {"image": meme}
+        )
+        answer = await rec.wait_final(timeout=10)
+        assert "almost blank" in text_of(answer)

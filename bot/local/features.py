@@ -643,6 +643,26 @@ def extract_local(
     )
 
 
+@dataclass(frozen=True, eq=False)
+class ImageSketch:
+    """An image's grey thumbnail and regions, in the frame of the decoded image: what the
+    blank-picture rules of :mod:`bot.local.tone` read of an image without local features."""
+
+    width: int
+    height: int
+    #: Grayscale thumbnail, longer side :data:`THUMB_SIDE`, as :class:`LocalFeatures` keeps.
+    thumbnail: U8
+    regions: tuple[tuple[str, Box], ...]
+
+
+def image_sketch(image: Image.Image, regions: Sequence[tuple[str, Box]]) -> ImageSketch:
+    """The :class:`ImageSketch` of a decoded image whose :func:`bot.regions.candidate_views`
+    are ``regions``."""
+    thumb, _ = _resized(np.asarray(image.convert("L")), THUMB_SIDE)
+    kept = tuple((name, box) for name, box in regions if name in REGION_NAMES)
+    return ImageSketch(image.width, image.height, thumb, kept)
+
+
 def colour_thumbnail(image: Image.Image) -> U8:
     """The (h, w, 3) RGB thumbnail of ``image``, longer side :data:`COLOUR_SIDE`."""
     rgb = image.convert("RGB")

@@ -16,6 +16,8 @@ no hue left, so the hue is only compared when both pictures have one.
 from __future__ import annotations
 
 import math
+from collections.abc import Sequence
+from typing import Protocol
 
 import numpy as np
 import numpy.typing as npt
@@ -53,7 +55,25 @@ U8 = npt.NDArray[np.uint8]
 F64 = npt.NDArray[np.float64]
 
 
-def picture_box(features: LocalFeatures) -> Box:
+class Sketch(Protocol):
+    """What the blank-picture rules read of an image: the size of the frame its regions are
+    in, a grey thumbnail of it and its regions (caption removed, inner picture).
+    :class:`bot.local.features.LocalFeatures` is one."""
+
+    @property
+    def width(self) -> int: ...
+
+    @property
+    def height(self) -> int: ...
+
+    @property
+    def thumbnail(self) -> U8: ...
+
+    @property
+    def regions(self) -> Sequence[tuple[str, Box]]: ...
+
+
+def picture_box(features: Sketch) -> Box:
     """The picture of an image without its caption bars (working frame): what every caption
     removal of it keeps; all of it when it has none."""
     box = Box(0, 0, features.width, features.height)
@@ -68,13 +88,13 @@ def picture_box(features: LocalFeatures) -> Box:
     return box
 
 
-def framed(features: LocalFeatures) -> bool:
+def framed(features: Sketch) -> bool:
     """Whether the picture sits in a screenshot: an inner picture inside the caption-removed
     part (the inner picture a caption bar's text passes for lies outside it)."""
     return framed_box(features) is not None
 
 
-def framed_box(features: LocalFeatures) -> Box | None:
+def framed_box(features: Sketch) -> Box | None:
     """The inner picture of a screenshot (see :func:`framed`), working frame; None if none."""
     picture = picture_box(features)
     for name, inner in features.regions:
@@ -88,7 +108,7 @@ def framed_box(features: LocalFeatures) -> Box | None:
     return None
 
 
-def scaled_box(box: Box, features: LocalFeatures, shape: tuple[int, ...]) -> Box:
+def scaled_box(box: Box, features: Sketch, shape: tuple[int, ...]) -> Box:
     """``box`` (working frame) in a thumbnail of ``shape``, shrunk to whole pixels."""
     fy, fx = shape[0] / features.height, shape[1] / features.width
     top, bottom = math.ceil(box.top * fy), int(box.bottom * fy)
@@ -99,13 +119,13 @@ def scaled_box(box: Box, features: LocalFeatures, shape: tuple[int, ...]) -> Box
     return Box(left, top, right, bottom)
 
 
-def blank_picture(features: LocalFeatures) -> bool:
+def blank_picture(features: Sketch) -> bool:
     """Whether the picture (outside any caption bar) is a flat block or a smooth gradient,
     give or take a stamp or a few words (see :data:`BLANK_EDGES`, :data:`BLANK_RANGE`)."""
     return _blank_in(features, picture_box(features))
 
 
-def _blank_in(features: LocalFeatures, region: Box) -> bool:
+def _blank_in(features: Sketch, region: Box) -> bool:
     """Whether ``region`` (working frame) of an image is blank (see :func:`blank_picture`)."""
     box = scaled_box(region, features, features.thumbnail.shape)
     grey = features.thumbnail[box.top : box.bottom, box.left : box.right].astype(np.int16)
@@ -118,6 +138,53 @@ def _blank_in(features: LocalFeatures, region: Box) -> bool:
         return False
     low, high = np.percentile(grey, (10, 90))
     return float(high - low) <= BLANK_RANGE
+
+
+def additions_only(sketch: Sketch) -> bool:
+    """Whether an image is a blank picture and what was added to it: a stamp over a flat
+    block, caption bars above or below one, a window around one (the inner picture of a
+    screenshot). Such an image shows no picture; its stamp, caption or window is all that its
+    hashes and keypoints see, and one caption over two blocks of colour, or one app's window
+    around them, is not one picture posted twice. Like a blank image, it never matches.
+
+    The blank part must be flat (:data:`FLAT_LEVELS`) and cover :data:`ADDED_TO_SHARE` of
+    the image: a sun with a few spots, or a small plain panel of a screenshot, is a picture.
+    A caption drawn over a blank block is not counted: text over a plain background is also
+    what a page of text or a posted message looks like (the colour rule of
+    :func:`tones_differ` still tells two blocks under one such caption apart)."""
+    if _flat_in(sketch, Box(0, 0, sketch.width, sketch.height)):
+        return True
+    if any(name == "captioned" for name, _ in sketch.regions) and _flat_in(
+        sketch, picture_box(sketch)
+    ):
+        return True
+    inner = framed_box(sketch)
+    return inner is not None and _flat_in(sketch, inner)
+
+
+#: The least share of an image that the blank picture of :func:`additions_only` covers.
+ADDED_TO_SHARE = 0.2
+#: A blank picture of :func:`additions_only` is flat: nearly all of its grey levels (2nd to
+#: 98th percentile) within this many of a plane fitted to them (a faint ramp is a plane). The
+#: corpus's blank pictures under a caption or in a window stay within 2, under a watermark
+#: within 4.6; the closest pictures (a sun with a few spots made brighter, a wallpaper's logo
+#: turned) spread 5.7-6.
+FLAT_LEVELS = 5.0
+
+
+def _flat_in(sketch: Sketch, region: Box) -> bool:
+    """Whether ``region`` is blank (:func:`_blank_in`), flat (:data:`FLAT_LEVELS`) and
+    covers :data:`ADDED_TO_SHARE` of the image."""
+    area = (region.right - region.left) * (region.bottom - region.top)
+    if area < ADDED_TO_SHARE * sketch.width * sketch.height or not _blank_in(sketch, region):
+        return False
+    box = scaled_box(region, sketch, sketch.thumbnail.shape)
+    grey = sketch.thumbnail[box.top : box.bottom, box.left : box.right].astype(np.float64)
+    rows, cols = np.mgrid[0 : grey.shape[0], 0 : grey.shape[1]]
+    terms = np.stack([np.ones(grey.size), rows.ravel(), cols.ravel()], axis=1)
+    plane, *_ = np.linalg.lstsq(terms, grey.ravel(), rcond=None)
+    low, high = np.percentile(grey.ravel() - terms @ plane, (2, 98))
+    return float(high - low) <= FLAT_LEVELS
 
 
 def picture_colour(features: LocalFeatures) -> F64 | None:
