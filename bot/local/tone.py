@@ -47,6 +47,12 @@ MAX_HUE_DEGREES = 25.0
 #: 1 / :data:`MAX_CHROMA_FACTOR` of it: a dark blue and a grey with a hint of blue differ.
 GREY_CHROMA = 3.0
 MAX_CHROMA_FACTOR = 4.0
+#: A grey copy keeps its colour's grey level (Pillow's "L" is that level), give or take this
+#: many levels of re-encoding: a mid grey block is no grey copy of a blue one of another
+#: level. Unless the grey is white or black within :data:`CLIPPED_LEVELS`: a brighter copy of
+#: a light colour turns white, a darker copy of a dark one black.
+GREY_COPY_LEVELS = 8.0
+CLIPPED_LEVELS = 8.0
 
 #: Grey level of an RGB colour, as Pillow converts to "L".
 LUMA = (0.299, 0.587, 0.114)
@@ -142,24 +148,55 @@ def _blank_in(features: Sketch, region: Box) -> bool:
 
 def additions_only(sketch: Sketch) -> bool:
     """Whether an image is a blank picture and what was added to it: a stamp over a flat
-    block, caption bars above or below one, a window around one (the inner picture of a
-    screenshot). Such an image shows no picture; its stamp, caption or window is all that its
-    hashes and keypoints see, and one caption over two blocks of colour, or one app's window
-    around them, is not one picture posted twice. Like a blank image, it never matches.
+    block, caption bars or lines of text above and below one, a phone's status bar and a
+    line of likes around one. Such an image shows no picture; its stamp or caption is all
+    that its hashes and keypoints see, and one caption goes over blocks of many colours,
+    some of which no colour rule tells from a brightness change of another (near-black and
+    dark grey, white and a near-white page). Like a blank image, it never matches.
 
-    The blank part must be flat (:data:`FLAT_LEVELS`) and cover :data:`ADDED_TO_SHARE` of
-    the image: a sun with a few spots, or a small plain panel of a screenshot, is a picture.
-    A caption drawn over a blank block is not counted: text over a plain background is also
-    what a page of text or a posted message looks like (the colour rule of
-    :func:`tones_differ` still tells two blocks under one such caption apart)."""
+    The blank part is the whole image, the picture under its caption bars, or a plain band
+    of rows across it (:data:`PLAIN_BAND_SHARE`); it must be flat (:data:`FLAT_LEVELS`) and
+    cover :data:`ADDED_TO_SHARE` of the image: a sun with a few spots is a picture. A blank
+    picture inside a window with margins on every side is not counted: an empty film-strip
+    frame is one too, and the colour rule of :func:`tones_differ` still tells two blocks in
+    one window layout apart. Nor is text spread over a plain background: that is what a page
+    of text or a posted message looks like."""
     if _flat_in(sketch, Box(0, 0, sketch.width, sketch.height)):
         return True
     if any(name == "captioned" for name, _ in sketch.regions) and _flat_in(
         sketch, picture_box(sketch)
     ):
         return True
-    inner = framed_box(sketch)
-    return inner is not None and _flat_in(sketch, inner)
+    band = _plain_band(sketch)
+    return band is not None and _flat_in(sketch, band)
+
+
+#: A plain band of rows covering this share of an image's height, across its whole width, is
+#: its picture when nothing else is found: a phone screenshot of a tall picture has only a
+#: status bar and a name above it and a line of likes below, which no caption rule finds.
+PLAIN_BAND_SHARE = 0.7
+
+
+def _plain_band(sketch: Sketch) -> Box | None:
+    """The longest run of thumbnail rows that each stay within :data:`BLANK_RANGE` grey
+    levels (5th to 95th percentile) of the image's median, working frame; None when it
+    covers under :data:`PLAIN_BAND_SHARE` of the height."""
+    grey = sketch.thumbnail.astype(np.int16)
+    low, high = np.percentile(grey, (5, 95), axis=1)
+    middle = float(np.median(grey))
+    plain = (low >= middle - BLANK_RANGE) & (high <= middle + BLANK_RANGE)
+    best, start, run = (0, 0), 0, 0
+    for row, is_plain in enumerate(plain):
+        run = run + 1 if is_plain else 0
+        if run == 1:
+            start = row
+        if run > best[1] - best[0]:
+            best = (start, row + 1)
+    rows = grey.shape[0]
+    if best[1] - best[0] < PLAIN_BAND_SHARE * rows:
+        return None
+    top = math.ceil(best[0] * sketch.height / rows)
+    return Box(0, top, sketch.width, int(best[1] * sketch.height / rows))
 
 
 #: The least share of an image that the blank picture of :func:`additions_only` covers.
@@ -249,6 +286,10 @@ def colours_differ(a: F64, b: F64) -> bool:
         return True
     hue_a, hue_b = _opponent(a), _opponent(b)
     weak, strong = sorted((abs(hue_a), abs(hue_b)))
+    if strong >= MIN_CHROMA and weak <= GREY_CHROMA:
+        grey = (grey_a if abs(hue_a) <= GREY_CHROMA else grey_b) - DARK_FLOOR
+        if CLIPPED_LEVELS < grey < 255 - CLIPPED_LEVELS:
+            return abs(grey_a - grey_b) > GREY_COPY_LEVELS  # a grey copy keeps its level
     if strong >= MIN_CHROMA and weak > GREY_CHROMA and strong > MAX_CHROMA_FACTOR * weak:
         return True  # faded far more than a saturation change does, yet not grey
     if weak < MIN_CHROMA:
