@@ -180,7 +180,8 @@ PLAIN_BAND_SHARE = 0.7
 def _plain_band(sketch: Sketch) -> Box | None:
     """The longest run of thumbnail rows that each stay within :data:`BLANK_RANGE` grey
     levels (5th to 95th percentile) of the image's median, working frame; None when it
-    covers under :data:`PLAIN_BAND_SHARE` of the height."""
+    covers under :data:`PLAIN_BAND_SHARE` of the height or reaches its top or bottom edge
+    (what was added sits on both sides of it; a landscape under a plain sky is a picture)."""
     grey = sketch.thumbnail.astype(np.int16)
     middle = float(np.median(grey))
     if np.mean(np.abs(grey - middle) <= BLANK_RANGE) < PLAIN_BAND_SHARE * 0.9:
@@ -195,8 +196,8 @@ def _plain_band(sketch: Sketch) -> Box | None:
         if run > best[1] - best[0]:
             best = (start, row + 1)
     rows = grey.shape[0]
-    if best[1] - best[0] < PLAIN_BAND_SHARE * rows:
-        return None
+    if best[1] - best[0] < PLAIN_BAND_SHARE * rows or best[0] == 0 or best[1] == rows:
+        return None  # short, or an edge of the picture: a plain sky over a landscape strip
     top = math.ceil(best[0] * sketch.height / rows)
     return Box(0, top, sketch.width, int(best[1] * sketch.height / rows))
 
