@@ -175,13 +175,18 @@ def additions_only(sketch: Sketch) -> bool:
 #: its picture when nothing else is found: a phone screenshot of a tall picture has only a
 #: status bar and a name above it and a line of likes below, which no caption rule finds.
 PLAIN_BAND_SHARE = 0.7
+#: A plain band reaching the top or bottom edge leaves at most this share of the height to
+#: what was added on the other side (a caption line the caption rule missed: a pale bar on a
+#: white page); a landscape strip under a plain sky takes a quarter.
+EDGE_ADDITION = 0.2
 
 
 def _plain_band(sketch: Sketch) -> Box | None:
     """The longest run of thumbnail rows that each stay within :data:`BLANK_RANGE` grey
     levels (5th to 95th percentile) of the image's median, working frame; None when it
-    covers under :data:`PLAIN_BAND_SHARE` of the height or reaches its top or bottom edge
-    (what was added sits on both sides of it; a landscape under a plain sky is a picture)."""
+    covers under :data:`PLAIN_BAND_SHARE` of the height, or reaches its top or bottom edge
+    and leaves more than :data:`EDGE_ADDITION` on the other side (a landscape under a plain
+    sky is a picture)."""
     grey = sketch.thumbnail.astype(np.int16)
     middle = float(np.median(grey))
     if np.mean(np.abs(grey - middle) <= BLANK_RANGE) < PLAIN_BAND_SHARE * 0.9:
@@ -196,8 +201,10 @@ def _plain_band(sketch: Sketch) -> Box | None:
         if run > best[1] - best[0]:
             best = (start, row + 1)
     rows = grey.shape[0]
-    if best[1] - best[0] < PLAIN_BAND_SHARE * rows or best[0] == 0 or best[1] == rows:
-        return None  # short, or an edge of the picture: a plain sky over a landscape strip
+    if best[1] - best[0] < PLAIN_BAND_SHARE * rows:
+        return None
+    if (best[0] == 0 or best[1] == rows) and best[1] - best[0] < (1 - EDGE_ADDITION) * rows:
+        return None  # a plain sky over a landscape strip
     top = math.ceil(best[0] * sketch.height / rows)
     return Box(0, top, sketch.width, int(best[1] * sketch.height / rows))
 
