@@ -94,7 +94,8 @@ class ImageTooLarge(ImageError):
 
 class TooPlain(ImageError):
     """An image read well that shows no picture to compare: near-blank, or a blank picture
-    under a caption, a stamp or a window (its quality score is under the server's minimum).
+    under a caption or a stamp (:func:`bot.local.tone.additions_only`): its quality score is
+    under the server's minimum.
     Only a member's search reports it; posted, such an image is stored and never alerts."""
 
     reason = "the picture is almost blank: there is nothing in it to compare"
