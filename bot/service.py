@@ -464,13 +464,16 @@ class SeenService:
         self, post: PostContext, slot: int, fp: Fingerprint, local: LocalIndex
     ) -> bool:
         """What a scan reading a stored image again gives it, if it was stored by an older
-        seenit: its colour, its local features; whether it got either."""
+        seenit: its colour, its local features, its detail score; whether it got any."""
         coloured = fp.colour is not None and await self.store.add_colour(
             post.guild_id, post.message_id, slot, fp.colour
         )
-        if fp.local is None or isinstance(fp, ClipFingerprint):
+        if isinstance(fp, ClipFingerprint):
             return coloured
-        return await self._refresh_local(post, slot, fp, local) or coloured
+        requalified = await self.store.requalify(post.guild_id, post.message_id, slot, fp.quality)
+        if fp.local is None:
+            return coloured or requalified
+        return await self._refresh_local(post, slot, fp, local) or coloured or requalified
 
     async def _refresh_local(
         self, post: PostContext, slot: int, fp: Fingerprint, local: LocalIndex
@@ -643,8 +646,11 @@ class SeenService:
 
     # alerts, allowlist, stats
 
-    async def record_alert(self, alert: AlertRecord) -> None:
-        await self.store.record_alert(alert)
+    async def record_alert(self, alert: AlertRecord) -> int:
+        return await self.store.record_alert(alert)
+
+    async def alert_posted(self, alert_id: int, channel_id: int, message_id: int) -> bool:
+        return await self.store.alert_posted(alert_id, channel_id, message_id)
 
     async def alerts_for_message(self, message_id: int) -> list[AlertRecord]:
         return await self.store.alerts_for_message(message_id)

@@ -62,8 +62,17 @@ class Alerts:
             return
         shown = [m for m in matches if m.image.id in public]
         original = chronological(matches)[0]
+        # Recorded first: stats and a later edit of the repost see the alert at once.
+        alert_id = await self._record(message, guild, original)
         sent = await self._post(message, guild, repost, shown, original)
-        await self._record(message, guild, original, sent)
+        if sent is not None and not await self.service.alert_posted(
+            alert_id, sent.channel.id, sent.id
+        ):
+            # Its author asked to be forgotten while the alert was being posted: the alert
+            # goes too.
+            with contextlib.suppress(discord.HTTPException):
+                await sent.delete()
+            return
         # Two tiers: near-identical copies are deleted, looser matches only alerted.
         closest = min(m.distance for m in matches)
         if settings.delete_reposts and guild.me is not None and closest <= delete_limit(settings):
@@ -186,17 +195,16 @@ class Alerts:
         message: discord.Message,
         guild: discord.Guild,
         original: Match,
-        sent: discord.Message | None,
-    ) -> None:
-        await self.service.record_alert(
+    ) -> int:
+        return await self.service.record_alert(
             AlertRecord(
                 guild_id=guild.id,
                 channel_id=message.channel.id,
                 message_id=message.id,
                 author_id=message.author.id,
                 original_image_id=original.image.id,
-                alert_channel_id=sent.channel.id if sent else None,
-                alert_message_id=sent.id if sent else None,
+                alert_channel_id=None,
+                alert_message_id=None,
                 created_at=self.service.clock(),
             )
         )

@@ -131,9 +131,10 @@ async def stored_by_an_older_seenit(
     fp: Fingerprint,
     local_data: bytes | None = None,
     local_words: bytes | None = None,
+    quality: int | None = None,
 ) -> None:
     """Store alice's image in #general as an earlier seenit did: hashes, no colour, and the
-    local features given (none by default)."""
+    local features and detail score given (none, and today's score, by default)."""
     async with open_store(world.db_url) as store:
         record = NewImage(
             world.guild.id,
@@ -144,7 +145,7 @@ async def stored_by_an_older_seenit(
             1_700_000_000_000,
             fp.phash64,
             fp.phash256,
-            fp.quality,
+            fp.quality if quality is None else quality,
             local_data,
             local_words,
         )
@@ -314,3 +315,24 @@ async def test_a_caption_over_a_plain_block_never_alerts_and_a_search_says_why(
         )
         answer = await rec.wait_final(timeout=10)
         assert "almost blank" in text_of(answer)
+
+
+async def test_a_scan_scores_an_older_blank_under_a_caption_as_blank(world: World) -> None:
+    # An earlier seenit scored the caption over a plain block as a picture; a scan reads it
+    # again and stores today's score, so it is nobody's candidate any more.
+    meme = ("plain.png", _caption_over_plain((152, 47, 84)))
+    old = await world.post(world.general, world.alice, meme)
+    fp = fingerprint(meme[1])
+    assert fp.quality == 0
+    await stored_by_an_older_seenit(world, old, fp, quality=60)
+    async with seenit_running(world):
+        await world.fake.slash_command(
+            world.guild, world.staff, world.mod, "repost scan", {"channel": world.general}
+        )
+        final = await world.fake.wait_for_message(
+            world.staff, lambda m: m["content"].startswith("Scanned"), timeout=20
+        )
+        assert "1 older image updated" in final["content"]
+    async with open_store(world.db_url) as store:
+        (stored,) = await store.images_in_message(world.guild.id, int(old["id"]))
+    assert stored.quality == 0

@@ -159,6 +159,24 @@ async def test_alerts_and_stats(store_url: str) -> None:
         assert sum(n for _, n in stats.weekly_alerts) == 3
 
 
+async def test_an_alert_counts_before_it_is_posted_and_learns_where_it_went(
+    store_url: str,
+) -> None:
+    async with open_store(store_url) as store:
+        (orig,) = await store.add_images([image(1)])
+        alert_id = await store.record_alert(AlertRecord(1, 10, 2, 300, orig.id, None, None, 5))
+        assert (await store.stats(1, now_ms=10_000)).alerts == 1
+        assert await store.alert_posted(alert_id, 10, 902)
+        assert await store.alerts_for_message(2) == [
+            AlertRecord(1, 10, 2, 300, orig.id, 10, 902, 5)
+        ]
+        # The poster is forgotten while a second alert is being posted: it has nowhere to go.
+        second = await store.record_alert(AlertRecord(1, 10, 3, 300, orig.id, None, None, 6))
+        await store.forget_member(1, 300)
+        assert not await store.alert_posted(second, 10, 903)
+        assert await store.alerts_for_message(3) == []
+
+
 async def test_alerts_for_a_message_come_in_the_order_they_were_recorded(store_url: str) -> None:
     async with open_store(store_url) as store:
         # Created-at times run backwards, so only the recording order gives 901, 902, 903.
@@ -306,6 +324,16 @@ async def test_images_stored_without_colour_get_it_once(store_url: str) -> None:
             b"\x01\x01xyz",
             b"\x01\x01abc",
         ]
+
+
+async def test_a_stored_image_takes_a_new_detail_score(store_url: str) -> None:
+    async with open_store(store_url) as store:
+        (stored,) = await store.add_images([image(1)])
+        assert await store.requalify(1, 1, 0, 0)
+        assert not await store.requalify(1, 1, 0, 0)  # has that score now
+        assert not await store.requalify(2, 1, 0, 7)  # another guild's
+        assert not await store.requalify(1, 1, 1, 7)  # not stored
+        assert [r.quality for r in await store.get_images([stored.id])] == [0]
 
 
 async def test_features_of_an_older_format_are_replaced_when_read_again(store_url: str) -> None:

@@ -233,6 +233,12 @@ class Store(Protocol):
         when it had one already or is not stored."""
         ...
 
+    async def requalify(self, guild_id: int, message_id: int, slot: int, quality: int) -> bool:
+        """Give a stored image the detail score the current seenit gives it (an older one
+        scored a blank picture under a caption as a picture); False when it had that score
+        already or is not stored."""
+        ...
+
     # clips: one images row (a representative frame) plus the sampled frames' hashes
     async def add_clip(self, guild_id: int, clip: StoredClip) -> bool:
         """Store the frames of a clip whose image row is stored in the guild; False if not."""
@@ -310,7 +316,14 @@ class Store(Protocol):
     async def cursors(self, guild_id: int) -> dict[int, int]: ...
 
     # alerts
-    async def record_alert(self, alert: AlertRecord) -> None: ...
+    async def record_alert(self, alert: AlertRecord) -> int:
+        """Record an alert (before it is posted: stats count it at once); returns its id."""
+        ...
+
+    async def alert_posted(self, alert_id: int, channel_id: int, message_id: int) -> bool:
+        """Note where a recorded alert was posted; False when the alert is gone meanwhile
+        (its author or the original's was forgotten while it was being posted)."""
+        ...
 
     async def alerts_for_message(self, message_id: int) -> list[AlertRecord]:
         """The alerts raised for a message, in the order they were recorded."""

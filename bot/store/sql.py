@@ -249,6 +249,20 @@ class SQLStore:
 
         return await self._run("add_colour", work, Mode.WRITE)
 
+    async def requalify(self, guild_id: int, message_id: int, slot: int, quality: int) -> bool:
+        async def work(conn: Connection) -> bool:
+            changed = await conn.fetchval(
+                "UPDATE images SET quality = $4 WHERE guild_id = $1 AND message_id = $2"
+                " AND slot = $3 AND quality <> $4 RETURNING id",
+                guild_id,
+                message_id,
+                slot,
+                quality,
+            )
+            return changed is not None
+
+        return await self._run("requalify", work, Mode.WRITE)
+
     # clips
 
     async def add_clip(self, guild_id: int, clip: StoredClip) -> bool:
@@ -544,8 +558,8 @@ class SQLStore:
 
     # alerts
 
-    async def record_alert(self, alert: AlertRecord) -> None:
-        await self._insert_once(
+    async def record_alert(self, alert: AlertRecord) -> int:
+        return await self._insert_once(
             "record_alert",
             "alerts",
             f"INSERT INTO alerts ({ALERT_COLUMNS}) VALUES ($1, $2, $3, $4, $5, $6, $7, $8)"
@@ -559,6 +573,19 @@ class SQLStore:
             alert.alert_message_id,
             alert.created_at,
         )
+
+    async def alert_posted(self, alert_id: int, channel_id: int, message_id: int) -> bool:
+        async def work(conn: Connection) -> bool:
+            updated = await conn.fetchval(
+                "UPDATE alerts SET alert_channel_id = $2, alert_message_id = $3 WHERE id = $1"
+                " RETURNING id",
+                alert_id,
+                channel_id,
+                message_id,
+            )
+            return updated is not None
+
+        return await self._run("alert_posted", work, Mode.WRITE)
 
     async def alerts_for_message(self, message_id: int) -> list[AlertRecord]:
         rows = await self._fetch(
