@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import dataclasses
+import io
 
 import numpy as np
 import pytest
@@ -18,6 +19,7 @@ from tests.test_local import _stamped, caption, font, local_of, screenshot
 PURPLE = (178, 103, 194)
 MAROON = (152, 47, 84)
 NEAR_BLACK = (30, 31, 34)
+GREY = (52, 53, 58)
 BLUE = (30, 90, 200)
 
 #: The easy edits of a colour a repost may carry, as Pillow makes them.
@@ -224,3 +226,40 @@ def test_only_a_blank_picture_under_what_was_added_shows_nothing(
 ) -> None:
     found = fingerprint(encode(picture))
     assert (found.quality > 0) is shows_one, name
+
+
+def _stripes() -> Image.Image:
+    """Vertical bands of blues and reds, as in a warming-stripes chart."""
+    rng = np.random.default_rng(7)
+    shades = rng.integers(0, 256, size=40)
+    row = np.array(
+        [(s // 2, s // 2 + 40, 255 - s // 3) if s < 128 else (255, s, s // 2) for s in shades]
+    )
+    bands = np.repeat(row, 16, axis=0)[None, :, :].repeat(640, axis=0)
+    return Image.fromarray(bands.astype(np.uint8))
+
+
+@pytest.mark.parametrize("names", [("one", "two"), ("three", "four"), ("one", "one")])
+def test_two_pictures_in_one_window_layout_are_no_pair(names: tuple[str, str]) -> None:
+    # Lined up by their windows, a near-black and a dark grey block (a brightness change
+    # apart, but the windows around them kept their greys), or stripes and a block, are two
+    # images; one picture's screenshot re-encoded, or brightened with its window, is one.
+    from bench.quality.corpus import apply_transform
+
+    def shown(image: Image.Image, name: str) -> Image.Image:
+        return Image.open(io.BytesIO(apply_transform(image, "canvas", name)[0])).convert("RGB")
+
+    first, second = names
+    black, grey = (
+        shown(_block(NEAR_BLACK, (640, 640)), first),
+        shown(_block(GREY, (640, 640)), second),
+    )
+    stripes, blue = shown(_stripes(), first), shown(_block(BLUE, (640, 640)), second)
+    for a, b in ((black, grey), (stripes, blue)):
+        ours, theirs = fingerprint(encode(a)), fingerprint(encode(b))
+        assert not judge_pair(ours, theirs).repost and not judge_pair(theirs, ours).repost
+    for picture in (black, stripes):
+        ours = fingerprint(encode(picture))
+        for edit in (encode(picture, quality=60), encode(EDITS["brighter"](picture))):
+            again = fingerprint(edit)
+            assert judge_pair(ours, again).repost and judge_pair(again, ours).repost

@@ -25,7 +25,7 @@ import numpy.typing as npt
 import scipy.fftpack
 
 from bot.local.features import LocalFeatures
-from bot.local.tone import blank_picture, picture_box, scaled_box, tones_differ
+from bot.local.tone import BLANK_RANGE, blank_picture, picture_box, scaled_box, tones_differ
 from bot.regions import SCREENSHOT_VIEW, Box
 
 #: Fewest RANSAC inliers for a geometric match.
@@ -107,6 +107,17 @@ MAX_WINDOWS_BAND_DISTANCE = 12
 #: about 128 bits apart (a blank page and a chart in one chat layout: 120-122); one picture
 #: made brighter, with its detected inner region moved, 60-62.
 INNER_UNRELATED = 96
+#: Two screenshots' inner pictures lined up (see :func:`inners_differ`): one blank and one
+#: spread over at least DETAILED_LEVELS grey levels (10th to 90th percentile, away from the
+#: top and bottom bands text is drawn over) are two pictures. Two blank ones are when their
+#: levels are INNER_LEVELS apart while the window pixels between CLIPPED_WINDOW and
+#: 255 - CLIPPED_WINDOW in both (a brightness or contrast change would move them; at least
+#: WINDOW_SHARE of the picture's size of them) moved by at most WINDOW_KEPT_LEVELS.
+DETAILED_LEVELS = 60.0
+INNER_LEVELS = 12.0
+CLIPPED_WINDOW = 16.0
+WINDOW_KEPT_LEVELS = 2.0
+WINDOW_SHARE = 0.1
 #: Share of a DCT block's energy (the mean left out) in its first row or column above which
 #: the picture changes along one axis only: a hash of it is decided by noise across the
 #: other. Vertical stripes under a caption bar: 1.0; star fields, wallpapers, a white frame:
@@ -250,6 +261,9 @@ class Examination:
     #: Dense distance of the two inner pictures once lined up (see :func:`inner_distance`);
     #: None when the fit is not on the windows or the pictures cannot be compared.
     inner_distance: int | None = None
+    #: The fit lines up two screenshots' inner pictures, and they are two pictures (see
+    #: :func:`inners_differ`).
+    inners_differ: bool = False
 
     @property
     def pictures_differ(self) -> bool:
@@ -317,7 +331,7 @@ class Examination:
         """
         if self.dense_distance is None:
             return None
-        if self.pictures_differ or self.tones_differ:
+        if self.pictures_differ or self.tones_differ or self.inners_differ:
             return None
         if (
             self.captions_only
@@ -393,12 +407,17 @@ def pictures_differ(query: LocalFeatures, stored: LocalFeatures) -> bool:
 
     Two blank pictures of different colours differ whatever lines them up (see
     :func:`bot.local.tone.tones_differ`): a caption or a stamp they share is all their grey
-    hashes see.
+    hashes see. So do two screenshots' inner pictures the fit lines up that
+    :func:`inners_differ` tells apart: the window is all their hashes see.
     """
     if tones_differ(query, stored):
         return True
     alignment = align(query, stored)
-    if alignment is None or alignment.spread >= REFUTE_SPREAD:
+    if alignment is None:
+        return False
+    if inners_differ(query, stored, alignment.matrix):
+        return True
+    if alignment.spread >= REFUTE_SPREAD:
         return False
     if abs((alignment.rotation + 45.0) % 90.0 - 45.0) > REFUTE_TILT:
         return False
@@ -433,7 +452,7 @@ def examine(query: LocalFeatures, stored: LocalFeatures) -> Examination | None:
             continue
         if closest is None or _nearer(found, closest):
             closest = found
-        if toned:
+        if toned or found.inners_differ:
             break
     return closest
 
@@ -468,6 +487,7 @@ def _examine_fit(
         alignment.on_captions and not on_captions and abs(alignment.rotation) < ROTATION_WORDS_MIN
     )
     inner = inner_distance(query, stored, alignment.matrix) if alignment.on_chrome else None
+    inners = not toned and inners_differ(query, stored, alignment.matrix)
     template = None
     band = None
     if differ or on_captions:
@@ -493,6 +513,7 @@ def _examine_fit(
         captions_only=captions_only,
         on_chrome=alignment.on_chrome,
         inner_distance=inner,
+        inners_differ=inners,
     )
 
 
@@ -1132,6 +1153,61 @@ def inner_distance(query: LocalFeatures, stored: LocalFeatures, matrix: F64) -> 
     a = stored.thumbnail[region.top : region.bottom, region.left : region.right]
     b = warped[region.top : region.bottom, region.left : region.right]
     return _hash_distance(a, b)
+
+
+def inners_differ(query: LocalFeatures, stored: LocalFeatures, matrix: F64) -> bool:
+    """Whether two screenshots lined up by ``matrix`` show two pictures in one window layout
+    where their hashes cannot tell: a blank picture against a detailed one (stripes and a
+    block), or two blank ones of different grey levels in windows that kept theirs (a
+    near-black and a dark grey block). False unless both are screenshots whose inner
+    pictures the fit lines up. See :data:`DETAILED_LEVELS`."""
+    region = _shared_region(stored, _inner_box(query), _inner_box(stored), matrix)
+    if region is None:
+        return False
+    if min(region.right - region.left, region.bottom - region.top) < MIN_OVERLAP_SIDE:
+        return False
+    warped, mask = _warp(query, stored, matrix)
+    inside = np.zeros(mask.shape, dtype=np.bool_)
+    inside[region.top : region.bottom, region.left : region.right] = True
+    if mask[inside].mean() < INNER_COVERED:
+        return False
+    a = stored.thumbnail[region.top : region.bottom, region.left : region.right]
+    b = warped[region.top : region.bottom, region.left : region.right]
+    blank_a, blank_b = _plain(a), _plain(b)
+    if blank_a != blank_b:
+        # Text drawn over the top and bottom of the image may cross the picture.
+        height = stored.thumbnail.shape[0]
+        edge = int(height * LETTERING_SHARE)
+        top, bottom = max(region.top, edge), min(region.bottom, height - edge)
+        if bottom - top < MIN_OVERLAP_SIDE // 2:
+            return False
+        middle = (warped if blank_a else stored.thumbnail)[top:bottom, region.left : region.right]
+        return _spread_levels(middle) >= DETAILED_LEVELS
+    if not blank_a:
+        return False
+    # Window pixels away from black and white in both: a brightness or contrast change of
+    # the screenshot would have moved them.
+    kept, moved = stored.thumbnail.astype(np.int16), warped.astype(np.int16)
+    window = mask & ~inside
+    for grey in (kept, moved):
+        window &= (grey > CLIPPED_WINDOW) & (grey < 255 - CLIPPED_WINDOW)
+    if window.sum() < inside.sum() * WINDOW_SHARE:
+        return False
+    if abs(float(np.median(moved[window] - kept[window]))) > WINDOW_KEPT_LEVELS:
+        return False
+    return abs(float(np.median(b)) - float(np.median(a))) > INNER_LEVELS
+
+
+def _plain(grey: U8) -> bool:
+    """Whether a thumbnail region is one flat level give or take a few marks (the level
+    range :func:`bot.local.tone.blank_picture` allows)."""
+    return _spread_levels(grey) <= BLANK_RANGE
+
+
+def _spread_levels(grey: U8) -> float:
+    """Grey levels between a region's 10th and 90th percentiles."""
+    low, high = np.percentile(grey, (10, 90))
+    return float(high - low)
 
 
 def inner_pictures_differ(query: LocalFeatures, stored: LocalFeatures) -> bool:
