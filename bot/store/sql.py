@@ -234,34 +234,41 @@ class SQLStore:
         return await self._run("add_local_features", work, Mode.WRITE)
 
     async def add_colour(self, guild_id: int, message_id: int, slot: int, colour: bytes) -> bool:
-        # Only a NULL colour is set: running it again changes nothing, so a retry is safe,
-        # and its id tells whether this call did it.
-        async def work(conn: Connection) -> bool:
-            changed = await conn.fetchval(
-                "UPDATE images SET colour = $4 WHERE guild_id = $1 AND message_id = $2"
-                " AND slot = $3 AND colour IS NULL RETURNING id",
-                guild_id,
-                message_id,
-                slot,
-                colour,
-            )
-            return changed is not None
-
-        return await self._run("add_colour", work, Mode.WRITE)
+        # Only a NULL colour is set: running it again changes nothing, so a retry is safe.
+        return await self._set_in_slot(
+            "add_colour", "colour", "colour IS NULL", guild_id, message_id, slot, colour
+        )
 
     async def requalify(self, guild_id: int, message_id: int, slot: int, quality: int) -> bool:
+        return await self._set_in_slot(
+            "requalify", "quality", "quality <> $4", guild_id, message_id, slot, quality
+        )
+
+    async def _set_in_slot(
+        self,
+        what: str,
+        column: str,
+        where: str,
+        guild_id: int,
+        message_id: int,
+        slot: int,
+        value: Any,
+    ) -> bool:
+        """Set ``column`` of the image stored for a message's slot to ``value`` ($4) where
+        ``where`` holds; whether this call changed it (the returned id tells)."""
+
         async def work(conn: Connection) -> bool:
             changed = await conn.fetchval(
-                "UPDATE images SET quality = $4 WHERE guild_id = $1 AND message_id = $2"
-                " AND slot = $3 AND quality <> $4 RETURNING id",
+                f"UPDATE images SET {column} = $4 WHERE guild_id = $1 AND message_id = $2"
+                f" AND slot = $3 AND {where} RETURNING id",
                 guild_id,
                 message_id,
                 slot,
-                quality,
+                value,
             )
             return changed is not None
 
-        return await self._run("requalify", work, Mode.WRITE)
+        return await self._run(what, work, Mode.WRITE)
 
     # clips
 
