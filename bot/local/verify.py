@@ -1142,10 +1142,8 @@ def inner_distance(query: LocalFeatures, stored: LocalFeatures, matrix: F64) -> 
     """Dense distance of the two screenshots' inner pictures, aligned by ``matrix``; None if
     either has none or they barely overlap. The inner picture is a small part of a
     screenshot: the overlap is judged however little of the whole image it is."""
-    region = _shared_region(stored, _inner_box(query), _inner_box(stored), matrix)
+    region = _inner_region(stored, _inner_box(query), _inner_box(stored), matrix)
     if region is None:
-        return None
-    if min(region.right - region.left, region.bottom - region.top) < MIN_OVERLAP_SIDE:
         return None
     warped, mask = _warp(query, stored, matrix)
     if mask[region.top : region.bottom, region.left : region.right].mean() < INNER_COVERED:
@@ -1155,6 +1153,19 @@ def inner_distance(query: LocalFeatures, stored: LocalFeatures, matrix: F64) -> 
     return _hash_distance(a, b)
 
 
+def _inner_region(
+    stored: LocalFeatures, q_box: Box | None, s_box: Box | None, matrix: F64
+) -> Box | None:
+    """The part of two screenshots' inner pictures ``matrix`` lines up (stored thumbnail
+    pixels); None when either has none or it is too small to judge."""
+    region = _shared_region(stored, q_box, s_box, matrix)
+    if region is None:
+        return None
+    if min(region.right - region.left, region.bottom - region.top) < MIN_OVERLAP_SIDE:
+        return None
+    return region
+
+
 def inners_differ(query: LocalFeatures, stored: LocalFeatures, matrix: F64) -> bool:
     """Whether two screenshots lined up by ``matrix`` show two pictures in one window layout
     where their hashes cannot tell: a blank picture against a detailed one (stripes and a
@@ -1162,10 +1173,8 @@ def inners_differ(query: LocalFeatures, stored: LocalFeatures, matrix: F64) -> b
     near-black and a dark grey block). False unless both are screenshots whose inner
     pictures the fit lines up. See :data:`DETAILED_LEVELS`."""
     q_box, s_box = _inner_box(query), _inner_box(stored)
-    region = _shared_region(stored, q_box, s_box, matrix)
+    region = _inner_region(stored, q_box, s_box, matrix)
     if region is None or q_box is None or s_box is None:
-        return False
-    if min(region.right - region.left, region.bottom - region.top) < MIN_OVERLAP_SIDE:
         return False
     # Cheapest first: most inner pictures are not blank, and then there is nothing to say.
     if not (_plain(_crop(query, q_box)) or _plain(_crop(stored, s_box))):
